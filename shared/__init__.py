@@ -1,0 +1,1 @@
+"""The platform package every yunkefu service imports (import name ``shared``)."""
