@@ -24,7 +24,7 @@ SERVICES: dict[str, int] = {
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
-DEV_JWT_SECRET = "dev-secret-change-me"  # noqa: S105 - the documented development default
+DEV_JWT_SECRET = "dev-secret-change-me"
 
 
 def project_root() -> Path:

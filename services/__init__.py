@@ -1,0 +1,1 @@
+"""The six yunkefu services; each is its own Flask app, database and worker."""

@@ -1,0 +1,108 @@
+"""The transactional outbox: events are rows written in the caller's own transaction.
+
+A use case calls ``add_event(session, type, data)`` beside its domain writes; both commit or neither does.
+The relay (``relay.py``) later publishes pending rows. A rolled-back transaction leaves no event behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.orm import Session
+
+from shared.db import UTCDateTime, platform_metadata, utcnow
+from shared.events.envelope import Envelope, build_envelope
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY, PostgreSQL wants a bigint identity.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+outbox = Table(
+    "outbox",
+    platform_metadata,
+    Column("id", _BigId, primary_key=True, autoincrement=True),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_type", String(100), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("correlation_id", String(100), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("published_at", UTCDateTime(), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", UTCDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+)
+# The relay's claim query reads only pending rows in id order; a partial index keeps it small forever.
+Index(
+    "ix_outbox_pending",
+    outbox.c.id,
+    postgresql_where=outbox.c.published_at.is_(None),
+    sqlite_where=outbox.c.published_at.is_(None),
+)
+
+
+def add_event(
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Validate and stage an event in the session's transaction; returns its envelope."""
+    envelope = build_envelope(event_type, data, correlation_id=correlation_id)
+    session.execute(
+        insert(outbox).values(
+            event_id=envelope.id,
+            event_type=envelope.type,
+            payload=envelope.to_json(),
+            correlation_id=envelope.correlation_id,
+            created_at=utcnow(),
+            attempts=0,
+        )
+    )
+    return envelope
+
+
+@dataclass(frozen=True)
+class OutboxStats:
+    pending: int
+    oldest_pending_age_seconds: float | None
+    failing: int
+
+
+def outbox_stats(session: Session, now: dt.datetime | None = None) -> OutboxStats:
+    now = now or utcnow()
+    pending, oldest = session.execute(
+        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+    ).one()
+    failing = session.execute(
+        select(func.count()).where(outbox.c.published_at.is_(None), outbox.c.attempts > 0)
+    ).scalar_one()
+    if oldest is not None and oldest.tzinfo is None:  # SQLite through func.min loses the type
+        oldest = dt.datetime.fromisoformat(str(oldest)).replace(tzinfo=dt.UTC)
+    elif isinstance(oldest, str):
+        oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=dt.UTC)
+    age = (now - oldest).total_seconds() if oldest is not None else None
+    return OutboxStats(pending=int(pending), oldest_pending_age_seconds=age, failing=int(failing))
+
+
+def purge_published(session: Session, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
+    """Delete published rows past their retention; pending rows are never touched."""
+    cutoff = (now or utcnow()) - older_than
+    result = session.execute(
+        delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,56 @@
+"""What a service is to the platform: its app factory, handlers, periodic jobs, models and migrations.
+
+Each ``services/<name>/spec.py`` exports ``SPEC``; the CLI, the worker and the migrations find a service
+through ``load_spec``. A dotted ``module:attribute`` also works, which the tests use for their own
+test-only services.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import Session
+
+from shared.config import SERVICES
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from shared.events.consumer import Handler
+
+
+@dataclass(frozen=True)
+class Job:
+    """A periodic job run by the worker in its own transaction.
+
+    On PostgreSQL a transaction-scoped advisory lock keyed on the job's name makes sure only one worker
+    runs it at a time, so several workers per service are safe.
+    """
+
+    name: str
+    interval_seconds: float
+    run: Callable[[Session], Any]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    metadata: MetaData
+    create_app: Callable[..., Flask]
+    migrations_dir: Path
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    jobs: Sequence[Job] = ()
+
+
+def load_spec(name: str) -> ServiceSpec:
+    if ":" in name:
+        module_name, _, attr = name.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+    if name not in SERVICES:
+        raise LookupError(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
+    return importlib.import_module(f"services.{name}.spec").SPEC

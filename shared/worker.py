@@ -1,0 +1,131 @@
+"""``yunkefu worker SERVICE``: the service's consumer, outbox relay and periodic jobs.
+
+Each runs in its own thread with its own pika connection (pika connections are not thread-safe). On
+SIGTERM/SIGINT the worker stops taking deliveries, lets the message in hand finish (commit, then ack),
+lets the relay finish its batch, and closes its connections: prefetched but unacknowledged messages go
+back to the queue, pending outbox rows stay pending. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from types import FrameType
+
+from prometheus_client import Counter, start_http_server
+from sqlalchemy import text
+
+from shared.config import Settings
+from shared.db import Database, is_postgres
+from shared.events import catalogue
+from shared.events.consumer import Consumer
+from shared.events.relay import Relay
+from shared.logging import configure_logging
+from shared.service import Job, ServiceSpec
+
+log = logging.getLogger(__name__)
+
+JOB_RUNS = Counter("worker_job_runs_total", "Periodic job runs", ["service", "job", "outcome"])
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def run_job(database: Database, service: str, job: Job) -> bool:
+    """Run a job once in its own transaction; False when another worker holds it right now."""
+    with database.session() as session:
+        if is_postgres(session):
+            locked = session.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(f"{service}:{job.name}")}
+            ).scalar_one()
+            if not locked:
+                return False
+        job.run(session)
+    return True
+
+
+class Scheduler:
+    def __init__(self, database: Database, service: str, jobs: Sequence[Job], stop_event: threading.Event):
+        self.database = database
+        self.service = service
+        self.jobs = list(jobs)
+        self.stop_event = stop_event
+
+    def run(self) -> None:
+        next_run = {job.name: time.monotonic() for job in self.jobs}
+        while not self.stop_event.is_set():
+            now = time.monotonic()
+            for job in self.jobs:
+                if now < next_run[job.name]:
+                    continue
+                next_run[job.name] = now + job.interval_seconds
+                try:
+                    ran = run_job(self.database, self.service, job)
+                    JOB_RUNS.labels(self.service, job.name, "ok" if ran else "skipped").inc()
+                except Exception:
+                    JOB_RUNS.labels(self.service, job.name, "error").inc()
+                    log.exception("periodic job %s failed; it runs again at its next interval", job.name)
+            wait = min(next_run.values(), default=now + 1.0) - time.monotonic()
+            self.stop_event.wait(max(0.05, min(wait, 1.0)))
+
+
+class Worker:
+    def __init__(self, spec: ServiceSpec, settings: Settings, *, database: Database | None = None) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.database = database or Database(settings.database_url)
+        self.stop_event = threading.Event()
+        self.relay = Relay(self.database, settings, stop_event=self.stop_event)
+        self.consumer = Consumer(self.database, settings, spec.handlers, stop_event=self.stop_event)
+        self.scheduler = Scheduler(self.database, settings.service, spec.jobs, self.stop_event)
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for problem in catalogue.check_handlers(self.settings.service, self.spec.handlers):
+            raise RuntimeError(problem)
+        missing = catalogue.unhandled(self.settings.service, self.spec.handlers)
+        if missing:
+            log.warning(
+                "no handler yet for %s: such events will be retried and then parked in the DLQ",
+                ", ".join(missing),
+            )
+        targets = [("relay", self.relay.run), ("consumer", self.consumer.run), ("jobs", self.scheduler.run)]
+        for name, target in targets:
+            thread = threading.Thread(target=target, name=f"{self.settings.service}-{name}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.1, deadline - time.monotonic()))
+        self.database.dispose()
+
+    def run_forever(self) -> None:
+        def _on_signal(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s received: stopping after the work in hand", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGTERM, _on_signal)
+        signal.signal(signal.SIGINT, _on_signal)
+        self.start()
+        while not self.stop_event.wait(0.5):
+            dead = [t.name for t in self.threads if not t.is_alive()]
+            if dead:
+                log.error("worker thread(s) %s died; stopping so the supervisor restarts us", dead)
+                self.stop_event.set()
+        self.stop()
+        log.info("worker stopped")
+
+
+def main(spec: ServiceSpec, settings: Settings) -> None:
+    configure_logging(settings.service, settings.log_level, settings.log_json)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port)
+    Worker(spec, settings).run_forever()
