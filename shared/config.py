@@ -24,7 +24,7 @@ SERVICES: dict[str, int] = {
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
-DEV_JWT_SECRET = "dev-secret-change-me"
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production"
 
 
 def project_root() -> Path:
@@ -105,7 +105,7 @@ class Settings:
     max_delivery_attempts: int = 5
     retry_delay_ms: int = 2000
     consumer_prefetch: int = 50
-    relay_batch_size: int = 500
+    relay_batch_size: int = 1000
     relay_poll_interval: float = 0.05
     relay_max_backoff: float = 30.0
     job_interval: float = 60.0
@@ -140,7 +140,7 @@ class Settings:
             max_delivery_attempts=_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
             retry_delay_ms=_int(env, "RETRY_DELAY_MS", 2000),
             consumer_prefetch=_int(env, "CONSUMER_PREFETCH", 50),
-            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 500),
+            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 1000),
             relay_poll_interval=_float(env, "RELAY_POLL_INTERVAL", 0.05),
             relay_max_backoff=_float(env, "RELAY_MAX_BACKOFF", 30.0),
             job_interval=_float(env, "JOB_INTERVAL", 60.0),

@@ -99,7 +99,6 @@ def create_platform_tables_v1() -> None:
         sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
-        sa.UniqueConstraint("event_id", name="uq_outbox_event_id"),
     )
     op.create_index(
         "ix_outbox_pending",

@@ -76,17 +76,30 @@ class PublishOutcome:
     error: str | None = None
 
 
+@dataclass
+class InFlight:
+    """A batch sent and not yet fully confirmed."""
+
+    message_ids: list[str]
+    remaining: int
+
+
 class BatchPublisher:
-    """Publishes batches on one confirm-mode channel; every message is acked, nacked or returned."""
+    """Publishes batches on one confirm-mode channel; every message is acked, nacked or returned.
+
+    ``send`` puts a batch on the wire without waiting; ``wait`` collects its confirms. Between the two
+    the caller may do other work (the relay claims its next batch), overlapping broker and database.
+    """
 
     def __init__(self, connection: BlockingConnection, *, confirm_timeout: float = 30.0) -> None:
         self._connection = connection
         self._channel: BlockingChannel = connection.channel()
         self._confirm_timeout = confirm_timeout
         self._next_tag = 1
-        self._pending: dict[int, str] = {}
+        self._pending: dict[int, InFlight] = {}
         self._nacked: set[str] = set()
         self._returned: dict[str, str] = {}
+        self._tag_ids: dict[int, str] = {}
         selected: list[bool] = []
         impl = self._channel._impl
         impl.confirm_delivery(
@@ -101,14 +114,16 @@ class BatchPublisher:
 
     def _on_confirm(self, frame: Any) -> None:
         method = frame.method
-        tags = (
-            [t for t in self._pending if t <= method.delivery_tag]
-            if method.multiple
-            else [method.delivery_tag]
-        )
+        if method.multiple:
+            tags = [t for t in self._pending if t <= method.delivery_tag]
+        else:
+            tags = [method.delivery_tag]
         nack = isinstance(method, pika.spec.Basic.Nack)
         for tag in tags:
-            message_id = self._pending.pop(tag, None)
+            batch = self._pending.pop(tag, None)
+            message_id = self._tag_ids.pop(tag, None)
+            if batch is not None:
+                batch.remaining -= 1
             if nack and message_id is not None:
                 self._nacked.add(message_id)
 
@@ -116,12 +131,8 @@ class BatchPublisher:
         # A Basic.Return arrives before the ack of the same message.
         self._returned[properties.message_id] = f"unroutable: {method.reply_code} {method.reply_text}"
 
-    def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishOutcome]:
-        """Send all, then wait for every confirm. Raises on a lost connection or a confirm timeout."""
-        if not messages:
-            return []
-        self._nacked.clear()
-        self._returned.clear()
+    def send(self, messages: Sequence[OutgoingMessage]) -> InFlight:
+        batch = InFlight([m.message_id for m in messages], len(messages))
         impl = self._channel._impl
         for message in messages:
             impl.basic_publish(
@@ -131,22 +142,32 @@ class BatchPublisher:
                 properties=message.properties(),
                 mandatory=True,
             )
-            self._pending[self._next_tag] = message.message_id
+            self._pending[self._next_tag] = batch
+            self._tag_ids[self._next_tag] = message.message_id
             self._next_tag += 1
-        with _IoloopTimerContext(self._confirm_timeout, self._connection._impl) as timer:
-            self._channel._flush_output(timer.is_ready, lambda: not self._pending)
-        if self._pending:
-            self._pending.clear()
+        return batch
+
+    def wait(self, batch: InFlight) -> list[PublishOutcome]:
+        """Every confirm of the batch, or PublishTimeout / a connection error."""
+        if batch.remaining:
+            with _IoloopTimerContext(self._confirm_timeout, self._connection._impl) as timer:
+                self._channel._flush_output(timer.is_ready, lambda: batch.remaining <= 0)
+        if batch.remaining > 0:
             raise PublishTimeout(f"no confirm from the broker within {self._confirm_timeout} s")
         outcomes = []
-        for message in messages:
-            if message.message_id in self._returned:
-                outcomes.append(PublishOutcome(message.message_id, False, self._returned[message.message_id]))
-            elif message.message_id in self._nacked:
-                outcomes.append(PublishOutcome(message.message_id, False, "nacked by the broker"))
+        for message_id in batch.message_ids:
+            if message_id in self._returned:
+                outcomes.append(PublishOutcome(message_id, False, self._returned.pop(message_id)))
+            elif message_id in self._nacked:
+                self._nacked.discard(message_id)
+                outcomes.append(PublishOutcome(message_id, False, "nacked by the broker"))
             else:
-                outcomes.append(PublishOutcome(message.message_id, True))
+                outcomes.append(PublishOutcome(message_id, True))
         return outcomes
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> list[PublishOutcome]:
+        """Send all, then wait for every confirm. Raises on a lost connection or a confirm timeout."""
+        return self.wait(self.send(messages)) if messages else []
 
 
 class Backoff:

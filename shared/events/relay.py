@@ -19,9 +19,13 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import Counter
-from sqlalchemy import or_, select, update
+from sqlalchemy import BigInteger, Row, any_, bindparam, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from shared.config import Settings
@@ -32,6 +36,7 @@ from shared.events.publisher import (
     CONNECTION_ERRORS,
     Backoff,
     BatchPublisher,
+    InFlight,
     OutgoingMessage,
     PublishOutcome,
     connect,
@@ -43,6 +48,20 @@ PUBLISHED = Counter("outbox_published_total", "Outbox events published and confi
 PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Outbox events nacked or unroutable (left pending)", ["service"]
 )
+
+
+@dataclass
+class _Batch:
+    """Claimed rows (locked by the open session) whose messages are on the wire."""
+
+    session: Session
+    rows: list[Row[Any]]
+    in_flight: InFlight
+
+    def abandon(self) -> None:
+        # rows stay pending; anything already published is absorbed by the consumers' inbox
+        self.session.rollback()
+        self.session.close()
 
 
 def _retry_delay(attempts: int, maximum: float) -> dt.timedelta:
@@ -65,6 +84,9 @@ class Relay:
         self._connection = None
         self._publisher: BatchPublisher | None = None
         self._backoff = Backoff(maximum=settings.relay_max_backoff)
+        self._pipelined = database.engine.dialect.name == "postgresql"
+        # marks and commits a confirmed batch while the relay thread works on the next one
+        self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-mark")
         #: test hook: called after the broker confirmed a batch and before it is marked published
         self.after_publish: Callable[[list[PublishOutcome]], None] | None = None
         #: how many times it has connected (more than once after a broker outage)
@@ -77,10 +99,9 @@ class Relay:
         while not self.stop_event.is_set():
             try:
                 self._ensure_connected()
-                published = self.publish_once()
+                self.drain()
                 self._backoff.reset()
-                if published < self.settings.relay_batch_size:
-                    self._idle(self.settings.relay_poll_interval)
+                self._idle(self.settings.relay_poll_interval)
             except CONNECTION_ERRORS as exc:
                 self._drop_connection()
                 delay = self._backoff.next()
@@ -93,6 +114,7 @@ class Relay:
                 log.exception("relay batch failed; retrying in %.1fs", delay)
                 self.stop_event.wait(delay)
         self._drop_connection()
+        self._marker.shutdown(wait=True)
         log.info("relay stopped", extra={"relay": self.name})
 
     def stop(self) -> None:
@@ -125,34 +147,111 @@ class Relay:
             except Exception:
                 log.debug("error while closing a broken connection", exc_info=True)
 
-    # --- one batch -----------------------------------------------------------------------------------
+    # --- batches ------------------------------------------------------------------------------------
 
     def publish_once(self) -> int:
         """Claim, publish and mark one batch; returns how many rows were claimed."""
-        assert self._publisher is not None
-        with self.database.session() as session:
-            rows = self._claim(session)
-            if not rows:
-                return 0
-            exchange = topology.exchange_name(self.settings.broker_prefix)
-            messages = [
-                OutgoingMessage(
-                    exchange=exchange,
-                    routing_key=row.event_type,
-                    body=row.payload.encode(),
-                    message_id=row.event_id,
-                    type=row.event_type,
-                    correlation_id=row.correlation_id,
-                )
-                for row in rows
-            ]
-            outcomes = self._publisher.publish(messages)
-            if self.after_publish is not None:
-                self.after_publish(outcomes)
-            self._mark(session, rows, outcomes)
-        return len(rows)
+        batch = self._claim_and_send(after_id=None)
+        if batch is None:
+            return 0
+        self._finish(batch)
+        return len(batch.rows)
 
-    def _claim(self, session: Session) -> list:
+    def drain(self) -> int:
+        """Publish until a batch comes back short; returns how many rows were published.
+
+        On PostgreSQL three things overlap: while the broker confirms batch k, the next batch is claimed
+        (its own transaction, its rows locked, ``SKIP LOCKED`` plus ``id > last`` keep it disjoint) and
+        put on the wire, and batch k-1 is marked and committed on the marker thread. SQLite cannot hold
+        two write transactions, so there each batch completes before the next is claimed.
+        """
+        total = 0
+        full = self.settings.relay_batch_size
+        marking: Future[None] | None = None
+        upcoming: _Batch | None = None
+        current = self._claim_and_send(after_id=None)
+        try:
+            while current is not None:
+                if self._pipelined and len(current.rows) == full and not self.stop_event.is_set():
+                    upcoming = self._claim_and_send(after_id=current.rows[-1].id)
+                outcomes = self._publisher_wait(current)
+                if marking is not None:
+                    previous, marking = marking, None
+                    previous.result()
+                batch, current = current, None
+                if self._pipelined:
+                    marking = self._marker.submit(self._mark_and_commit, batch, outcomes)
+                else:
+                    self._mark_and_commit(batch, outcomes)
+                total += len(batch.rows)
+                if upcoming is None and len(batch.rows) == full and not self.stop_event.is_set():
+                    upcoming = self._claim_and_send(after_id=None)
+                current, upcoming = upcoming, None
+        except BaseException:
+            for unfinished in (current, upcoming):
+                if unfinished is not None:
+                    unfinished.abandon()
+            raise
+        finally:
+            if marking is not None:
+                marking.result()
+        return total
+
+    def _claim_and_send(self, after_id: int | None) -> _Batch | None:
+        assert self._publisher is not None
+        session = self.database.sessionmaker()
+        try:
+            rows = self._claim(session, after_id)
+            if not rows:
+                session.rollback()
+                session.close()
+                return None
+            exchange = topology.exchange_name(self.settings.broker_prefix)
+            in_flight = self._publisher.send(
+                [
+                    OutgoingMessage(
+                        exchange=exchange,
+                        routing_key=row.event_type,
+                        body=row.payload.encode(),
+                        message_id=row.event_id,
+                        type=row.event_type,
+                        correlation_id=row.correlation_id,
+                    )
+                    for row in rows
+                ]
+            )
+            return _Batch(session, rows, in_flight)
+        except BaseException:
+            session.rollback()
+            session.close()
+            raise
+
+    def _finish(self, batch: _Batch) -> None:
+        try:
+            outcomes = self._publisher_wait(batch)
+        except BaseException:
+            batch.abandon()
+            raise
+        self._mark_and_commit(batch, outcomes)
+
+    def _publisher_wait(self, batch: _Batch) -> list[PublishOutcome]:
+        assert self._publisher is not None
+        outcomes = self._publisher.wait(batch.in_flight)
+        if self.after_publish is not None:
+            self.after_publish(outcomes)
+        return outcomes
+
+    def _mark_and_commit(self, batch: _Batch, outcomes: list[PublishOutcome]) -> None:
+        try:
+            self._mark(batch.session, batch.rows, outcomes)
+            batch.session.commit()
+        except BaseException:
+            batch.session.rollback()
+            raise
+        finally:
+            batch.session.close()
+
+    def _claim(self, session: Session, after_id: int | None) -> list[Row[Any]]:
         now = utcnow()
         stmt = (
             select(
@@ -170,16 +269,26 @@ class Relay:
             .order_by(outbox.c.id)
             .limit(self.settings.relay_batch_size)
         )
+        if after_id is not None:
+            stmt = stmt.where(outbox.c.id > after_id)
         if is_postgres(session):
             stmt = stmt.with_for_update(skip_locked=True)
         return list(session.execute(stmt).all())
 
-    def _mark(self, session: Session, rows: list, outcomes: list[PublishOutcome]) -> None:
+    def _mark(self, session: Session, rows: list[Row[Any]], outcomes: list[PublishOutcome]) -> None:
         now = utcnow()
         by_id = {row.event_id: row for row in rows}
         ok_ids = [by_id[o.message_id].id for o in outcomes if o.ok]
         if ok_ids:
-            session.execute(update(outbox).where(outbox.c.id.in_(ok_ids)).values(published_at=now))
+            if self._pipelined:
+                # one array parameter instead of an IN list of hundreds of placeholders; and the mark
+                # need not wait for the WAL flush: losing it in a database crash only republishes,
+                # which the consumers' inbox absorbs
+                session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                match = outbox.c.id == any_(bindparam("ids", ok_ids, type_=ARRAY(BigInteger)))
+            else:
+                match = outbox.c.id.in_(ok_ids)
+            session.execute(update(outbox).where(match).values(published_at=now))
             PUBLISHED.labels(self.settings.service).inc(len(ok_ids))
         for outcome in outcomes:
             if outcome.ok:

@@ -334,13 +334,14 @@ def test_worker_process_stops_cleanly_on_sigterm_and_loses_nothing(bus: Bus) -> 
     finally:
         if worker.poll() is None:
             worker.kill()
+    bus.produce(range(600, 700))  # written while no worker runs
     worker = subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
     try:
-        wait_until(lambda: bus.handled() == list(range(600)), timeout=60, what="all 600 after the restart")
+        wait_until(lambda: bus.handled() == list(range(700)), timeout=60, what="all 700 after the restart")
         wait_until(lambda: bus.pending() == 0, what="the outbox drained")
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(60)
     assert worker.returncode == 0
     with bus.database.session() as session:
-        assert session.scalar(select(func.count()).select_from(inbox)) == 600
+        assert session.scalar(select(func.count()).select_from(inbox)) == 700

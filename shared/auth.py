@@ -1,0 +1,243 @@
+"""JWT bearer auth, roles and tenant scoping shared by every service.
+
+Tokens are HS256 JWTs signed with ``JWT_SECRET``; every service verifies them locally (no auth service
+to call, so a service keeps answering while the others are down). The claims are those of the contract:
+``sub``, ``role`` and, for merchants, ``merchant_id``.
+
+Tenant rule: a merchant only ever sees its own merchant's data. ``tenant_scope()`` gives the filter a
+list query must apply and ``ensure_tenant_access()`` guards a single row, answering 404 (not 403) so that
+a merchant cannot learn that another merchant's project exists.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar
+
+import jwt
+from flask import g, has_request_context, request
+
+from shared.errors import Forbidden, NotFound, Unauthorized
+
+ROLES: tuple[str, ...] = ("admin", "vendor", "merchant", "trainer", "supervisor", "finance", "agent")
+#: The roles on the vendor's side: they see every merchant's data (scoped by role, not by tenant).
+VENDOR_SIDE_ROLES: frozenset[str] = frozenset(ROLES) - {"merchant", "agent"}
+ALGORITHM = "HS256"
+#: Tolerated clock skew between the minting host and this one.
+LEEWAY_SECONDS = 30
+BEARER_SCHEME_NAME = "bearerAuth"
+BEARER_SECURITY_SCHEME: dict[str, str] = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "`Authorization: Bearer <JWT>` (HS256). Claims: sub, role, merchant_id (merchants).",
+}
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: ``sub`` is a person's id (an agent's ``sub`` is their candidate/agent id)."""
+
+    sub: str
+    role: str
+    merchant_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_merchant(self) -> bool:
+        return self.role == "merchant"
+
+
+def mint_token(
+    secret: str,
+    role: str,
+    *,
+    sub: str | None = None,
+    merchant_id: str | None = None,
+    ttl_seconds: int = 8 * 3600,
+    now: dt.datetime | None = None,
+) -> str:
+    """A signed token; ``now`` lets tests mint tokens that are already expired."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
+    if role == "merchant" and not merchant_id:
+        raise ValueError("a merchant token needs a merchant_id")
+    if role != "merchant" and merchant_id:
+        # Silently carrying it would suggest a tenant scope that no check honours for other roles.
+        raise ValueError(f"merchant_id only belongs in merchant tokens, not in a {role} token")
+    issued = now or dt.datetime.now(dt.UTC)
+    claims: dict[str, Any] = {
+        "sub": sub or str(uuid.uuid4()),
+        "role": role,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + dt.timedelta(seconds=ttl_seconds)).timestamp()),
+    }
+    if role == "merchant":
+        claims["merchant_id"] = merchant_id
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, secret: str) -> Principal:
+    """Verify signature, algorithm and expiry; every failure is a 401 whose detail says which."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            # A fixed list: never trust the token's own "alg" (that is how "none" tokens get in).
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "role"]},
+            leeway=LEEWAY_SECONDS,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise Unauthorized("The token has expired; sign in again for a new one.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise Unauthorized("The token's signature does not verify: it was not issued by us.") from exc
+    except jwt.InvalidAlgorithmError as exc:
+        raise Unauthorized(f"The token's algorithm is not accepted; tokens must be {ALGORITHM}.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise Unauthorized(f"The token lacks the required claim {exc.claim!r}.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise Unauthorized("The token is not valid yet (issued in the future).") from exc
+    except jwt.InvalidTokenError as exc:
+        raise Unauthorized("The token is malformed; expected a JWT signed with HS256.") from exc
+
+    sub, role, merchant_id = claims.get("sub"), claims.get("role"), claims.get("merchant_id")
+    if not isinstance(sub, str) or not sub:
+        raise Unauthorized("The token's 'sub' claim must be a non-empty string.")
+    if role not in ROLES:
+        raise Unauthorized(f"The token's role {role!r} is unknown; roles are: {', '.join(ROLES)}.")
+    if role == "merchant":
+        if not isinstance(merchant_id, str) or not merchant_id:
+            raise Unauthorized("A merchant token must carry a 'merchant_id' claim.")
+        return Principal(sub=sub, role=role, merchant_id=merchant_id)
+    return Principal(sub=sub, role=role)
+
+
+# --- Flask helpers --------------------------------------------------------------------------------------
+
+_G_PRINCIPAL = "_yunkefu_principal"
+
+
+def _bearer_token() -> str:
+    header = request.headers.get("Authorization", "")
+    if not header.strip():
+        raise Unauthorized("This endpoint needs a token: send 'Authorization: Bearer <JWT>'.")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("The Authorization header must be 'Bearer <JWT>'.")
+    return token.strip()
+
+
+def current_principal() -> Principal:
+    """The caller of this request, verified once and cached for the rest of it (401 if none/invalid)."""
+    cached = g.get(_G_PRINCIPAL)
+    if cached is not None:
+        return cached
+    principal = decode_token(_bearer_token(), _secret())
+    setattr(g, _G_PRINCIPAL, principal)
+    return principal
+
+
+def optional_principal() -> Principal | None:
+    """The caller if a valid token came, None without an Authorization header; a bad token is still 401."""
+    if not has_request_context() or not request.headers.get("Authorization", "").strip():
+        return None
+    return current_principal()
+
+
+def _secret() -> str:
+    # Imported lazily: shared.http imports this module, and the settings live in its app state.
+    from shared.http import get_settings
+
+    secret = get_settings().jwt_secret
+    if not secret:
+        raise RuntimeError("JWT_SECRET is empty; refusing to verify tokens with an empty key")
+    return secret
+
+
+def _check_roles(roles: tuple[str, ...]) -> None:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; one of: {', '.join(ROLES)}")
+
+
+def require_roles(*roles: str) -> Principal:
+    """The imperative form of ``roles_required``, for rules that depend on the request's data."""
+    _check_roles(roles)
+    principal = current_principal()
+    if principal.is_admin or principal.role in roles:
+        return principal
+    raise Forbidden(
+        f"This action needs one of the roles: {', '.join(roles)}; your token's role is {principal.role!r}.",
+        extra={"required_roles": list(roles)},
+    )
+
+
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorate a view: 401 without a valid token, 403 unless the role is listed (admin always passes).
+
+    Also documents the operation in OpenAPI (bearer security and an ``x-roles`` list), whichever side of
+    the flask-smorest decorators it is placed on.
+    """
+    if not roles:
+        raise ValueError("roles_required needs at least one role")
+    _check_roles(roles)
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            require_roles(*roles)
+            return view(*args, **kwargs)
+
+        apidoc: dict[str, Any] = dict(getattr(wrapper, "_apidoc", {}))
+        manual = dict(apidoc.get("manual_doc", {}))
+        manual["security"] = [{BEARER_SCHEME_NAME: []}]
+        manual["x-roles"] = sorted({*roles, "admin"}, key=ROLES.index)
+        apidoc["manual_doc"] = manual
+        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorator
+
+
+def tenant_scope() -> str | None:
+    """The merchant_id a query must be filtered to, or None when the caller may see every merchant."""
+    principal = current_principal()
+    return principal.merchant_id if principal.is_merchant else None
+
+
+def ensure_tenant_access(merchant_id: str | None, *, detail: str | None = None) -> None:
+    """Refuse a merchant another merchant's row with the same 404 a missing row gets.
+
+    Pass the view's own not-found ``detail`` so both cases are indistinguishable to the caller.
+    """
+    scope = tenant_scope()
+    if scope is not None and merchant_id != scope:
+        raise NotFound(detail or "The requested resource was not found.")
+
+
+def ensure_self_or_roles(agent_id: str, *roles: str) -> Principal:
+    """An agent reaches only its own records (its ``sub``); the listed roles (and admin) reach anyone's."""
+    _check_roles(roles)
+    principal = current_principal()
+    if principal.is_admin or principal.role in roles:
+        return principal
+    if principal.role == "agent":
+        if principal.sub == agent_id:
+            return principal
+        raise Forbidden("An agent may only access their own records.")
+    allowed = ", ".join(["agent (own records)", *roles])
+    raise Forbidden(
+        f"This action needs one of the roles: {allowed}; your token's role is {principal.role!r}.",
+        extra={"required_roles": ["agent", *roles]},
+    )

@@ -1,0 +1,740 @@
+"""The app factory every service uses: flask-smorest, problem+json errors, probes, metrics and docs.
+
+A service's ``app.py`` is one call to ``create_app(name, blueprints=[...])``; everything a client or an
+operator relies on across services (error shape, correlation ids, /healthz, /readyz, /metrics, /docs,
+per-request database session) is built here once, so the six services cannot drift apart.
+
+Nothing here opens a broker connection at import or creation time: gunicorn forks workers after
+importing the app, and a pika connection must never cross a fork. /readyz and /metrics open (and close)
+their own short-lived connections per call.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import flask_smorest
+import marshmallow as ma
+import pika
+from flask import Flask, Response, current_app, g, request
+from flask_smorest.utils import prepare_response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from shared import idempotency as _idempotency  # noqa: F401  (registers idempotency_keys on platform_metadata)
+from shared import pagination
+from shared.auth import BEARER_SCHEME_NAME, BEARER_SECURITY_SCHEME
+from shared.config import Settings
+from shared.context import ensure_correlation_id, get_correlation_id, set_correlation_id
+from shared.db import Database
+from shared.errors import (
+    PROBLEM_CONTENT_TYPE,
+    ProblemError,
+    ValidationFailed,
+    problem_response,
+    problem_type,
+    status_slug,
+    status_title,
+    validation_detail,
+)
+from shared.logging import configure_logging
+
+log = logging.getLogger(__name__)
+
+EXTENSION_KEY = "yunkefu"
+CORRELATION_HEADER = "X-Correlation-ID"
+# Accept a caller's id only if it is short and plain: it lands in logs, headers and the outbox (String 100).
+_CORRELATION_RE = re.compile(r"[A-Za-z0-9._:\-]{1,100}")
+_KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+#: Probe and scrape endpoints are polled constantly; their request log lines go to DEBUG.
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+PROBE_TIMEOUT_SECONDS = 2.0
+
+_G_SESSION = "_yunkefu_session"
+_G_STARTED = "_yunkefu_started"
+
+
+# --- application state ----------------------------------------------------------------------------------
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    database: Database
+    #: Per app, because the tests build many apps in one process and default-registry names would clash.
+    registry: CollectorRegistry
+    api: flask_smorest.Api | None = None
+
+
+def app_state(app: Flask | None = None) -> AppState:
+    return (app or current_app).extensions[EXTENSION_KEY]
+
+
+def get_settings() -> Settings:
+    return app_state().settings
+
+
+def get_database() -> Database:
+    return app_state().database
+
+
+def db_session() -> Session:
+    """This request's session: created on first use, rolled back unless committed, closed at teardown."""
+    session: Session | None = g.get(_G_SESSION)
+    if session is None:
+        session = get_database().sessionmaker()
+        setattr(g, _G_SESSION, session)
+    return session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session: Session | None = g.pop(_G_SESSION, None)
+    if session is None:
+        return
+    try:
+        if session.in_transaction():
+            session.rollback()
+    finally:
+        session.close()
+
+
+# --- problem+json errors ---------------------------------------------------------------------------------
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details (documentation only; responses are built by ``shared.errors``)."""
+
+    type = ma.fields.String(metadata={"description": "URI identifying the kind of problem"})
+    title = ma.fields.String(metadata={"description": "short summary of the kind of problem"})
+    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(metadata={"description": "what went wrong and what would fix it"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "per-field messages (validation failures); nested fields are dotted"},
+    )
+
+
+_WEBARGS_LOCATIONS = frozenset(
+    {
+        "json",
+        "query",
+        "querystring",
+        "form",
+        "headers",
+        "cookies",
+        "files",
+        "json_or_form",
+        "view_args",
+        "path",
+    }
+)
+
+
+def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Marshmallow's nested messages as ``{"a.b.0.c": ["…"]}``: one flat level clients can map to inputs."""
+    out: dict[str, list[str]] = {}
+
+    def walk(path: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, sub in value.items():
+                walk(f"{path}.{key}" if path else str(key), sub)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                if isinstance(item, Mapping | list | tuple):
+                    walk(path, item)
+                else:
+                    out.setdefault(path or "_schema", []).append(str(item))
+        else:
+            out.setdefault(path or "_schema", []).append(str(value))
+
+    walk(prefix, messages)
+    return out
+
+
+def flatten_webargs_errors(messages: Any) -> dict[str, list[str]]:
+    """Drop webargs' location level (``{"json": {"name": …}}`` → ``{"name": …}``).
+
+    The location only matters when two locations report the same field name; then the later one keeps
+    its location as a prefix (``query.page``) instead of silently merging messages about two inputs.
+    """
+    if not isinstance(messages, Mapping) or not set(messages) <= _WEBARGS_LOCATIONS:
+        return flatten_errors(messages)
+    merged: dict[str, list[str]] = {}
+    for location, value in messages.items():
+        if isinstance(value, Mapping):
+            flat = flatten_errors(value)
+        else:  # a whole-location message, e.g. the body was not an object
+            flat = {"_schema" if location in ("json", "form", "json_or_form") else location: list(value)}
+        for key, msgs in flat.items():
+            merged[key if key not in merged else f"{location}.{key}"] = msgs
+    return merged
+
+
+def _max_upload_detail() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return (
+        f"The request body is larger than the limit of {limit} bytes."
+        if limit
+        else "The request body is too large."
+    )
+
+
+class ProblemApi(flask_smorest.Api):
+    """flask-smorest's Api, answering every error as RFC 9457 problem+json and documenting it so."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # Same lazy components as flask-smorest registers, but under the problem+json media type.
+        for status in HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        default: dict[str, Any] = {"description": "Problem details (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
+
+    def _register_error_handlers(self) -> None:
+        app = self._app
+        app.register_error_handler(HTTPException, self.handle_http_exception)
+        app.register_error_handler(ProblemError, handle_problem_error)
+        app.register_error_handler(ma.ValidationError, handle_marshmallow_error)
+        # Anything else: a handler for Exception also stops Flask from propagating it in testing mode,
+        # so tests see exactly the 500 a client would.
+        app.register_error_handler(Exception, handle_unexpected_error)
+
+    def handle_http_exception(self, error: HTTPException) -> Response:  # type: ignore[override]
+        """werkzeug/Flask/webargs errors (404, 405, 413, webargs' 422 …) as problem+json."""
+        if error.response is not None:  # abort(some_response): the view chose its answer deliberately
+            return error.response  # type: ignore[return-value]
+        status = error.code or 500
+        data: Mapping[str, Any] = getattr(error, "data", None) or {}
+        title = status_title(status)
+        type_ = problem_type(status_slug(status))
+        detail: str | None = data.get("message") or error.description
+        errors: dict[str, list[str]] | None = None
+
+        if "errors" in data:
+            errors = flatten_errors(data["errors"])
+        elif "messages" in data:
+            errors = flatten_webargs_errors(data["messages"])
+        # webargs.abort puts the cause on the exception itself, flask_smorest.abort may put it in data.
+        exc = getattr(error, "exc", None) or data.get("exc")
+        if status == 400 and isinstance(exc, json.JSONDecodeError):
+            detail = f"The request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})."
+            errors = None
+        elif status == 400 and isinstance(exc, UnicodeDecodeError):
+            detail = "The request body is not valid UTF-8 JSON."
+            errors = None
+        elif status == 422 and errors is not None:
+            title, type_ = ValidationFailed.title, problem_type(ValidationFailed.slug)
+            detail = data.get("message") or validation_detail(errors)
+        elif status == 405 and isinstance(error, MethodNotAllowed):
+            allowed = ", ".join(sorted(error.valid_methods or ()))
+            detail = f"{request.method} is not allowed on {request.path}; allowed: {allowed}."
+        elif status == 404 and request.url_rule is None:
+            # werkzeug's default text talks about typing URLs into a browser; say what is useful instead.
+            detail = f"There is no endpoint at {request.path}; the API is described at /docs."
+        elif status == 413:
+            detail = _max_upload_detail()
+        elif status == 500:
+            # An explicit abort(500, description=str(exc)) must not leak internals either.
+            detail = "The server could not complete the request."
+
+        response = problem_response(status, title, detail, type=type_, errors=errors)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        for name, value in (data.get("headers") or {}).items():
+            response.headers[name] = value
+        return response
+
+
+def handle_problem_error(error: ProblemError) -> Response:
+    return error.to_response()
+
+
+def handle_marshmallow_error(error: ma.ValidationError) -> Response:
+    """A schema validated in service code (not through webargs) failed: still the 422 a client expects."""
+    return ValidationFailed(flatten_errors(error.messages)).to_response()
+
+
+def handle_unexpected_error(error: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.path)
+    correlation_id = get_correlation_id()
+    return problem_response(
+        500,
+        "Internal server error",
+        "The server failed to complete the request. It has been logged; quote the correlation id "
+        "when reporting it.",
+        correlation_id=correlation_id,
+    )
+
+
+# --- correlation, request metrics and request log --------------------------------------------------------
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests answered, by method, route and status.",
+            ["method", "endpoint", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route.",
+            ["method", "endpoint"],
+            registry=registry,
+        )
+
+
+def _route_label() -> str:
+    # The url rule (/api/v1/projects/<id>) not the raw path: one series per route, whatever the ids.
+    return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+
+
+def _install_request_hooks(app: Flask, metrics: HttpMetrics) -> None:
+    @app.before_request
+    def _start_request() -> None:
+        incoming = request.headers.get(CORRELATION_HEADER, "").strip()
+        set_correlation_id(incoming if _CORRELATION_RE.fullmatch(incoming) else None)
+        ensure_correlation_id()
+        setattr(g, _G_STARTED, time.perf_counter())
+
+    @app.after_request
+    def _finish_request(response: Response) -> Response:
+        response.headers[CORRELATION_HEADER] = ensure_correlation_id()
+        started = g.get(_G_STARTED)
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        method = request.method if request.method in _KNOWN_METHODS else "OTHER"
+        route = _route_label()
+        metrics.requests.labels(method, route, str(response.status_code)).inc()
+        metrics.duration.labels(method, route).observe(elapsed)
+        log.log(
+            logging.DEBUG if request.path in _QUIET_PATHS else logging.INFO,
+            "%s %s %s",
+            request.method,
+            request.path,
+            response.status_code,
+            extra={
+                "http_method": request.method,
+                "http_path": request.path,
+                "http_status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 1),
+            },
+        )
+        return response
+
+    @app.teardown_request
+    def _forget_correlation(_exc: BaseException | None) -> None:
+        # gunicorn's sync workers reuse the thread: the next request must not inherit this id.
+        set_correlation_id(None)
+
+
+class PlatformCollector(Collector):
+    """Outbox lag and dead-letter depth, read on each scrape.
+
+    Imports are lazy and every failure just omits the sample: /metrics must answer even while the
+    database or the broker is down (that is when its other series matter most).
+    """
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+
+    def describe(self) -> Iterable[Metric]:
+        # Declared empty so that registering the collector does not run a scrape (no DB/broker at import).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            from shared.events.outbox import outbox_stats
+
+            with self.database.session() as session:
+                stats = outbox_stats(session)
+        except Exception as exc:
+            log.debug("outbox metrics unavailable: %r", exc)
+        else:
+            yield GaugeMetricFamily(
+                "outbox_pending_events", "Events written but not yet published.", value=stats.pending
+            )
+            if stats.oldest_pending_age_seconds is not None:
+                yield GaugeMetricFamily(
+                    "outbox_oldest_pending_age_seconds",
+                    "Age of the oldest unpublished event.",
+                    value=stats.oldest_pending_age_seconds,
+                )
+        try:
+            from shared.events.topology import dead_letter_depth
+
+            depth = dead_letter_depth(self.settings)
+        except Exception as exc:
+            log.debug("dead-letter metrics unavailable: %r", exc)
+            depth = None
+        if depth is not None:
+            yield GaugeMetricFamily(
+                "dead_letter_queue_messages",
+                "Messages parked in this service's dead-letter queue.",
+                value=depth,
+            )
+
+
+# --- probes, metrics and docs routes ---------------------------------------------------------------------
+
+
+def _error_text(exc: BaseException) -> str:
+    text_ = str(exc).strip() or repr(exc)
+    return f"{type(exc).__name__}: {text_}"[:500]
+
+
+def check_database(database: Database) -> str | None:
+    try:
+        with database.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        return _error_text(exc)
+    return None
+
+
+def check_broker(amqp_url: str, *, name: str = "yunkefu-readyz") -> str | None:
+    """Open and close a real AMQP connection: proves the broker is up and accepts our credentials."""
+    try:
+        params = pika.URLParameters(amqp_url)
+        params.socket_timeout = PROBE_TIMEOUT_SECONDS
+        params.stack_timeout = PROBE_TIMEOUT_SECONDS + 1
+        params.blocked_connection_timeout = PROBE_TIMEOUT_SECONDS
+        params.connection_attempts = 1
+        params.retry_delay = 0
+        params.client_properties = {"connection_name": name}
+        connection = pika.BlockingConnection(params)
+    except Exception as exc:  # pika raises several unrelated exception types
+        return _error_text(exc)
+    try:
+        connection.close()
+    except Exception:  # the check passed; a failed close changes nothing for readiness
+        log.debug("closing the readiness connection failed", exc_info=True)
+    return None
+
+
+def _healthz() -> Response:
+    return current_app.json.response({"status": "ok", "service": get_settings().service})
+
+
+def _readyz() -> Response:
+    state = app_state()
+    failures = {
+        "database": check_database(state.database),
+        "broker": check_broker(state.settings.amqp_url, name=f"{state.settings.service}-readyz"),
+    }
+    checks = {name: error or "ok" for name, error in failures.items()}
+    failing = [name for name, error in failures.items() if error]
+    if not failing:
+        return current_app.json.response(
+            {"status": "ready", "service": state.settings.service, "checks": checks}
+        )
+    return problem_response(
+        503,
+        "Not ready",
+        f"Unreachable: {', '.join(failing)}.",
+        type=problem_type("not-ready"),
+        service=state.settings.service,
+        checks=checks,
+    )
+
+
+def _metrics() -> Response:
+    return Response(generate_latest(app_state().registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def _docs() -> Response:
+    api = app_state().api
+    assert api is not None
+    return Response(render_docs(api.spec.to_dict()), content_type="text/html; charset=utf-8")
+
+
+# --- the factory -----------------------------------------------------------------------------------------
+
+
+def create_app(
+    service: str,
+    *,
+    settings: Settings | None = None,
+    blueprints: Sequence[flask_smorest.Blueprint] = (),
+    database: Database | None = None,
+    title: str | None = None,
+    version: str = "1",
+    configure: Callable[[Flask], None] | None = None,
+) -> Flask:
+    """Build one service's app. ``configure`` runs after the Api exists and before the blueprints are
+    registered, so it can register field converters; it may register blueprints itself as well
+    (``app_state(app).api.register_blueprint``)."""
+    settings = settings or Settings.from_env(service)
+    configure_logging(service, settings.log_level, settings.log_json)
+    if len(settings.jwt_secret.encode()) < 32:
+        log.warning("JWT_SECRET is shorter than 32 bytes; set a long random secret outside development")
+    database = database or Database(settings.database_url)
+
+    app = Flask(__name__)
+    app.config.update(
+        SERVICE_NAME=service,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        API_TITLE=title or f"yunkefu {service}",
+        API_VERSION=version,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "security": [{BEARER_SCHEME_NAME: []}],
+            "info": {
+                "description": f"The {service} service of yunkefu. Errors are application/problem+json "
+                "(RFC 9457). Every /api/v1 operation needs a bearer JWT."
+            },
+        },
+    )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese names stay readable
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schema's field order
+
+    registry = CollectorRegistry()
+    state = AppState(settings=settings, database=database, registry=registry)
+    app.extensions[EXTENSION_KEY] = state
+    metrics = HttpMetrics(registry)
+    registry.register(PlatformCollector(settings, database))
+
+    _install_request_hooks(app, metrics)
+    pagination.init_app(app)
+    app.teardown_appcontext(_close_session)
+
+    api = ProblemApi(app)
+    api.spec.components.security_scheme(BEARER_SCHEME_NAME, BEARER_SECURITY_SCHEME)
+    state.api = api
+
+    app.add_url_rule("/healthz", "healthz", _healthz, methods=["GET"])
+    app.add_url_rule("/readyz", "readyz", _readyz, methods=["GET"])
+    app.add_url_rule("/metrics", "metrics", _metrics, methods=["GET"])
+    app.add_url_rule("/docs", "docs", _docs, methods=["GET"])
+
+    if configure is not None:
+        configure(app)
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint)
+    return app
+
+
+# --- /docs: the spec rendered as one self-contained HTML page --------------------------------------------
+
+_DOCS_CSS = """
+body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:1100px;padding:1rem 2rem;color:#222}
+h1{margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;margin-top:2.5rem}
+section.op{border:1px solid #ddd;border-radius:6px;margin:1rem 0;padding:.6rem 1rem}
+.m{display:inline-block;min-width:4.5rem;font-weight:700;color:#fff;border-radius:4px;text-align:center;
+padding:0 .4rem;margin-right:.5rem}.get{background:#2b7bb9}.post{background:#2f9e44}.put{background:#c07d00}
+.patch{background:#8a5cc2}.delete{background:#c92a2a}.head,.options{background:#666}
+table{border-collapse:collapse;margin:.4rem 0;width:100%}th,td{border:1px solid #e3e3e3;padding:.25rem .5rem;
+text-align:left;vertical-align:top}th{background:#f6f6f6}code{background:#f3f3f3;padding:0 .2rem}
+.muted{color:#777}nav ul{columns:2}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _ref_name(ref: str) -> str:
+    return ref.rsplit("/", 1)[-1]
+
+
+def _resolve(spec: Mapping[str, Any], obj: Any) -> Any:
+    """Follow a local ``$ref`` (responses/parameters/schemas) one level, as the docs need."""
+    if isinstance(obj, Mapping) and "$ref" in obj:
+        node: Any = spec
+        for part in obj["$ref"].lstrip("#/").split("/"):
+            node = node.get(part, {}) if isinstance(node, Mapping) else {}
+        return node
+    return obj
+
+
+def _type_html(schema: Any) -> str:
+    if not isinstance(schema, Mapping):
+        return ""
+    if "$ref" in schema:
+        name = _ref_name(schema["$ref"])
+        return f'<a href="#schema-{_e(name)}">{_e(name)}</a>'
+    for combinator in ("allOf", "oneOf", "anyOf"):
+        if combinator in schema:
+            joiner = " & " if combinator == "allOf" else " | "
+            return joiner.join(_type_html(s) for s in schema[combinator])
+    kind = schema.get("type", "object" if "properties" in schema else "any")
+    if kind == "array":
+        out = f"array of {_type_html(schema.get('items', {}))}"
+    elif kind == "object" and isinstance(schema.get("additionalProperties"), Mapping):
+        out = f"map of {_type_html(schema['additionalProperties'])}"
+    else:
+        out = _e(kind)
+    if "format" in schema:
+        out += f" ({_e(schema['format'])})"
+    if "enum" in schema:
+        out += " one of " + ", ".join(f"<code>{_e(v)}</code>" for v in schema["enum"])
+    if schema.get("nullable"):
+        out += " | null"
+    return out
+
+
+def _constraints(schema: Mapping[str, Any]) -> str:
+    keys = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "pattern", "default")
+    return ", ".join(f"{k}={_e(json.dumps(schema[k], ensure_ascii=False))}" for k in keys if k in schema)
+
+
+def _content_html(content: Mapping[str, Any] | None) -> str:
+    if not content:
+        return '<span class="muted">no body</span>'
+    return "<br>".join(
+        f"<code>{_e(media)}</code>: {_type_html(body.get('schema', {}))}" for media, body in content.items()
+    )
+
+
+def _operation_html(
+    spec: Mapping[str, Any], path: str, method: str, op: Mapping[str, Any], path_params: Sequence[Any] = ()
+) -> str:
+    anchor = f"op-{method}-{re.sub(r'[^A-Za-z0-9]+', '-', path).strip('-')}"
+    parts = [f'<section class="op" id="{_e(anchor)}">']
+    parts.append(f'<h3><span class="m {_e(method)}">{_e(method.upper())}</span><code>{_e(path)}</code></h3>')
+    if op.get("summary"):
+        parts.append(f"<p><strong>{_e(op['summary'])}</strong></p>")
+    if op.get("description"):
+        parts.append(f"<p>{_e(op['description'])}</p>")
+    security = op.get("security", spec.get("security", []))
+    if security:
+        schemes = sorted({name for requirement in security for name in requirement})
+        parts.append(f"<p>Security: {', '.join(f'<code>{_e(s)}</code>' for s in schemes)}")
+    else:
+        parts.append("<p>Security: none (public)")
+    if op.get("x-roles"):
+        parts.append(" — roles: " + ", ".join(f"<code>{_e(r)}</code>" for r in op["x-roles"]))
+    parts.append("</p>")
+    # Path-item parameters (``{widget_id}``) apply to every operation unless one overrides them.
+    own = [_resolve(spec, p) for p in op.get("parameters", [])]
+    seen = {(p.get("in"), p.get("name")) for p in own}
+    inherited = [_resolve(spec, p) for p in path_params]
+    params = [p for p in inherited if (p.get("in"), p.get("name")) not in seen] + own
+    if params:
+        parts.append(
+            "<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>required</th><th>type</th>"
+            "<th>description</th></tr>"
+        )
+        for p in params:
+            schema = p.get("schema", {})
+            constraints = _constraints(schema) if isinstance(schema, Mapping) else ""
+            parts.append(
+                f"<tr><td><code>{_e(p.get('name', ''))}</code></td><td>{_e(p.get('in', ''))}</td>"
+                f"<td>{'yes' if p.get('required') else 'no'}</td><td>{_type_html(schema)}"
+                f"{' <span class=muted>' + constraints + '</span>' if constraints else ''}</td>"
+                f"<td>{_e(p.get('description', ''))}</td></tr>"
+            )
+        parts.append("</table>")
+    if "requestBody" in op:
+        body = _resolve(spec, op["requestBody"])
+        required = " (required)" if body.get("required") else ""
+        parts.append(f"<h4>Request body{required}</h4><p>{_content_html(body.get('content'))}</p>")
+    parts.append("<h4>Responses</h4><table><tr><th>status</th><th>description</th><th>body</th></tr>")
+    for status, response in op.get("responses", {}).items():
+        resolved = _resolve(spec, response)
+        parts.append(
+            f"<tr><td>{_e(status)}</td><td>{_e(resolved.get('description', ''))}</td>"
+            f"<td>{_content_html(resolved.get('content'))}</td></tr>"
+        )
+    parts.append("</table></section>")
+    return "".join(parts)
+
+
+def _schema_html(name: str, schema: Mapping[str, Any]) -> str:
+    parts = [f'<section class="op" id="schema-{_e(name)}"><h3>{_e(name)}</h3>']
+    if schema.get("description"):
+        parts.append(f"<p>{_e(schema['description'])}</p>")
+    properties: Mapping[str, Any] = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    if properties:
+        parts.append("<table><tr><th>field</th><th>type</th><th>required</th><th>notes</th></tr>")
+        for field_name, prop in properties.items():
+            notes = " ".join(
+                x
+                for x in (
+                    _e(prop.get("description", "")),
+                    "read-only" if prop.get("readOnly") else "",
+                    "write-only" if prop.get("writeOnly") else "",
+                    _constraints(prop),
+                )
+                if x
+            )
+            parts.append(
+                f"<tr><td><code>{_e(field_name)}</code></td><td>{_type_html(prop)}</td>"
+                f"<td>{'yes' if field_name in required else 'no'}</td><td>{notes}</td></tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append(f"<p>{_type_html(schema)}</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def render_docs(spec: Mapping[str, Any]) -> str:
+    """Human docs rendered on the server from the OpenAPI dict: no scripts, no CDN, readable offline."""
+    info = spec.get("info", {})
+    title = f"{info.get('title', 'API')} {info.get('version', '')}".strip()
+    methods = ("get", "post", "put", "patch", "delete", "head", "options")
+    paths: Mapping[str, Any] = spec.get("paths", {})
+    operations = [
+        (path, method, op)
+        for path, item in sorted(paths.items())
+        for method, op in item.items()
+        if method in methods
+    ]
+    components = spec.get("components", {})
+    out = [
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>',
+        f"<style>{_DOCS_CSS}</style></head><body><h1>{_e(title)}</h1>",
+        f"<p>{_e(info.get('description', ''))}</p>",
+        '<p>Machine-readable spec: <a href="/openapi.json"><code>/openapi.json</code></a> (OpenAPI '
+        f"{_e(spec.get('openapi', ''))}).</p>",
+    ]
+    schemes = components.get("securitySchemes", {})
+    if schemes:
+        out.append("<h2>Authentication</h2><ul>")
+        for name, scheme in schemes.items():
+            kind = " ".join(
+                str(scheme.get(k, "")) for k in ("type", "scheme", "bearerFormat") if scheme.get(k)
+            )
+            out.append(f"<li><code>{_e(name)}</code>: {_e(kind)} — {_e(scheme.get('description', ''))}</li>")
+        out.append("</ul>")
+    out.append("<h2>Operations</h2><nav><ul>")
+    for path, method, op in operations:
+        anchor = f"op-{method}-{re.sub(r'[^A-Za-z0-9]+', '-', path).strip('-')}"
+        summary = f" — {_e(op['summary'])}" if op.get("summary") else ""
+        out.append(f'<li><a href="#{_e(anchor)}">{_e(method.upper())} {_e(path)}</a>{summary}</li>')
+    out.append("</ul></nav>")
+    out.extend(
+        _operation_html(spec, path, method, op, paths[path].get("parameters", []))
+        for path, method, op in operations
+    )
+    schemas = components.get("schemas", {})
+    if schemas:
+        out.append("<h2>Schemas</h2>")
+        out.extend(_schema_html(name, schema) for name, schema in sorted(schemas.items()))
+    out.append("</body></html>")
+    return "".join(out)
