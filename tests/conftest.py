@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shared.config import normalize_db_url
+from tests.support import ServiceHarness, make_harness
 
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_DB_URL = normalize_db_url(
@@ -119,3 +120,27 @@ def broker_prefix(amqp_url: str) -> str:
 def unique_prefix(amqp_url: str) -> str:
     """A prefix of its own for a test that must not see any other test's queues."""
     return f"{BROKER_PREFIX}-{uuid.uuid4().hex[:6]}"
+
+
+_harness_counter = __import__("itertools").count()
+
+
+@pytest.fixture()
+def service_env(
+    make_database: Callable[[str], str], amqp_url: str, unique_prefix: str
+) -> Iterator[Callable[..., ServiceHarness]]:
+    """Factory: ``h = service_env("onboarding")`` → a migrated, isolated ServiceHarness (tests/support.py).
+
+    Harnesses made in one test share a broker prefix, so their workers talk to each other.
+    """
+    made: list[ServiceHarness] = []
+
+    def factory(service: str, **kwargs: object) -> ServiceHarness:
+        url = make_database(f"{service}_{next(_harness_counter)}")
+        harness = make_harness(service, url, amqp_url, unique_prefix, **kwargs)  # type: ignore[arg-type]
+        made.append(harness)
+        return harness
+
+    yield factory
+    for harness in made:
+        harness.close()
