@@ -108,7 +108,6 @@ class Settings:
     relay_batch_size: int = 1000
     relay_poll_interval: float = 0.05
     relay_max_backoff: float = 30.0
-    job_interval: float = 60.0
     worker_metrics_port: int = 0
     max_upload_bytes: int = 20 * 1024 * 1024
     media_root: str = ""
@@ -143,7 +142,6 @@ class Settings:
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 1000),
             relay_poll_interval=_float(env, "RELAY_POLL_INTERVAL", 0.05),
             relay_max_backoff=_float(env, "RELAY_MAX_BACKOFF", 30.0),
-            job_interval=_float(env, "JOB_INTERVAL", 60.0),
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 0),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
             media_root=env.get("MEDIA_ROOT", str(var_dir(env) / "media" / service)),
