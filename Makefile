@@ -30,12 +30,12 @@ test-unit: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 
 format: install
 	$(BIN)/ruff format .
-	$(BIN)/ruff check --fix .
+	$(BIN)/ruff check --no-cache .-fix .
 
 bench: install
 	$(BIN)/python bench/outbox_relay.py

@@ -1,10 +1,10 @@
 """The training service's Flask app (port 8003)."""
 
 from flask import Flask
-from shared.http import create_app as create_service_app
 
 from shared.config import Settings
 from shared.db import Database
+from shared.http import create_app as create_service_app
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:

@@ -345,3 +345,35 @@ def test_worker_process_stops_cleanly_on_sigterm_and_loses_nothing(bus: Bus) -> 
     assert worker.returncode == 0
     with bus.database.session() as session:
         assert session.scalar(select(func.count()).select_from(inbox)) == 700
+
+
+def test_unroutable_event_stays_pending_is_reported_and_goes_out_once_routable(bus: Bus) -> None:
+    from marshmallow import Schema
+
+    from shared.events import catalogue
+    from shared.events.relay import PUBLISH_FAILURES
+
+    relay = bus.relay()
+    wait_until(lambda: relay.connects == 1, what="the relay connected (topology declared)")
+    # a type registered after the relay declared the topology has no queue bound: unroutable
+    ghost = catalogue.register(catalogue.EventType("bus.ghost", 1, "busprod", ("ghostsvc",), Schema))
+    try:
+        failures = PUBLISH_FAILURES.labels(busapp.SERVICE)._value.get()
+        with bus.database.session() as session:
+            envelope = add_event(session, ghost.name, {})
+        wait_until(
+            lambda: PUBLISH_FAILURES.labels(busapp.SERVICE)._value.get() > failures, what="the failure report"
+        )
+        with bus.database.session() as session:
+            row = session.execute(select(outbox).where(outbox.c.event_id == envelope.id)).one()
+        assert row.published_at is None
+        assert row.attempts >= 1
+        assert "unroutable" in row.last_error and "NO_ROUTE" in row.last_error
+
+        connection, channel = _broker_channel(bus.settings)
+        names = topology.declare_service(channel, bus.settings, "ghostsvc")  # the topology is fixed
+        wait_until(lambda: bus.pending() == 0, what="the event published after its backoff")
+        assert channel.queue_declare(names.main, passive=True).method.message_count == 1  # type: ignore[attr-defined]
+        connection.close()
+    finally:
+        catalogue.unregister(ghost.name)
