@@ -35,7 +35,7 @@ lint: install
 
 format: install
 	$(BIN)/ruff format .
-	$(BIN)/ruff check --no-cache .-fix .
+	$(BIN)/ruff check --fix .
 
 bench: install
 	$(BIN)/python bench/outbox_relay.py
