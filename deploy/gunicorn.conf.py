@@ -15,7 +15,7 @@ keepalive = 5
 # the app factory opens no broker connection, and the database pool is created lazily per worker,
 # so loading the app before forking is safe and saves memory
 preload_app = os.environ.get("GUNICORN_PRELOAD", "0") == "1"
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
