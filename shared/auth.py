@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
@@ -87,8 +87,21 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def decode_token(token: str, secret: str) -> Principal:
-    """Verify signature, algorithm and expiry; every failure is a 401 whose detail says which."""
+def decode_token(token: str, secret: str, previous: Sequence[str] = ()) -> Principal:
+    """Verify signature, algorithm and expiry; every failure is a 401 whose detail says which.
+
+    ``previous`` are retired secrets still accepted for verification while a rotation is under way
+    (``JWT_PREVIOUS_SECRETS``): tokens are always minted with ``secret``.
+    """
+    for old in previous:
+        if not old:
+            continue
+        try:
+            jwt.decode(token, old, algorithms=[ALGORITHM], options={"verify_exp": False})
+        except jwt.InvalidTokenError:
+            continue
+        secret = old  # signed with a retired key: verify everything else against that key
+        break
     try:
         claims = jwt.decode(
             token,
@@ -143,7 +156,7 @@ def current_principal() -> Principal:
     cached = g.get(_G_PRINCIPAL)
     if cached is not None:
         return cached
-    principal = decode_token(_bearer_token(), _secret())
+    principal = decode_token(_bearer_token(), _secret(), _previous_secrets())
     setattr(g, _G_PRINCIPAL, principal)
     return principal
 
@@ -163,6 +176,12 @@ def _secret() -> str:
     if not secret:
         raise RuntimeError("JWT_SECRET is empty; refusing to verify tokens with an empty key")
     return secret
+
+
+def _previous_secrets() -> tuple[str, ...]:
+    from shared.http import get_settings
+
+    return get_settings().jwt_previous_secrets
 
 
 def _check_roles(roles: tuple[str, ...]) -> None:

@@ -102,6 +102,8 @@ class Settings:
     queue_type: str = "quorum"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = 8 * 3600
+    #: retired secrets still accepted (not used for minting) while clients move to new tokens
+    jwt_previous_secrets: tuple[str, ...] = ()
     max_delivery_attempts: int = 5
     retry_delay_ms: int = 2000
     consumer_prefetch: int = 50
@@ -136,6 +138,9 @@ class Settings:
             queue_type=env.get("QUEUE_TYPE", "quorum"),
             jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
             jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 8 * 3600),
+            jwt_previous_secrets=tuple(
+                s.strip() for s in env.get("JWT_PREVIOUS_SECRETS", "").split(",") if s.strip()
+            ),
             max_delivery_attempts=_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
             retry_delay_ms=_int(env, "RETRY_DELAY_MS", 2000),
             consumer_prefetch=_int(env, "CONSUMER_PREFETCH", 50),

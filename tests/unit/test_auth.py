@@ -146,3 +146,21 @@ def test_unauthorized_names_the_bearer_scheme() -> None:
     with pytest.raises(Unauthorized) as info:
         decode_token("x", SECRET)
     assert info.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_rotation_accepts_tokens_of_a_retired_secret_only_when_listed() -> None:
+    old, new = "old-secret-" + "o" * 32, "new-secret-" + "n" * 32
+    token = mint_token(old, "vendor", sub="u-7")
+    assert decode_token(token, new, previous=[old]).sub == "u-7"
+    with pytest.raises(Unauthorized):
+        decode_token(token, new)
+    with pytest.raises(Unauthorized):
+        decode_token(token, new, previous=["another-" + "x" * 32])
+
+
+def test_rotation_still_rejects_an_expired_token_of_the_retired_secret() -> None:
+    old = "old-secret-" + "o" * 32
+    past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    token = mint_token(old, "vendor", ttl_seconds=60, now=past)
+    with pytest.raises(Unauthorized, match="expired"):
+        decode_token(token, "new-secret-" + "n" * 32, previous=[old])
