@@ -39,6 +39,8 @@ format: install
 
 bench: install
 	$(BIN)/python bench/outbox_relay.py
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/roster.py
 
 up:
 	docker compose up --build

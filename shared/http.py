@@ -598,7 +598,9 @@ def _type_html(schema: Any) -> str:
 
 def _constraints(schema: Mapping[str, Any]) -> str:
     keys = ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems", "pattern", "default")
-    return ", ".join(f"{k}={_e(json.dumps(schema[k], ensure_ascii=False))}" for k in keys if k in schema)
+    return ", ".join(
+        f"{k}={_e(json.dumps(schema[k], ensure_ascii=False, default=str))}" for k in keys if k in schema
+    )
 
 
 def _content_html(content: Mapping[str, Any] | None) -> str:

@@ -5,7 +5,8 @@ from pathlib import Path
 from services.recruitment.app import create_app
 from services.recruitment.handlers import HANDLERS
 from services.recruitment.models import Base
-from shared.service import ServiceSpec
+from services.recruitment.service import Config, flag_overdue
+from shared.service import Job, ServiceSpec
 
 SPEC = ServiceSpec(
     name="recruitment",
@@ -13,4 +14,8 @@ SPEC = ServiceSpec(
     create_app=create_app,
     migrations_dir=Path(__file__).parent / "migrations",
     handlers=HANDLERS,
+    jobs=(
+        # a short requisition past its due date (confirmation + 3 working days) is flagged overdue
+        Job("flag-overdue-requisitions", Config.from_env().overdue_check_seconds, flag_overdue),
+    ),
 )

@@ -1,9 +1,173 @@
-"""The scheduling service's own tables (SQLAlchemy 2.0 typed models)."""
+"""The scheduling service's own tables (SQLAlchemy 2.0 typed models).
 
-from sqlalchemy.orm import DeclarativeBase
+``projects`` and ``pool_agents`` are read models built from other services' events; the rest is owned
+here: roster versions with their shift slots and assignments, surges, timesheet entries.
+"""
 
-from shared.db import new_metadata
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, new_metadata, utcnow
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class Project(Base):
+    """A confirmed project as scheduling needs it (from ``project.confirmed/updated/closed``)."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    merchant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    seats: Mapped[int | None] = mapped_column(Integer)
+    service_type: Mapped[str | None] = mapped_column(String(20))
+    service_start: Mapped[str | None] = mapped_column(String(5))
+    service_end: Mapped[str | None] = mapped_column(String(5))
+    go_live_date: Mapped[dt.date | None] = mapped_column(Date)
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    #: confirmed | closed
+    status: Mapped[str] = mapped_column(String(20), default="confirmed")
+    #: occurred_at of the newest event applied: an older event arriving late does not overwrite it
+    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PoolAgent(Base):
+    """An admitted agent (录取) in one project's pool; the role (active/reserve) is derived by rank."""
+
+    __tablename__ = "pool_agents"
+    __table_args__ = (UniqueConstraint("project_id", "agent_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent_id: Mapped[str] = mapped_column(String(64), index=True)
+    cohort_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(30))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    shifts_available: Mapped[list[str]] = mapped_column(JSON, default=list)
+    quiz_score: Mapped[float] = mapped_column(Float)
+    simulation_score: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    admitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: the first day the agent no longer works (离职)
+    departed_on: Mapped[dt.date | None] = mapped_column(Date)
+    departure_reason: Mapped[str | None] = mapped_column(Text)
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Roster(Base):
+    """One version of a project's roster (排班表) for ``date_from``..``date_to``.
+
+    For each date the newest *published* version covering it is in force; older ones stay as history.
+    """
+
+    __tablename__ = "rosters"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    date_from: Mapped[dt.date] = mapped_column(Date)
+    date_to: Mapped[dt.date] = mapped_column(Date)
+    #: draft | published
+    status: Mapped[str] = mapped_column(String(20))
+    #: generated | departure | surge | surge-cancelled
+    reason: Mapped[str] = mapped_column(String(30))
+    method: Mapped[str] = mapped_column(String(30))
+    solver_status: Mapped[str] = mapped_column(String(50))
+    solve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    binding_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class RosterSlot(Base):
+    """A shift on a date in one roster version: how many agents it needs and how many are missing."""
+
+    __tablename__ = "roster_slots"
+    __table_args__ = (UniqueConstraint("roster_id", "date", "shift"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    roster_id: Mapped[str] = mapped_column(ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(20))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    needed: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    rule: Mapped[str | None] = mapped_column(String(50))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class RosterAssignment(Base):
+    """An agent on a shift (班次) on a date, in one roster version."""
+
+    __tablename__ = "roster_assignments"
+    __table_args__ = (
+        UniqueConstraint("roster_id", "date", "agent_id"),
+        Index("ix_roster_assignments_agent_date", "agent_id", "date"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    roster_id: Mapped[str] = mapped_column(ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(20))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    #: the agent's pool role when rostered: active | reserve
+    role: Mapped[str] = mapped_column(String(10))
+
+
+class Surge(Base):
+    """A requested volume surge (咨询量暴涨): accepted, rejected or cancelled."""
+
+    __tablename__ = "surges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    increase_pct: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    #: accepted | rejected | cancelled
+    status: Mapped[str] = mapped_column(String(20))
+    notice_days: Mapped[int] = mapped_column(Integer)
+    extra_seats: Mapped[int] = mapped_column(Integer)
+    covered: Mapped[int] = mapped_column(Integer, default=0)
+    uncovered: Mapped[int] = mapped_column(Integer, default=0)
+    rule: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
+    earliest_start: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class TimesheetEntry(Base):
+    """Hours an agent worked on a project on a date (工时). A re-entry supersedes the current one."""
+
+    __tablename__ = "timesheet_entries"
+    __table_args__ = (Index("ix_timesheet_entries_key", "project_id", "agent_id", "date"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(64), index=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    hours: Mapped[Decimal] = mapped_column(Numeric(4, 2))
+    note: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str | None] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    superseded_by: Mapped[str | None] = mapped_column(String(36))

@@ -1,0 +1,238 @@
+"""The recruitment API under /api/v1: the talent pool, CSV import, requisitions and project settings.
+
+Who: the vendor's operations staff (role ``vendor``) write; trainers and supervisors read; admin does
+anything. Merchants have no business here (403): the pool holds people's phone numbers. An agent may read
+their own candidate profile and history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.recruitment import csv_import, service
+from services.recruitment.csv_import import CandidateInput
+from services.recruitment.models import Candidate, Project, Requisition
+from services.recruitment.schemas import (
+    CandidateDetailOut,
+    CandidateIn,
+    CandidateListArgs,
+    CandidateOut,
+    CandidatePage,
+    CandidatePatch,
+    ImportArgs,
+    ImportResultOut,
+    ProjectOut,
+    ProjectPatch,
+    RematchOut,
+    RequisitionListArgs,
+    RequisitionOut,
+    RequisitionPage,
+)
+from shared.auth import ensure_self_or_roles, roles_required
+from shared.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.http import db_session, get_settings
+from shared.idempotency import idempotent
+from shared.pagination import paginate
+
+blp = Blueprint(
+    "recruitment",
+    __name__,
+    url_prefix="/api/v1",
+    description="The talent pool (人才库) and 1:3 matching of candidates to requisitions (招聘需求).",
+)
+
+READERS = ("vendor", "trainer", "supervisor")
+#: multipart boundaries and part headers around an upload of exactly the limit
+_MULTIPART_SLACK = 16 * 1024
+_CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/octet-stream"})
+
+_IMPORT_DOC = (
+    "All-or-nothing CSV import (UTF-8, with or without BOM), sent as multipart field `file` or as a "
+    "`text/csv` body. Columns (header line, any order; Chinese headers accepted): "
+    + "; ".join(f"`{name}`: {text}" for name, text in csv_import.COLUMNS.items())
+    + ". Any bad row → 422 listing every bad row with its line number (`rows`), nothing imported. A phone "
+    "already in the pool updates that candidate (counted as `updated`). `?dry_run=true` validates and counts "
+    "only. Files over the size limit (10 MB by default) → 413. After an import, short requisitions are "
+    "topped up from the new people, the oldest due date first."
+)
+
+
+def _config() -> service.Config:
+    return service.Config.from_extra(get_settings().extra)
+
+
+# --- candidates ------------------------------------------------------------------------------------------
+
+
+@blp.route("/candidates")
+class Candidates(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(CandidateListArgs, location="query")
+    @blp.response(200, CandidatePage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List the talent pool (filters: skill, category, platform, shift, status, basic_training_passed,
+        city, min_score, q), newest first"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(db_session(), service.candidate_query(args), page, per_page)
+
+    @idempotent
+    @roles_required("vendor")
+    @blp.arguments(CandidateIn)
+    @blp.response(201, CandidateOut)
+    def post(self, data: CandidateInput) -> Candidate:
+        """Add a candidate to the pool; short requisitions are topped up at once if they qualify"""
+        session = db_session()
+        candidate = service.create_candidate(session, data, _config())
+        session.commit()
+        return candidate
+
+
+@blp.route("/candidates/import", methods=["POST"])
+@roles_required("vendor")
+@blp.arguments(ImportArgs, location="query")
+@blp.response(200, ImportResultOut)
+@blp.doc(
+    description=_IMPORT_DOC,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+)
+def import_candidates(args: dict[str, Any]) -> Any:
+    """Import candidates from a CSV file (all or nothing)"""
+    config = _config()
+    raw = _read_upload(config.import_max_bytes)
+    try:
+        parsed = csv_import.parse_csv(raw, max_rows=config.import_max_rows)
+    except csv_import.FileRejected as exc:
+        raise ValidationFailed({"file": [str(exc)]}, detail=f"{exc} Nothing was imported.") from None
+    if parsed.errors:
+        lines = [e.line for e in parsed.errors]
+        shown = ", ".join(map(str, lines[:20])) + (" …" if len(lines) > 20 else "")
+        raise ValidationFailed(
+            {f"line {e.line}.{field}": msgs for e in parsed.errors for field, msgs in e.errors.items()},
+            detail=f"{len(lines)} row(s) are invalid (line {shown}); nothing was imported. Correct them and "
+            "upload the whole file again.",
+            extra={"rows": [{"line": e.line, "errors": e.errors} for e in parsed.errors]},
+        )
+    session = db_session()
+    result = service.import_candidates(session, parsed, dry_run=args["dry_run"], config=config)
+    if not result.dry_run:
+        session.commit()
+    return result
+
+
+def _read_upload(limit: int) -> bytes:
+    too_large = PayloadTooLarge(
+        f"The file is larger than the import limit of {limit} bytes; split it into smaller files."
+    )
+    if request.content_length is not None and request.content_length > limit + _MULTIPART_SLACK:
+        raise too_large
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed({"file": ["Send the CSV file in the multipart field 'file'."]})
+        raw = upload.stream.read(limit + 1)
+    elif request.mimetype in _CSV_TYPES:
+        raw = request.get_data(cache=False)
+    else:
+        raise UnsupportedMediaType(
+            "Send the CSV as multipart/form-data (field 'file') or as a text/csv body, "
+            f"not {request.mimetype!r}."
+        )
+    if len(raw) > limit:
+        raise too_large
+    return raw
+
+
+@blp.route("/candidates/<candidate_id>")
+class CandidateItem(MethodView):
+    @blp.response(200, CandidateDetailOut)
+    def get(self, candidate_id: str) -> Candidate:
+        """A candidate with their history: every project matched to and the outcome (an agent: their own)"""
+        ensure_self_or_roles(candidate_id, *READERS)
+        session = db_session()
+        candidate = service.get_candidate(session, candidate_id)
+        candidate.history = service.candidate_history(session, candidate_id)  # type: ignore[attr-defined]
+        return candidate
+
+    @idempotent
+    @roles_required("vendor")
+    @blp.arguments(CandidatePatch(partial=True))
+    @blp.response(200, CandidateOut)
+    def patch(self, changes: dict[str, Any], candidate_id: str) -> Candidate:
+        """Update a candidate's profile, or move them between available and inactive"""
+        session = db_session()
+        candidate = service.update_candidate(session, candidate_id, changes, _config())
+        session.commit()
+        return candidate
+
+
+# --- requisitions ----------------------------------------------------------------------------------------
+
+
+@blp.route("/requisitions")
+class Requisitions(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(RequisitionListArgs, location="query")
+    @blp.response(200, RequisitionPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List requisitions (filters: project_id, status, reason), newest first"""
+        page, per_page = args.pop("page"), args.pop("per_page")
+        return paginate(db_session(), service.requisition_query(args), page, per_page)
+
+
+@blp.route("/requisitions/<requisition_id>")
+class RequisitionItem(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, RequisitionOut)
+    def get(self, requisition_id: str) -> Requisition:
+        """A requisition with its matches in rank order"""
+        return service.get_requisition(db_session(), requisition_id)
+
+
+@blp.route("/requisitions/<requisition_id>/rematch", methods=["POST"])
+@idempotent
+@roles_required("vendor")
+@blp.response(200, RematchOut)
+def rematch(requisition_id: str) -> Any:
+    """Top a short or overdue requisition up from the pool as it is now"""
+    session = db_session()
+    requisition, added = service.rematch(session, requisition_id, _config())
+    session.commit()
+    return {"newly_matched": added, "requisition": requisition}
+
+
+# --- projects (the read model and its matching settings) -------------------------------------------------
+
+
+@blp.route("/projects/<project_id>")
+class ProjectItem(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, ProjectOut)
+    def get(self, project_id: str) -> Project:
+        """What recruitment knows of a project and how it matches for it"""
+        return service.get_project(db_session(), project_id)
+
+    @idempotent
+    @roles_required("vendor")
+    @blp.arguments(ProjectPatch)
+    @blp.response(200, ProjectOut)
+    def patch(self, changes: dict[str, Any], project_id: str) -> Project:
+        """Set this project's matching ratio (overrides the default 3), platform or categories; may be set
+        before the project is confirmed. Raising the ratio tops the requisition up at once."""
+        if len(project_id) > 64:
+            raise NotFound("Project ids are at most 64 characters.")
+        session = db_session()
+        project = service.update_project_settings(session, project_id, changes, _config())
+        session.commit()
+        return project

@@ -1,0 +1,660 @@
+"""Rosters (排班) as a pure problem: shift templates, hard rules, a CP-SAT solver, a greedy baseline.
+
+No Flask, no SQL: the service loads agents and the surrounding rostered days, calls :func:`solve`, and
+stores what comes back. Every rule the solver enforces is also checked independently by
+:func:`check_roster`, which the property tests and the benchmark run on the solver's own output.
+
+Time model: a shift belongs to the date it starts on; its start is minutes after that date's 00:00
+(Asia/Shanghai) and it may run past midnight. Weeks are ISO weeks (Monday to Sunday).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+#: The seed's peak hours (seed 000 §4.3): 0–2, 8–10, 12–16 and 20–22 o'clock.
+DEFAULT_PEAKS: tuple[tuple[int, int], ...] = ((0, 2), (8, 10), (12, 16), (20, 22))
+SHIFT_NAMES: tuple[str, ...] = ("morning", "afternoon", "night")
+DAY_MINUTES = 24 * 60
+
+# Objective weights. A missing agent on a shift outweighs everything else; a reserve agent on duty where
+# an active one could be outweighs one shift's worth of unfairness; fairness is counted in minutes.
+_SHORT_WEIGHT = 100_000
+_RESERVE_WEIGHT = 1_000
+_NIGHT_WEIGHT = 60
+_FAIR_WEIGHT = 1
+
+
+@dataclass(frozen=True)
+class ShiftTemplate:
+    """One of the day's shifts (班次): ``night`` is the one around midnight."""
+
+    name: str
+    start_minute: int
+    minutes: int
+    peak_minutes: int = 0
+
+    @property
+    def end_minute(self) -> int:
+        return self.start_minute + self.minutes
+
+    @property
+    def starts(self) -> str:
+        return _hhmm(self.start_minute % DAY_MINUTES)
+
+    @property
+    def ends(self) -> str:
+        return _hhmm(self.end_minute % DAY_MINUTES) if self.end_minute % DAY_MINUTES else "24:00"
+
+
+def _hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def parse_hhmm(value: str) -> int:
+    hours, _, minutes = value.partition(":")
+    total = int(hours) * 60 + int(minutes)
+    if not 0 <= total <= DAY_MINUTES or not 0 <= int(minutes) < 60:
+        raise ValueError(f"{value!r} is not a time of day HH:MM")
+    return total
+
+
+def parse_peaks(spec: str) -> tuple[tuple[int, int], ...]:
+    """``"0-2,8-10,12-16,20-22"`` → ((0, 2), (8, 10), …): whole hours of the day."""
+    peaks: list[tuple[int, int]] = []
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        start, _, end = part.partition("-")
+        lo, hi = int(start), int(end)
+        if not 0 <= lo < hi <= 24:
+            raise ValueError(f"peak {part!r} must be 'from-to' whole hours with 0 <= from < to <= 24")
+        peaks.append((lo, hi))
+    return tuple(peaks)
+
+
+def _peak_overlap(start: int, minutes: int, peaks: Sequence[tuple[int, int]]) -> int:
+    total = 0
+    for day_offset in (0, DAY_MINUTES):
+        for lo, hi in peaks:
+            a, b = lo * 60 + day_offset, hi * 60 + day_offset
+            total += max(0, min(start + minutes, b) - max(start, a))
+    return total
+
+
+def _name_for(start: int, minutes: int) -> str:
+    mid = (start + minutes // 2) % DAY_MINUTES
+    if 6 * 60 <= mid < 14 * 60:
+        return "morning"
+    if 14 * 60 <= mid < 22 * 60:
+        return "afternoon"
+    return "night"
+
+
+def split_service_hours(
+    start: str,
+    end: str,
+    *,
+    max_shift_hours: float = 8,
+    peaks: Sequence[tuple[int, int]] = DEFAULT_PEAKS,
+) -> list[ShiftTemplate]:
+    """The project's service hours cut into at most three equal shifts of at most ``max_shift_hours``.
+
+    Hours no longer than one shift give a single day shift; ``end <= start`` means the service runs past
+    midnight (``08:00``–``02:00`` covers the seed's 0–2 peak), and equal times mean round the clock.
+    Shift boundaries fall on whole quarter hours; the last shift absorbs the rounding.
+    """
+    s, e = parse_hhmm(start) % DAY_MINUTES, parse_hhmm(end)
+    length = (e - s) % DAY_MINUTES or DAY_MINUTES
+    limit = int(max_shift_hours * 60)
+    count = min(3, max(1, math.ceil(length / limit)))
+    base = (length // count) // 15 * 15
+    shifts: list[ShiftTemplate] = []
+    used: set[str] = set()
+    cursor = s
+    for i in range(count):
+        minutes = base if i < count - 1 else length - base * (count - 1)
+        name = _name_for(cursor, minutes)
+        while name in used:  # two shifts whose middles fall in the same part of the day
+            name = SHIFT_NAMES[(SHIFT_NAMES.index(name) + 1) % len(SHIFT_NAMES)]
+        used.add(name)
+        shifts.append(
+            ShiftTemplate(name, cursor % DAY_MINUTES, minutes, _peak_overlap(cursor, minutes, peaks))
+        )
+        cursor += minutes
+    return shifts
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The hard rules (settings): one shift a day is not configurable."""
+
+    min_rest_minutes: int = 11 * 60
+    max_consecutive_days: int = 6
+    max_weekly_minutes: int = 44 * 60
+
+
+@dataclass(frozen=True)
+class RosterAgent:
+    agent_id: str
+    shifts_available: frozenset[str]
+    reserve: bool = False
+    #: no shift on or after this date (离职日期)
+    departs_on: dt.date | None = None
+    #: lower is better (the pool order): breaks ties when choosing among equals
+    order: int = 0
+
+    def can_work(self, day: dt.date, shift: str) -> bool:
+        return shift in self.shifts_available and (self.departs_on is None or day < self.departs_on)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    agent_id: str
+    day: dt.date
+    shift: str
+    start_minute: int
+    minutes: int
+
+    @property
+    def start_abs(self) -> int:
+        return self.day.toordinal() * DAY_MINUTES + self.start_minute
+
+    @property
+    def end_abs(self) -> int:
+        return self.start_abs + self.minutes
+
+    @staticmethod
+    def of(agent_id: str, day: dt.date, shift: ShiftTemplate) -> Assignment:
+        return Assignment(agent_id, day, shift.name, shift.start_minute, shift.minutes)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A shift on a date and how many agents it needs (seats, plus surge seats)."""
+
+    day: dt.date
+    shift: ShiftTemplate
+    needed: int
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    agent_id: str
+    day: dt.date
+    detail: str
+
+
+@dataclass
+class RosterProblem:
+    agents: Sequence[RosterAgent]
+    slots: Sequence[Slot]
+    #: already-rostered shifts just outside the window: they count for rest, streaks and weekly hours
+    fixed: Sequence[Assignment] = ()
+    rules: Rules = field(default_factory=Rules)
+
+
+@dataclass(frozen=True)
+class Gap:
+    """An uncovered shift (缺口) and the rule that keeps it open."""
+
+    day: dt.date
+    shift: str
+    needed: int
+    missing: int
+    rule: str
+    detail: str
+
+
+@dataclass
+class RosterResult:
+    assignments: list[Assignment]
+    gaps: list[Gap]
+    method: str
+    status: str
+    solve_seconds: float
+
+    @property
+    def missing(self) -> int:
+        return sum(g.missing for g in self.gaps)
+
+
+# --- checking ---------------------------------------------------------------------------------------------
+
+
+def check_roster(
+    agents: Iterable[RosterAgent], assignments: Iterable[Assignment], rules: Rules
+) -> list[Violation]:
+    """Every hard-rule violation in a set of assignments (the window plus any fixed context)."""
+    by_id = {a.agent_id: a for a in agents}
+    per_agent: dict[str, list[Assignment]] = defaultdict(list)
+    for item in assignments:
+        per_agent[item.agent_id].append(item)
+    out: list[Violation] = []
+    for agent_id, items in per_agent.items():
+        agent = by_id.get(agent_id)
+        if agent is None:
+            out.append(Violation("unknown-agent", agent_id, items[0].day, "not in the pool"))
+            continue
+        out.extend(agent_violations(agent, items, rules))
+    return out
+
+
+def agent_violations(agent: RosterAgent, items: Iterable[Assignment], rules: Rules) -> list[Violation]:
+    items = sorted(items, key=lambda a: a.start_abs)
+    out: list[Violation] = []
+    aid = agent.agent_id
+    for item in items:
+        if item.shift not in agent.shifts_available:
+            out.append(Violation("availability", aid, item.day, f"not available for {item.shift} shifts"))
+        if agent.departs_on is not None and item.day >= agent.departs_on:
+            out.append(Violation("departed", aid, item.day, f"left on {agent.departs_on.isoformat()}"))
+    days = [item.day for item in items]
+    for prev, nxt in itertools.pairwise(items):
+        if prev.day == nxt.day:
+            out.append(Violation("one-shift-per-day", aid, nxt.day, "two shifts on one day"))
+        elif nxt.start_abs - prev.end_abs < rules.min_rest_minutes:
+            rest = (nxt.start_abs - prev.end_abs) / 60
+            out.append(Violation("min-rest", aid, nxt.day, f"only {rest:g} h rest before this shift"))
+    run = 0
+    previous: dt.date | None = None
+    for day in sorted(set(days)):
+        run = run + 1 if previous is not None and (day - previous).days == 1 else 1
+        if run == rules.max_consecutive_days + 1:
+            out.append(Violation("max-consecutive-days", aid, day, f"day {run} in a row"))
+        previous = day
+    weekly: dict[tuple[int, int], int] = defaultdict(int)
+    for item in items:
+        weekly[item.day.isocalendar()[:2]] += item.minutes
+    for (year, week), minutes in weekly.items():
+        if minutes > rules.max_weekly_minutes:
+            monday = dt.date.fromisocalendar(year, week, 1)
+            out.append(Violation("max-weekly-hours", aid, monday, f"{minutes / 60:g} h in the week"))
+    return out
+
+
+def hours_by_agent(assignments: Iterable[Assignment]) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for item in assignments:
+        out[item.agent_id] += item.minutes / 60
+    return dict(out)
+
+
+def fairness_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignment]) -> float:
+    """max − min hours across the active agents who stay through the window (0 with fewer than two)."""
+    hours = hours_by_agent(assignments)
+    group = [hours.get(a.agent_id, 0.0) for a in agents if not a.reserve and a.departs_on is None]
+    return max(group) - min(group) if len(group) > 1 else 0.0
+
+
+# --- the greedy baseline (and the solver's starting hint) -------------------------------------------------
+
+
+def greedy(problem: RosterProblem) -> RosterResult:
+    """Day by day, shift by shift: the eligible agent with the fewest hours so far, active before reserve."""
+    started = time.perf_counter()
+    rules = problem.rules
+    schedule: dict[str, list[Assignment]] = defaultdict(list)
+    for item in problem.fixed:
+        schedule[item.agent_id].append(item)
+    minutes: dict[str, int] = defaultdict(int)
+    chosen: list[Assignment] = []
+    counts: dict[tuple[dt.date, str], int] = {}
+    for slot in sorted(problem.slots, key=lambda s: (s.day, s.shift.start_minute)):
+        candidates = sorted(
+            (a for a in problem.agents if a.can_work(slot.day, slot.shift.name)),
+            key=lambda a: (a.reserve, minutes[a.agent_id], a.order, a.agent_id),
+        )
+        taken = 0
+        for agent in candidates:
+            if taken >= slot.needed:
+                break
+            new = Assignment.of(agent.agent_id, slot.day, slot.shift)
+            if agent_violations(agent, [*schedule[agent.agent_id], new], rules):
+                continue
+            schedule[agent.agent_id].append(new)
+            minutes[agent.agent_id] += new.minutes
+            chosen.append(new)
+            taken += 1
+        counts[(slot.day, slot.shift.name)] = taken
+    gaps = diagnose(problem, counts)
+    return RosterResult(chosen, gaps, "greedy", "FEASIBLE", time.perf_counter() - started)
+
+
+# --- CP-SAT -----------------------------------------------------------------------------------------------
+
+
+def solve(
+    problem: RosterProblem, *, time_limit: float = 5.0, workers: int = 8, seed: int = 0
+) -> RosterResult:
+    """The best roster CP-SAT finds within ``time_limit`` seconds; the greedy one if it finds none.
+
+    Every hard rule is a constraint; a shift that cannot be fully staffed gets a shortfall variable
+    (penalised, heavier on the seed's peak hours) instead of making the model infeasible, so there is
+    always an answer and every gap is listed with the rule that binds.
+    """
+    from ortools.sat.python import cp_model
+
+    started = time.perf_counter()
+    baseline = greedy(problem)
+    if not problem.slots:
+        return RosterResult([], [], "cp-sat", "OPTIMAL", time.perf_counter() - started)
+    rules = problem.rules
+    days = sorted({s.day for s in problem.slots})
+    window = set(days)
+    shifts_by_day: dict[dt.date, list[Slot]] = defaultdict(list)
+    for slot in problem.slots:
+        shifts_by_day[slot.day].append(slot)
+    fixed_by_agent_day: dict[tuple[str, dt.date], Assignment] = {}
+    for item in problem.fixed:
+        fixed_by_agent_day[(item.agent_id, item.day)] = item
+
+    model = cp_model.CpModel()
+    x: dict[tuple[str, dt.date, str], cp_model.IntVar] = {}
+    for agent in problem.agents:
+        for day in days:
+            for slot in shifts_by_day[day]:
+                if (
+                    (agent.agent_id, day) not in fixed_by_agent_day
+                    and agent.can_work(day, slot.shift.name)
+                    and not _clashes_with_fixed(agent.agent_id, day, slot.shift, fixed_by_agent_day, rules)
+                ):
+                    x[(agent.agent_id, day, slot.shift.name)] = model.new_bool_var("")
+
+    slot_of: dict[tuple[dt.date, str], Slot] = {(s.day, s.shift.name): s for s in problem.slots}
+    per_agent_day: dict[tuple[str, dt.date], list[tuple[Slot, cp_model.IntVar]]] = defaultdict(list)
+    for (aid, day, name), var in x.items():
+        per_agent_day[(aid, day)].append((slot_of[(day, name)], var))
+
+    # one shift a day
+    for items in per_agent_day.values():
+        if len(items) > 1:
+            model.add_at_most_one(var for _, var in items)
+
+    # rest between shifts on nearby days (both inside the window)
+    for (aid, day), items in per_agent_day.items():
+        for offset in (1, 2):
+            later = per_agent_day.get((aid, day + dt.timedelta(days=offset)))
+            if not later:
+                continue
+            for slot_a, var_a in items:
+                end = slot_a.shift.end_minute
+                for slot_b, var_b in later:
+                    if offset * DAY_MINUTES + slot_b.shift.start_minute - end < rules.min_rest_minutes:
+                        model.add_bool_or([var_a.Not(), var_b.Not()])
+
+    agent_ids = [a.agent_id for a in problem.agents]
+    first, last = days[0], days[-1]
+    span = rules.max_consecutive_days + 1
+    ext_days = [first + dt.timedelta(days=i) for i in range(-span + 1, (last - first).days + span)]
+    for aid in agent_ids:
+        works: dict[dt.date, object] = {}
+        for day in ext_days:
+            if (aid, day) in fixed_by_agent_day:
+                works[day] = 1
+            elif day in window:
+                items = per_agent_day.get((aid, day))
+                if items:
+                    works[day] = sum(var for _, var in items)
+        # at most N consecutive working days: every run of N+1 days touching the window has a day off
+        for i in range(len(ext_days) - span + 1):
+            run = ext_days[i : i + span]
+            if not any(d in window for d in run):
+                continue
+            terms = [works[d] for d in run if d in works]
+            variables = [t for t in terms if not isinstance(t, int)]
+            constant = sum(t for t in terms if isinstance(t, int))
+            if len(terms) == span and variables:
+                model.add(sum(variables) <= max(0, rules.max_consecutive_days - constant))  # type: ignore[arg-type]
+        # at most N hours a calendar week
+        weeks: dict[tuple[int, int], list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
+        for day in days:
+            for slot, var in per_agent_day.get((aid, day), []):
+                weeks[day.isocalendar()[:2]].append((slot.shift.minutes, var))
+        fixed_minutes: dict[tuple[int, int], int] = defaultdict(int)
+        for (fid, fday), item in fixed_by_agent_day.items():
+            if fid == aid:
+                fixed_minutes[fday.isocalendar()[:2]] += item.minutes
+        for week, terms in weeks.items():
+            if sum(m for m, _ in terms) + fixed_minutes[week] > rules.max_weekly_minutes:
+                model.add(
+                    sum(m * v for m, v in terms) <= max(0, rules.max_weekly_minutes - fixed_minutes[week])
+                )
+
+    # coverage, with a shortfall where the rules leave no one
+    per_slot: dict[tuple[dt.date, str], list[cp_model.IntVar]] = defaultdict(list)
+    for (_aid, day, name), var in x.items():
+        per_slot[(day, name)].append(var)
+    shortfalls: dict[tuple[dt.date, str], cp_model.IntVar] = {}
+    objective: list[object] = []
+    for key, slot in slot_of.items():
+        short = model.new_int_var(0, slot.needed, "")
+        shortfalls[key] = short
+        model.add(sum(per_slot.get(key, [])) + short == slot.needed)
+        # heavier on the seed's peak hours: a gap lands on a quiet shift before a busy one
+        weight = _SHORT_WEIGHT + (_SHORT_WEIGHT * slot.shift.peak_minutes) // max(1, slot.shift.minutes)
+        objective.append(weight * short)
+
+    reserve_ids = {a.agent_id for a in problem.agents if a.reserve}
+    objective.append(_RESERVE_WEIGHT * sum(v for (aid, _, _), v in x.items() if aid in reserve_ids))
+
+    fair_group = [a.agent_id for a in problem.agents if not a.reserve and a.departs_on is None]
+    night_names = {s.shift.name for s in problem.slots if s.shift.name == "night"}
+    if len(fair_group) > 1:
+        horizon = sum(s.shift.minutes for s in problem.slots)
+        loads, nights = [], []
+        for aid in fair_group:
+            load = model.new_int_var(0, horizon, "")
+            model.add(
+                load == sum(s.shift.minutes * v for d in days for s, v in per_agent_day.get((aid, d), []))
+            )
+            loads.append(load)
+            if night_names:
+                count = model.new_int_var(0, len(days), "")
+                model.add(count == sum(v for (a, _, n), v in x.items() if a == aid and n in night_names))
+                nights.append(count)
+        hi, lo = model.new_int_var(0, horizon, ""), model.new_int_var(0, horizon, "")
+        model.add_max_equality(hi, loads)
+        model.add_min_equality(lo, loads)
+        objective.append(_FAIR_WEIGHT * (hi - lo))
+        if nights:
+            nhi, nlo = model.new_int_var(0, len(days), ""), model.new_int_var(0, len(days), "")
+            model.add_max_equality(nhi, nights)
+            model.add_min_equality(nlo, nights)
+            objective.append(_NIGHT_WEIGHT * (nhi - nlo))
+    model.minimize(sum(objective))  # type: ignore[arg-type]
+
+    hinted = {(a.agent_id, a.day, a.shift) for a in baseline.assignments}
+    for key, var in x.items():
+        model.add_hint(var, key in hinted)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.1, float(time_limit))
+    solver.parameters.num_workers = max(1, int(workers))
+    solver.parameters.random_seed = seed
+    status = solver.solve(model)
+    status_name = solver.status_name(status)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        baseline.status = f"greedy fallback ({status_name})"
+        baseline.solve_seconds = time.perf_counter() - started
+        return baseline
+    chosen = [
+        Assignment.of(aid, day, slot_of[(day, name)].shift)
+        for (aid, day, name), var in x.items()
+        if solver.boolean_value(var)
+    ]
+    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for item in chosen:
+        counts[(item.day, item.shift)] += 1
+    chosen.sort(key=lambda a: (a.day, a.start_minute, a.agent_id))
+    return RosterResult(
+        chosen, diagnose(problem, counts), "cp-sat", status_name, time.perf_counter() - started
+    )
+
+
+def _clashes_with_fixed(
+    agent_id: str,
+    day: dt.date,
+    shift: ShiftTemplate,
+    fixed: Mapping[tuple[str, dt.date], Assignment],
+    rules: Rules,
+) -> bool:
+    """A shift that would break the rest rule against an already-rostered shift outside the window."""
+    start = day.toordinal() * DAY_MINUTES + shift.start_minute
+    end = start + shift.minutes
+    for offset in (-2, -1, 1, 2):
+        other = fixed.get((agent_id, day + dt.timedelta(days=offset)))
+        if other is None:
+            continue
+        if offset < 0 and start - other.end_abs < rules.min_rest_minutes:
+            return True
+        if offset > 0 and other.start_abs - end < rules.min_rest_minutes:
+            return True
+    return False
+
+
+# --- which rule binds -------------------------------------------------------------------------------------
+
+
+def diagnose(problem: RosterProblem, counts: Mapping[tuple[dt.date, str], int]) -> list[Gap]:
+    """Each shift left short, with the first rule (by simple counting) that explains the gap."""
+    rules = problem.rules
+    gaps: list[Gap] = []
+    day_demand: dict[dt.date, int] = defaultdict(int)
+    week_demand: dict[tuple[int, int], int] = defaultdict(int)
+    for slot in problem.slots:
+        day_demand[slot.day] += slot.needed
+        week_demand[slot.day.isocalendar()[:2]] += slot.needed * slot.shift.minutes
+    for slot in sorted(problem.slots, key=lambda s: (s.day, s.shift.start_minute)):
+        assigned = counts.get((slot.day, slot.shift.name), 0)
+        missing = slot.needed - assigned
+        if missing <= 0:
+            continue
+        name = slot.shift.name
+        present = [a for a in problem.agents if a.departs_on is None or slot.day < a.departs_on]
+        eligible = [a for a in present if name in a.shifts_available]
+        week = slot.day.isocalendar()[:2]
+        week_capacity = len(present) * rules.max_weekly_minutes
+        if not problem.agents:
+            rule, detail = "pool-empty", "the project has no admitted agents in its pool"
+        elif len(eligible) < slot.needed:
+            departed = sum(1 for a in problem.agents if a.departs_on is not None and slot.day >= a.departs_on)
+            rule = "availability"
+            detail = (
+                f"only {len(eligible)} agents in the pool can work {name} shifts on {slot.day.isoformat()}"
+                f" ({slot.needed} needed"
+                + (f"; {departed} departed" if departed else "")
+                + "): admit more agents available for this shift"
+            )
+        elif day_demand[slot.day] > len(present):
+            rule = "one-shift-per-day"
+            detail = (
+                f"{slot.day.isoformat()} needs {day_demand[slot.day]} agent-shifts but the pool has "
+                f"{len(present)} agents and each works one shift a day"
+            )
+        elif week_demand[week] > week_capacity:
+            rule = "max-weekly-hours"
+            detail = (
+                f"the week of {dt.date.fromisocalendar(*week, 1).isoformat()} needs "
+                f"{week_demand[week] / 60:g} agent-hours; {len(present)} agents × "
+                f"{rules.max_weekly_minutes / 60:g} h = {week_capacity / 60:g} h at most"
+            )
+        else:
+            rule, detail = _finer_rule(problem, slot, len(eligible))
+        gaps.append(Gap(slot.day, name, slot.needed, missing, rule, detail))
+    return gaps
+
+
+def _finer_rule(problem: RosterProblem, slot: Slot, eligible: int) -> tuple[str, str]:
+    """Counting within the slot's week and shift: weekly hours, then consecutive days, then rest."""
+    rules = problem.rules
+    week = slot.day.isocalendar()[:2]
+    same = [s for s in problem.slots if s.day.isocalendar()[:2] == week and s.shift.name == slot.shift.name]
+    demand = sum(s.needed for s in same)
+    per_week = rules.max_weekly_minutes // max(1, slot.shift.minutes)
+    per_run = min(len({s.day for s in same}), rules.max_consecutive_days)
+    name = slot.shift.name
+    if demand > eligible * per_week:
+        return "max-weekly-hours", (
+            f"{demand} {name} shifts in the week of {dt.date.fromisocalendar(*week, 1).isoformat()}; "
+            f"{eligible} eligible agents × {per_week} shifts ({rules.max_weekly_minutes / 60:g} h a week) "
+            "cannot cover them"
+        )
+    if demand > eligible * per_run:
+        return "max-consecutive-days", (
+            f"{demand} {name} shifts in the week; {eligible} eligible agents may work at most "
+            f"{rules.max_consecutive_days} days in a row"
+        )
+    day_shifts = [s.shift for s in problem.slots if s.day == slot.day]
+    if len(day_shifts) > 1 and any(
+        DAY_MINUTES + b.start_minute - a.end_minute < rules.min_rest_minutes
+        for a in day_shifts
+        for b in day_shifts
+    ):
+        return "min-rest", (
+            f"{rules.min_rest_minutes / 60:g} h rest forbids some shift sequences (late then early) "
+            f"and the {eligible} agents available for {name} shifts are used up"
+        )
+    return "max-weekly-hours", (
+        f"the {eligible} agents available for {name} shifts are used up by the weekly hours, "
+        "consecutive-day and rest limits together"
+    )
+
+
+def binding_rules(gaps: Iterable[Gap]) -> list[dict[str, object]]:
+    """The rules that leave shifts open, with how many shifts and agents each explains."""
+    summary: dict[str, dict[str, object]] = {}
+    for gap in gaps:
+        entry = summary.setdefault(
+            gap.rule, {"rule": gap.rule, "shifts": 0, "missing": 0, "example": gap.detail}
+        )
+        entry["shifts"] = int(entry["shifts"]) + 1  # type: ignore[call-overload]
+        entry["missing"] = int(entry["missing"]) + gap.missing  # type: ignore[call-overload]
+    return sorted(summary.values(), key=lambda e: -int(e["missing"]))  # type: ignore[call-overload]
+
+
+def reassign(
+    agents: Sequence[RosterAgent],
+    assignments: Sequence[Assignment],
+    leaving: Iterable[str],
+    candidates: Sequence[str],
+    rules: Rules,
+) -> tuple[list[Assignment], dict[str, list[Assignment]], list[Assignment]]:
+    """Hand the shifts of ``leaving`` agents to ``candidates`` (best first) without breaking a hard rule.
+
+    Returns (the new assignments, what each candidate took over, the shifts nobody could take). The best
+    candidate takes every shift it can before the next one is asked, so one reserve usually replaces one
+    departed agent.
+    """
+    by_id = {a.agent_id: a for a in agents}
+    gone = set(leaving)
+    kept = [a for a in assignments if a.agent_id not in gone]
+    orphaned = sorted((a for a in assignments if a.agent_id in gone), key=lambda a: a.start_abs)
+    schedule: dict[str, list[Assignment]] = defaultdict(list)
+    for item in kept:
+        schedule[item.agent_id].append(item)
+    taken: dict[str, list[Assignment]] = {}
+    remaining = orphaned
+    for cid in candidates:
+        agent = by_id.get(cid)
+        if agent is None or cid in gone or not remaining:
+            continue
+        left: list[Assignment] = []
+        for shift in remaining:
+            new = Assignment(cid, shift.day, shift.shift, shift.start_minute, shift.minutes)
+            if agent_violations(agent, [*schedule[cid], new], rules):
+                left.append(shift)
+                continue
+            schedule[cid].append(new)
+            kept.append(new)
+            taken.setdefault(cid, []).append(new)
+        remaining = left
+    return kept, taken, remaining

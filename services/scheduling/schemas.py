@@ -1,0 +1,449 @@
+"""Marshmallow schemas of every scheduling request and response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+
+from shared.events.catalogue import SHIFTS
+from shared.pagination import PageArgsSchema, page_response_schema
+
+_ID = validate.Length(min=1, max=64)
+
+
+class InDecimal(fields.Decimal):
+    """A decimal input: loads a ``Decimal``; its range limits render as JSON numbers in the spec."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else float(value)
+
+
+def _check_range(data: dict[str, Any], start: str, end: str) -> None:
+    if data.get(start) and data.get(end) and data[end] < data[start]:
+        raise ValidationError(f"must be on or after {start} ({data[start].isoformat()})", end)
+
+
+# --- pool -------------------------------------------------------------------------------------------------
+
+
+class PoolArgsSchema(PageArgsSchema):
+    role = fields.String(validate=validate.OneOf(("active", "reserve")), metadata={"description": "filter"})
+    include_departed = fields.Boolean(load_default=False)
+
+
+class PoolAgentSchema(Schema):
+    agent_id = fields.String()
+    name = fields.String()
+    role = fields.String(metadata={"description": "active | reserve | departed"})
+    position = fields.Integer(metadata={"description": "1-based place in the pool order (best first)"})
+    score = fields.Float(metadata={"description": "admission score: mean of quiz and simulation"})
+    quiz_score = fields.Float()
+    simulation_score = fields.Float()
+    rank = fields.Integer(metadata={"description": "rank within the training cohort"})
+    cohort_id = fields.String(allow_none=True)
+    skills = fields.List(fields.String())
+    shifts_available = fields.List(fields.String())
+    admitted_at = fields.AwareDateTime()
+    departed_on = fields.Date(allow_none=True)
+    replaced_by = fields.String(allow_none=True)
+
+
+class PoolSchema(Schema):
+    project_id = fields.String()
+    seats = fields.Integer()
+    active_ratio = fields.String(metadata={"description": "scheduled agents per seat (1:1.5)"})
+    active_target = fields.Integer(metadata={"description": "ceil(active_ratio × seats)"})
+    active = fields.Integer(metadata={"description": "active agents in the pool"})
+    reserve = fields.Integer(metadata={"description": "reserve agents in the pool"})
+    items = fields.List(fields.Nested(PoolAgentSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+# --- rosters ----------------------------------------------------------------------------------------------
+
+
+class RosterRequestSchema(Schema):
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day (ISO date)"})
+    to = fields.Date(required=True, metadata={"description": "last day, at most 31 days after from"})
+    publish = fields.Boolean(
+        load_default=True, metadata={"description": "publish at once (default) or keep as a draft"}
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "from_", "to")
+
+
+class RosterQuerySchema(PageArgsSchema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    agent_id = fields.String(validate=_ID)
+    date = fields.Date(metadata={"description": "one day (overrides from/to)"})
+    shift = fields.String(validate=validate.OneOf(SHIFTS))
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "from_", "to")
+
+
+class ExportQuerySchema(Schema):
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    agent_id = fields.String(validate=_ID)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "from_", "to")
+
+
+class ShiftSchema(Schema):
+    id = fields.String()
+    roster_id = fields.String()
+    version = fields.Integer()
+    date = fields.Date()
+    shift = fields.String(metadata={"description": "morning | afternoon | night"})
+    start = fields.String(metadata={"description": "HH:MM, Asia/Shanghai"})
+    end = fields.String(metadata={"description": "HH:MM (may be the next day for a night shift)"})
+    hours = fields.String(metadata={"description": "decimal hours"})
+    agent_id = fields.String()
+    agent_name = fields.String(allow_none=True)
+    role = fields.String(metadata={"description": "active | reserve when rostered"})
+
+
+class GapSchema(Schema):
+    date = fields.Date()
+    shift = fields.String()
+    start = fields.String()
+    end = fields.String()
+    needed = fields.Integer()
+    assigned = fields.Integer()
+    missing = fields.Integer()
+    rule = fields.String(metadata={"description": "the hard rule that keeps the shift open"})
+    detail = fields.String()
+
+
+class BindingRuleSchema(Schema):
+    rule = fields.String()
+    shifts = fields.Integer()
+    missing = fields.Integer()
+    example = fields.String()
+
+
+class RosterVersionSchema(Schema):
+    id = fields.String()
+    project_id = fields.String()
+    version = fields.Integer()
+    from_ = fields.Date(data_key="from", attribute="date_from")
+    to = fields.Date(attribute="date_to")
+    status = fields.String(metadata={"description": "draft | published"})
+    reason = fields.String(metadata={"description": "generated | departure | surge | surge-cancelled"})
+    method = fields.String(metadata={"description": "cp-sat | greedy | reassignment"})
+    solver_status = fields.String()
+    solve_seconds = fields.Float()
+    binding_rules = fields.List(fields.Nested(BindingRuleSchema))
+    created_by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    published_at = fields.AwareDateTime(allow_none=True)
+
+
+class RosterDetailSchema(RosterVersionSchema):
+    needed = fields.Integer(metadata={"description": "agent-shifts the dates need"})
+    assigned = fields.Integer()
+    coverage_pct = fields.String(metadata={"description": "assigned ÷ needed, percent"})
+    uncovered = fields.List(fields.Nested(GapSchema))
+    shifts = fields.List(fields.Nested(ShiftSchema))
+
+
+RosterVersionPage = page_response_schema(RosterVersionSchema, "RosterVersionPage")
+
+
+class RosterViewSchema(Schema):
+    """The roster in force: for each date, the newest published version covering it."""
+
+    project_id = fields.String()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    versions = fields.List(fields.Nested(RosterVersionSchema))
+    uncovered = fields.List(fields.Nested(GapSchema))
+    items = fields.List(fields.Nested(ShiftSchema))
+    total = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
+    pages = fields.Integer()
+
+
+# --- surges -----------------------------------------------------------------------------------------------
+
+
+class SurgeRequestSchema(Schema):
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(required=True)
+    increase_pct = InDecimal(
+        required=True,
+        places=2,
+        validate=validate.Range(min=0, min_inclusive=False, max=1000),
+        metadata={"description": "the forecast increase in consultations, percent (> 0)"},
+    )
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "start_date", "end_date")
+
+
+class SurgeSchema(Schema):
+    id = fields.String()
+    project_id = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date()
+    increase_pct = fields.Decimal(as_string=True)
+    status = fields.String(metadata={"description": "accepted | rejected | cancelled"})
+    notice_days = fields.Integer()
+    extra_seats = fields.Integer()
+    covered = fields.Integer(metadata={"description": "extra seats covered (reserve agents first)"})
+    uncovered = fields.Integer()
+    rule = fields.String()
+    reason = fields.String()
+    earliest_start = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True)
+    requested_by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    cancelled_at = fields.AwareDateTime(allow_none=True)
+    roster_version = fields.Integer(allow_none=True, metadata={"description": "the roster version it made"})
+
+
+class SurgeArgsSchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(("accepted", "rejected", "cancelled")))
+
+
+SurgePage = page_response_schema(SurgeSchema, "SurgePage")
+
+
+# --- departures -------------------------------------------------------------------------------------------
+
+
+class DepartureRequestSchema(Schema):
+    project_id = fields.String(required=True, validate=_ID)
+    date = fields.Date(required=True, metadata={"description": "the first day the agent no longer works"})
+    reason = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class BatchDepartureRequestSchema(DepartureRequestSchema):
+    agent_ids = fields.List(
+        fields.String(validate=_ID), required=True, validate=validate.Length(min=1, max=500)
+    )
+
+    @validates_schema
+    def _unique(self, data: dict[str, Any], **_: Any) -> None:
+        ids = data.get("agent_ids") or []
+        if len(set(ids)) != len(ids):
+            raise ValidationError("an agent is listed more than once", "agent_ids")
+
+
+class TakeoverSchema(Schema):
+    replacement_id = fields.String()
+    shifts = fields.List(fields.Nested(ShiftSchema))
+
+
+class DepartureSchema(Schema):
+    agent_id = fields.String()
+    project_id = fields.String()
+    date = fields.Date()
+    role = fields.String(metadata={"description": "the agent's role before leaving"})
+    replacement_id = fields.String(allow_none=True, metadata={"description": "who takes over (most shifts)"})
+    takeovers = fields.List(fields.Nested(TakeoverSchema))
+    uncovered = fields.List(fields.Nested(ShiftSchema), metadata={"description": "shifts nobody could take"})
+
+
+class DepartureResultSchema(Schema):
+    project_id = fields.String()
+    date = fields.Date()
+    departures = fields.List(fields.Nested(DepartureSchema))
+    roster_version = fields.Integer(allow_none=True)
+    reserve_shortfall = fields.Integer(metadata={"description": "agents recruitment must top up"})
+
+
+# --- timesheets -------------------------------------------------------------------------------------------
+
+
+class TimesheetInSchema(Schema):
+    project_id = fields.String(required=True, validate=_ID)
+    agent_id = fields.String(required=True, validate=_ID)
+    date = fields.Date(required=True)
+    hours = InDecimal(
+        required=True,
+        places=2,
+        validate=validate.Range(min=0, min_inclusive=False, max=24),
+        metadata={"description": "0 < hours ≤ 24, two decimals"},
+    )
+    note = fields.String(validate=validate.Length(max=2000), allow_none=True)
+
+
+class TimesheetBatchSchema(Schema):
+    """One entry as an object, or many: a JSON array or ``{"entries": [...]}`` (at most 1,000)."""
+
+    entries = fields.List(
+        fields.Nested(TimesheetInSchema), required=True, validate=validate.Length(min=1, max=1000)
+    )
+
+    @pre_load
+    def _wrap(self, data: Any, **_: Any) -> Any:
+        if isinstance(data, list):
+            return {"entries": data}
+        if isinstance(data, dict) and "entries" not in data:
+            return {"entries": [data]}
+        return data
+
+
+class TimesheetSchema(Schema):
+    id = fields.String()
+    project_id = fields.String()
+    agent_id = fields.String()
+    date = fields.Date()
+    hours = fields.Decimal(as_string=True)
+    note = fields.String(allow_none=True)
+    recorded_by = fields.String(allow_none=True)
+    recorded_at = fields.AwareDateTime()
+    current = fields.Boolean(metadata={"description": "false once a re-entry replaced it"})
+    superseded_at = fields.AwareDateTime(allow_none=True)
+    superseded_by = fields.String(allow_none=True)
+
+
+class TimesheetResultSchema(Schema):
+    items = fields.List(fields.Nested(TimesheetSchema))
+    replaced = fields.Integer(metadata={"description": "earlier entries superseded by these"})
+
+
+class TimesheetArgsSchema(PageArgsSchema):
+    project_id = fields.String(validate=_ID)
+    agent_id = fields.String(validate=_ID)
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    include_history = fields.Boolean(load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "from_", "to")
+
+
+class TimesheetExportArgsSchema(Schema):
+    project_id = fields.String(validate=_ID)
+    agent_id = fields.String(validate=_ID)
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    include_history = fields.Boolean(load_default=False)
+
+    @validates_schema(skip_on_field_errors=False)
+    def _range(self, data: dict[str, Any], **_: Any) -> None:
+        _check_range(data, "from_", "to")
+
+
+TimesheetPage = page_response_schema(TimesheetSchema, "TimesheetPage")
+
+
+# --- staffing estimate ------------------------------------------------------------------------------------
+
+
+def _num(**kwargs: Any) -> InDecimal:
+    return InDecimal(validate=validate.Range(min=0), **kwargs)
+
+
+def _pos(**kwargs: Any) -> InDecimal:
+    return InDecimal(validate=validate.Range(min=0, min_inclusive=False), **kwargs)
+
+
+class PresaleInSchema(Schema):
+    total_receptions = _num(metadata={"description": "forecast consultations (seed 003: 2000)"})
+    forecast_orders = _num()
+    receptions_per_order = _num()
+    uv = _num(metadata={"description": "shop visitors (进店UV)"})
+    call_in_rate = _num(metadata={"description": "share of visitors who consult (callin转化), e.g. 0.05"})
+    bot_receptions = _num(metadata={"description": "receptions while the bot is on (default 0)"})
+    bot_resolution_rate = InDecimal(
+        validate=validate.Range(min=0, max=1),
+        metadata={"description": "share the bot solves alone (default 0)"},
+    )
+    own_agents = _num(metadata={"description": "the shop's own agents (default 0)"})
+    own_agent_hours = _num(metadata={"description": "own agents' working hours (default: working_hours)"})
+    working_hours = _pos(metadata={"description": "a temporary agent's hours a day (default 8)"})
+    receptions_per_hour = _pos(metadata={"description": "default 100 (SCHEDULING_RECEPTIONS_PER_HOUR)"})
+    agent_daily_capacity = _pos(metadata={"description": "saturation per agent per day (seed 003: 220)"})
+
+    @validates_schema
+    def _source(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("total_receptions") is not None:
+            return
+        if data.get("forecast_orders") is not None or data.get("receptions_per_order") is not None:
+            missing = [k for k in ("forecast_orders", "receptions_per_order") if data.get(k) is None]
+            if missing:
+                raise ValidationError({k: ["required with the orders method"] for k in missing})
+            return
+        if data.get("uv") is not None or data.get("call_in_rate") is not None:
+            missing = [k for k in ("uv", "call_in_rate") if data.get(k) is None]
+            if missing:
+                raise ValidationError({k: ["required with the UV method"] for k in missing})
+            return
+        raise ValidationError(
+            "give total_receptions, or forecast_orders with receptions_per_order, or uv with call_in_rate",
+            "total_receptions",
+        )
+
+
+class AftersaleInSchema(Schema):
+    orders = _num(required=True)
+    refund_rate = InDecimal(required=True, validate=validate.Range(min=0, max=1))
+    aftersale_days = _pos(required=True, metadata={"description": "the after-sales period (售后降量周期)"})
+    seconds_per_refund = _pos(required=True)
+    working_hours = _pos(metadata={"description": "default 8"})
+    utilisation = InDecimal(
+        validate=validate.Range(min=0, max=1, min_inclusive=False), metadata={"description": "default 0.9"}
+    )
+
+
+class StaffingRequestSchema(Schema):
+    presale = fields.Nested(PresaleInSchema, allow_none=True)
+    aftersale = fields.Nested(AftersaleInSchema, allow_none=True)
+
+    @validates_schema
+    def _any(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("presale") and not data.get("aftersale"):
+            raise ValidationError("give presale, aftersale or both", "_schema")
+
+
+class PresaleOutSchema(Schema):
+    total_receptions = fields.String()
+    total_receptions_source = fields.String(metadata={"description": "given | orders | uv"})
+    bot_receptions = fields.String()
+    own_agents_receptions = fields.String()
+    reception_gap = fields.String()
+    agent_daily_capacity = fields.String()
+    exact = fields.String(metadata={"description": "the exact quotient (4 places)"})
+    headcount = fields.Integer(metadata={"description": "rounded up"})
+
+
+class AftersaleOutSchema(Schema):
+    daily_refunds = fields.String()
+    refunds_per_agent_hour = fields.String()
+    agent_daily_capacity = fields.String()
+    week_factor = fields.String(metadata={"description": "7 ÷ 5"})
+    exact = fields.String()
+    headcount = fields.Integer()
+
+
+class FunnelSchema(Schema):
+    seats = fields.Integer()
+    match = fields.Integer(metadata={"description": "candidates to match (1:3)"})
+    admit = fields.Integer(metadata={"description": "agents to admit (1:2)"})
+    schedule = fields.Integer(metadata={"description": "agents scheduled (1:1.5)"})
+    reserve = fields.Integer(metadata={"description": "admitted agents kept in reserve"})
+
+
+class StaffingResultSchema(Schema):
+    presale = fields.Nested(PresaleOutSchema, allow_none=True)
+    aftersale = fields.Nested(AftersaleOutSchema, allow_none=True)
+    headcount = fields.Integer(metadata={"description": "seats implied: the modes' headcounts summed"})
+    funnel = fields.Nested(FunnelSchema)
