@@ -1,4 +1,7 @@
-"""Event handlers of the onboarding service: {event type: handler(session, envelope)}."""
+"""Event handlers of the onboarding service: {event type: handler(session, envelope)}.
+
+Onboarding is where projects start: the catalogue routes no event to it, so it consumes none.
+"""
 
 from shared.events.consumer import Handler
 

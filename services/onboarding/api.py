@@ -1,0 +1,340 @@
+"""The onboarding HTTP API (/api/v1/projects…): thin views over ``service.py``.
+
+Roles: a merchant reaches only its own projects (another merchant's answer 404, as a missing one does);
+the vendor reaches all of them and is the one who returns, confirms, takes live and closes; trainers and
+supervisors read (they build courseware from the materials and the FAQ sheet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, request, send_file
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.onboarding import schemas, service
+from services.onboarding.domain import ACTION_ROLES, Action
+from services.onboarding.service import IfMatch, OnboardingConfig
+from shared.auth import current_principal, roles_required, tenant_scope
+from shared.errors import ProblemError
+from shared.http import db_session, get_settings
+from shared.idempotency import idempotent
+from shared.pagination import page_response_schema
+from shared.storage import FileStore, content_disposition
+from shared.workdays import today_shanghai
+
+blp = Blueprint(
+    "projects",
+    __name__,
+    url_prefix="/api/v1",
+    description="The merchant's order (商家订单): checklist, FAQ sheet, materials, confirmation.",
+)
+
+READ_ROLES = ("vendor", "merchant", "trainer", "supervisor")
+EDIT_ROLES = ("vendor", "merchant")
+
+ProjectPage = page_response_schema(schemas.ProjectOut, "ProjectPage")
+HistoryPage = page_response_schema(schemas.HistoryOut, "ProjectHistoryPage")
+MaterialPage = page_response_schema(schemas.MaterialOut, "MaterialPage")
+
+
+def _config() -> OnboardingConfig:
+    return OnboardingConfig.from_settings(get_settings())
+
+
+def _store() -> FileStore:
+    return FileStore.from_settings(get_settings())
+
+
+def _if_match() -> IfMatch:
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    if tags.star_tag:
+        return "*"
+    return frozenset(tags.as_set(include_weak=True))
+
+
+def _with_etag(project: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
+    return service.view(db_session(), project), 200, {"ETag": service.etag(project)}
+
+
+@blp.route("/projects")
+class Projects(MethodView):
+    @roles_required(*READ_ROLES)
+    @blp.arguments(schemas.ProjectListArgs, location="query")
+    @blp.response(200, ProjectPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List projects (a merchant sees only its own)
+
+        Filters: status (comma-separated), merchant, go_live_from / go_live_to, q (company name contains).
+        Newest first.
+        """
+        filters = service.ProjectFilters(
+            statuses=tuple(args.get("status") or ()),
+            merchant_id=args.get("merchant"),
+            go_live_from=args.get("go_live_from"),
+            go_live_to=args.get("go_live_to"),
+            text=args.get("q"),
+        )
+        page, items = service.list_projects(
+            db_session(), tenant_scope(), filters, args["page"], args["per_page"]
+        )
+        return {
+            "items": items,
+            "total": page.total,
+            "page": page.page,
+            "per_page": page.per_page,
+            "pages": page.pages,
+        }
+
+    @idempotent
+    @roles_required(*EDIT_ROLES)
+    @blp.arguments(schemas.ProjectCreateIn)
+    @blp.response(201, schemas.ProjectOut)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Create a draft project (drafts may be partial)
+
+        A merchant creates for itself; the vendor names the merchant (merchant_id).
+        """
+        session = db_session()
+        project = service.create_project(session, current_principal(), data)
+        headers = {"ETag": service.etag(project), "Location": f"{service.API_PREFIX}/projects/{project.id}"}
+        return service.view(session, project), 201, headers
+
+
+@blp.route("/projects/<project_id>")
+class ProjectItem(MethodView):
+    @roles_required(*READ_ROLES)
+    @blp.response(200, schemas.ProjectOut)
+    def get(self, project_id: str) -> Any:
+        """One project, with its ETag"""
+        return _with_etag(service.load_project(db_session(), project_id, tenant_scope()))
+
+    @roles_required(*EDIT_ROLES)
+    @blp.arguments(schemas.ProjectIn)
+    @blp.response(200, schemas.ProjectOut)
+    @blp.alt_response(412, description="If-Match is stale: someone else changed the project")
+    @blp.alt_response(428, description="If-Match is missing")
+    def patch(self, data: dict[str, Any], project_id: str) -> Any:
+        """Change some fields (needs If-Match: the ETag you read)
+
+        Nested groups merge (send only what changes); null or "" clears a field. Draft and returned
+        projects are editable by both sides, a submitted one by the vendor only; a confirmed or live one
+        only in seats, hours, service type, go-live date, contacts and notes, by the vendor, which sends
+        project.updated.
+        """
+        project = service.update_project(
+            db_session(),
+            current_principal(),
+            project_id,
+            tenant_scope(),
+            data,
+            _if_match(),
+            today_shanghai(),
+            _config(),
+        )
+        return _with_etag(project)
+
+
+@blp.route("/projects/<project_id>/history")
+@roles_required(*READ_ROLES)
+@blp.arguments(schemas.PageArgsSchema, location="query")
+@blp.response(200, HistoryPage)
+def project_history(args: dict[str, Any], project_id: str) -> Any:
+    """Every change of the project: who, when, what (oldest first)"""
+    session = db_session()
+    project = service.load_project(session, project_id, tenant_scope())
+    return service.history_page(session, project, args["page"], args["per_page"])
+
+
+@blp.route("/projects/<project_id>/checklist")
+@roles_required(*READ_ROLES)
+@blp.response(200, schemas.ChecklistOut)
+def project_checklist(project_id: str) -> Any:
+    """The seven-section confirmation checklist (确认信息), computed now
+
+    Each section says whether it is complete and what is missing; also the earliest acceptable go-live
+    date and whether every standard FAQ question is answered (needed to confirm).
+    """
+    session = db_session()
+    project = service.load_project(session, project_id, tenant_scope())
+    return service.checklist_view(session, project, today_shanghai(), _config())
+
+
+# --- transitions -----------------------------------------------------------------------------------------
+
+_TRANSITION_DOCS: dict[Action, tuple[str, str]] = {
+    Action.SUBMIT: (
+        "Submit the project for the vendor's review",
+        "Draft or returned → submitted. Refused (422, rule checklist-incomplete) while any checklist section "
+        "is incomplete; the refusal lists every missing item.",
+    ),
+    Action.RETURN: (
+        "Return a submitted project to the merchant, with reasons",
+        "Submitted → returned (vendor). The reason is required.",
+    ),
+    Action.CONFIRM: (
+        "Confirm the order (订单确认)",
+        "Submitted → confirmed (vendor). Needs a complete checklist, every standard FAQ question answered "
+        "and the go-live date at least N working days (default 3) after today (Asia/Shanghai, China's "
+        "calendar). Publishes project.confirmed.",
+    ),
+    Action.GO_LIVE: (
+        "Mark a confirmed project live",
+        "Confirmed → live (vendor). The worker also does it on the go-live date.",
+    ),
+    Action.CLOSE: ("Close the project", "Confirmed or live → closed (vendor). Publishes project.closed."),
+    Action.CANCEL: ("Cancel a draft or returned project", "Draft or returned → cancelled."),
+}
+
+
+def _register_transition(action: Action) -> None:
+    schema = schemas.ReturnIn if action == Action.RETURN else schemas.ReasonIn
+    summary, description = _TRANSITION_DOCS[action]
+
+    def view(data: dict[str, Any], project_id: str) -> Any:
+        project = service.transition(
+            db_session(),
+            current_principal(),
+            project_id,
+            tenant_scope(),
+            action,
+            reason=data.get("reason"),
+            if_match=_if_match(),
+            today=today_shanghai(),
+            config=_config(),
+        )
+        return _with_etag(project)
+
+    view.__name__ = f"project_{action.value.replace('-', '_')}"
+    decorated: Callable[..., Any] = blp.response(200, schemas.ProjectOut)(view)
+    decorated = blp.doc(summary=summary, description=description)(decorated)
+    decorated = blp.arguments(schema, required=action == Action.RETURN)(decorated)
+    decorated = roles_required(*ACTION_ROLES[action])(decorated)
+    decorated = idempotent(decorated)
+    blp.route(f"/projects/<project_id>/{action.value}", methods=["POST"], endpoint=view.__name__)(decorated)
+
+
+for _action in Action:
+    _register_transition(_action)
+
+
+# --- FAQ sheet -------------------------------------------------------------------------------------------
+
+
+@blp.route("/projects/<project_id>/faq")
+class Faq(MethodView):
+    @roles_required(*READ_ROLES)
+    @blp.response(200, schemas.FaqOut)
+    def get(self, project_id: str) -> Any:
+        """The FAQ sheet (常见问题咨询&话术): the standard questions with the answers, plus the shop's own"""
+        session = db_session()
+        project = service.load_project(session, project_id, tenant_scope())
+        return service.faq_view(session, project), 200, {"ETag": service.faq_etag(project)}
+
+    @roles_required(*EDIT_ROLES)
+    @blp.arguments(schemas.FaqIn)
+    @blp.response(200, schemas.FaqOut)
+    def put(self, data: dict[str, Any], project_id: str) -> Any:
+        """Replace the FAQ sheet's answers (If-Match with the sheet's ETag is honoured when sent)
+
+        A standard question left out is unanswered. Editable while the project is draft, submitted or
+        returned.
+        """
+        session = db_session()
+        project = service.put_faq(session, current_principal(), project_id, tenant_scope(), data, _if_match())
+        return service.faq_view(session, project), 200, {"ETag": service.faq_etag(project)}
+
+
+@blp.route("/projects/<project_id>/faq/export")
+@roles_required(*READ_ROLES)
+@blp.arguments(schemas.ExportArgs, location="query")
+@blp.response(200, description="text/csv (UTF-8 with BOM) or text/markdown")
+def faq_export(args: dict[str, Any], project_id: str) -> Response:
+    """Export the FAQ sheet: CSV for Excel (format=csv) or Markdown for the trainers (format=md)"""
+    session = db_session()
+    project = service.load_project(session, project_id, tenant_scope())
+    name = f"faq-{project.company_name or project.id}"
+    if args["format"] == "md":
+        body, mime, name = (
+            service.faq_markdown(session, project),
+            "text/markdown; charset=utf-8",
+            f"{name}.md",
+        )
+    else:
+        body, mime, name = service.faq_csv(session, project), "text/csv; charset=utf-8", f"{name}.csv"
+    return Response(body, content_type=mime, headers={"Content-Disposition": content_disposition(name)})
+
+
+# --- materials -------------------------------------------------------------------------------------------
+
+
+@blp.route("/projects/<project_id>/materials")
+class Materials(MethodView):
+    @roles_required(*READ_ROLES)
+    @blp.arguments(schemas.PageArgsSchema, location="query")
+    @blp.response(200, MaterialPage)
+    def get(self, args: dict[str, Any], project_id: str) -> Any:
+        """The project's training materials (培训资料)"""
+        session = db_session()
+        project = service.load_project(session, project_id, tenant_scope())
+        return service.list_materials(session, project, args["page"], args["per_page"])
+
+    @roles_required(*EDIT_ROLES)
+    @blp.arguments(schemas.UploadIn, location="files")
+    @blp.response(201, schemas.MaterialOut)
+    @blp.alt_response(200, schema=schemas.MaterialOut, description="the same file was already uploaded")
+    @blp.alt_response(413, description="larger than MAX_UPLOAD_BYTES")
+    @blp.alt_response(415, description="not an accepted type (judged by content)")
+    def post(self, files: dict[str, Any], project_id: str) -> Any:
+        """Upload a training material (multipart field "file")
+
+        pdf, doc/docx, xls/xlsx, ppt/pptx, txt, md, csv, png, jpg or zip, judged by the content; at most
+        MAX_UPLOAD_BYTES (20 MB by default). The same file twice is listed (and stored) once.
+        """
+        material, created = service.add_material(
+            db_session(), current_principal(), project_id, tenant_scope(), _store(), files["file"]
+        )
+        headers = {"Location": service.material_path(material)}
+        return service.material_view(material), 201 if created else 200, headers
+
+
+@blp.route("/projects/<project_id>/materials/<material_id>")
+class MaterialItem(MethodView):
+    @roles_required(*READ_ROLES)
+    @blp.response(200, description="the file, with its Content-Type and Content-Disposition")
+    def get(self, project_id: str, material_id: str) -> Response:
+        """Download one material"""
+        session = db_session()
+        project = service.load_project(session, project_id, tenant_scope())
+        material = service.load_material(session, project, material_id)
+        store = _store()
+        path = store.path_for(material.sha256)
+        if not path.is_file():
+            raise ProblemError(
+                f"The file of material {material.id} ({material.filename}) is missing from storage; upload "
+                "it again.",
+                status=410,
+            )
+        response = send_file(
+            path,
+            mimetype=material.content_type,
+            as_attachment=True,
+            download_name=material.filename,
+            conditional=True,
+            etag=material.sha256,
+            max_age=0,
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @roles_required(*EDIT_ROLES)
+    @blp.response(204)
+    def delete(self, project_id: str, material_id: str) -> None:
+        """Delete a material (while the project is draft, submitted or returned)"""
+        service.delete_material(
+            db_session(), current_principal(), project_id, material_id, tenant_scope(), _store()
+        )
