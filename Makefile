@@ -37,6 +37,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+demo: install
+	$(BIN)/yunkefu demo
+
 bench: install
 	$(BIN)/python bench/outbox_relay.py
 	$(BIN)/python bench/matching.py

@@ -93,6 +93,16 @@ def token(role: str, merchant_id: str | None, sub: str | None, ttl_seconds: int 
         raise click.UsageError(str(exc)) from exc
 
 
+@main.command()
+@click.option("--use-running", is_flag=True, help="play against services already on ports 8001…8006")
+@click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds to wait for each event")
+def demo(use_running: bool, timeout: float) -> None:
+    """Play seed 004's story end to end through the public APIs; exit 1 if any outcome differs."""
+    from shared.demo import run_demo
+
+    sys.exit(run_demo(use_running=use_running, timeout=timeout))
+
+
 @main.group()
 def dlq() -> None:
     """Inspect and replay a service's dead-letter queue."""

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -210,6 +211,24 @@ class Api:
 
     def patch(self, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any, dict[str, str]]:
         return self.request("PATCH", path, body, **kwargs)
+
+    def upload(
+        self,
+        path: str,
+        filename: str,
+        content: bytes,
+        *,
+        field: str = "file",
+        content_type: str = "text/plain",
+    ) -> tuple[int, Any, dict[str, str]]:
+        """POST one file as multipart/form-data."""
+        boundary = f"yunkefu-{uuid.uuid4().hex}"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        body = head + content + f"\r\n--{boundary}--\r\n".encode()
+        return self.request("POST", path, raw=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def _decode(payload: bytes, headers: Any) -> Any:
