@@ -70,6 +70,9 @@ def status_slug(status: int) -> str:
     return status_title(status).lower().replace(" ", "-").replace("'", "")
 
 
+_RESERVED_MEMBERS = frozenset({"status", "title", "detail", "type", "errors"})
+
+
 class ProblemError(Exception):
     """An error that is already a client-facing answer.
 
@@ -106,7 +109,8 @@ class ProblemError(Exception):
         slug = status_slug(self.status) if bare else self.slug
         self.type = type or problem_type(slug)
         self.errors = dict(errors) if errors is not None else None
-        self.extra = dict(extra or {})
+        # the RFC 9457 members come from the arguments above; an extra of the same name would clash
+        self.extra = {k: v for k, v in (extra or {}).items() if k not in _RESERVED_MEMBERS}
         self.headers = dict(headers or {})
 
     def to_dict(self) -> dict[str, Any]:

@@ -164,3 +164,12 @@ def test_rotation_still_rejects_an_expired_token_of_the_retired_secret() -> None
     token = mint_token(old, "vendor", ttl_seconds=60, now=past)
     with pytest.raises(Unauthorized, match="expired"):
         decode_token(token, "new-secret-" + "n" * 32, previous=[old])
+
+
+def test_problem_extra_members_never_clash_with_the_standard_ones() -> None:
+    from shared.errors import Conflict
+
+    problem = Conflict("not now", extra={"status": "draft", "allowed": ["submit"]})
+    body = problem.to_dict()
+    assert body["status"] == 409
+    assert body["allowed"] == ["submit"]
