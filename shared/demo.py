@@ -419,8 +419,71 @@ class Story:
                 return str(agent["name"])
         return str(agent_id)
 
-    def complaint(self) -> None:  # filled in with the complaints service
-        pass
+    def complaint(self) -> None:
+        project_id = self.outcome.project_id
+        vendor = self.api("complaints", "vendor", sub="u-pm-liu")
+        supervisor = self.api("complaints", "supervisor", sub="sup-chen")
+        self.ok(
+            vendor.put(
+                f"/api/v1/projects/{project_id}/staff",
+                {
+                    "supervisors": [{"user_id": "sup-chen", "name": "陈主管"}],
+                    "managers": [{"user_id": "mgr-zhou", "name": "周经理"}],
+                },
+            )
+        )
+        agent_id = self.complained_about()
+        body = {
+            "project_id": project_id,
+            "channel": "chat",
+            "category": "delivery",
+            "about_staff": False,
+            "agent_id": agent_id,
+            "customer_ref": "tb-20261111-8812",
+            "severity": "high",
+            "description": "买家称客服承诺 48 小时发货, 三天仍未发货",
+        }
+
+        def intake() -> dict[str, Any] | None:
+            # 422 until complaints has heard of the project's agents (agent.admitted); nothing is kept then
+            status, created, _ = vendor.post("/api/v1/complaints", body)
+            return created if status == 201 else None
+
+        created = self.wait(intake, "complaints to know the project's agents")
+        number = created["number"]
+        self.step(f"complaint {number} recorded at the {created['level']} level, due {created['due_at']}")
+        self.expect(created["level"] == "agent", "a delivery complaint starts at the agent level")
+        escalated = self.ok(
+            vendor.post(
+                f"/api/v1/complaints/{created['id']}/escalate",
+                {
+                    "reason": "客服无法解决, 需协调仓库",
+                },
+            )
+        )
+        self.step(f"escalated to the {escalated['level']} ({escalated['assignee']})")
+        self.expect(escalated["level"] == "supervisor", "escalated to the project supervisor")
+        resolved = self.ok(
+            supervisor.post(
+                f"/api/v1/complaints/{created['id']}/resolve",
+                {
+                    "resolution": "经调查客服错误承诺发货时间, 已向买家道歉并补偿优惠券",
+                    "agent_at_fault": True,
+                    "penalty": "200.00",
+                },
+            )
+        )
+        self.outcome.complaint = resolved
+        self.step(
+            f"upheld by the supervisor: {self._name(agent_id)} at fault, "
+            f"penalty {resolved.get('penalty')} CNY"
+        )
+        self.expect(resolved["status"] == "resolved", "the complaint is resolved")
+
+    def complained_about(self) -> str:
+        """The second active agent (the first one departed)."""
+        actives = [a["agent_id"] for a in self.outcome.pool["items"] if a["role"] == "active"]
+        return actives[1]
 
     def pay(self) -> None:  # filled in with the billing service
         pass
