@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/outbox_relay.py
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/roster.py
+	$(BIN)/python bench/payroll.py
 
 up:
 	docker compose up --build

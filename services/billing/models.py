@@ -1,9 +1,234 @@
-"""The billing service's own tables (SQLAlchemy 2.0 typed models)."""
+"""The billing service's own tables (SQLAlchemy 2.0 typed models).
 
-from sqlalchemy.orm import DeclarativeBase
+Read models built from other services' events (``projects``, ``agents``, ``worked_hours``,
+``deductions``), finance's own data (``pay_plans``, ``performance``, ``adjustments``) and the payroll
+(``payroll_runs`` → ``payslips`` → ``payslip_lines``). ``pending_changes`` is the journal of which agent's
+period was touched since its last payroll, so that data arriving after a period was approved is found and
+paid as an adjustment in the next period without recomputing every closed month.
+"""
 
-from shared.db import new_metadata
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UTCDateTime, new_metadata
+
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+ID = 64  # ids minted by other services are UUID strings; leave room for their own formats
+MONEY = Numeric(12, 2)
+RATE = Numeric(9, 6)
+ALL_SCOPE = "*"  # scope_key of a plan for every agent, or of a run over every project
 
 
 class Base(DeclarativeBase):
     metadata = new_metadata()
+
+
+class Project(Base):
+    """Read model of onboarding's projects (project.confirmed / updated / closed)."""
+
+    __tablename__ = "projects"
+
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    merchant_id: Mapped[str | None] = mapped_column(String(ID))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Agent(Base):
+    """An agent's membership of a project (云客服): joined on agent.admitted, left on agent.departed."""
+
+    __tablename__ = "agents"
+
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    admitted_on: Mapped[dt.date | None] = mapped_column(Date)
+    departed_on: Mapped[dt.date | None] = mapped_column(Date)
+    replaced_by: Mapped[str | None] = mapped_column(String(ID))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_agents_project_id", "project_id"),)
+
+
+class PayPlan(Base):
+    """A pay plan (计薪方案): a project's default (agent_id NULL) or one agent's override, from a date."""
+
+    __tablename__ = "pay_plans"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID))
+    agent_id: Mapped[str | None] = mapped_column(String(ID))
+    #: agent_id, or "*" for the project's default: a NULL would defeat the unique constraint
+    scope_key: Mapped[str] = mapped_column(String(ID))
+    type: Mapped[str] = mapped_column(String(20))
+    hourly_rate: Mapped[Decimal | None] = mapped_column(MONEY)
+    monthly_base: Mapped[Decimal | None] = mapped_column(MONEY)
+    commission_rate: Mapped[Decimal | None] = mapped_column(RATE)
+    max_avg_response_seconds: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    min_response_rate: Mapped[Decimal | None] = mapped_column(RATE)
+    base_factor_when_unmet: Mapped[Decimal | None] = mapped_column(RATE)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "scope_key", "effective_from"),
+        Index("ix_pay_plans_project_id", "project_id"),
+    )
+
+
+class WorkedHours(Base):
+    """Hours worked on a day (工时), from scheduling's shift.worked; a re-sent day replaces."""
+
+    __tablename__ = "worked_hours"
+
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_worked_hours_date", "date"),)
+
+
+class Performance(Base):
+    """One agent's sales and service data for a day (销售额, 平响, 回复率, 咨询量); a re-sent day replaces."""
+
+    __tablename__ = "performance"
+
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    sales_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    avg_response_seconds: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    response_rate: Mapped[Decimal] = mapped_column(RATE)
+    consultations: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_performance_date", "date"),)
+
+
+class Deduction(Base):
+    """A penalty for an upheld complaint (complaint.upheld), in the period of the complaint's resolution."""
+
+    __tablename__ = "deductions"
+
+    complaint_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    agent_id: Mapped[str] = mapped_column(String(ID))
+    project_id: Mapped[str] = mapped_column(String(ID))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    resolved_on: Mapped[dt.date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(7))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_deductions_period", "period"),)
+
+
+class Adjustment(Base):
+    """A manual adjustment by finance (调整): positive or negative, always with a reason."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(ID))
+    project_id: Mapped[str] = mapped_column(String(ID))
+    period: Mapped[str] = mapped_column(String(7))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    reason: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_adjustments_period", "period"),)
+
+
+class PendingChange(Base):
+    """An agent's period touched by new data since its payroll: the late-data journal."""
+
+    __tablename__ = "pending_changes"
+
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class PayrollRun(Base):
+    """A payroll run (薪资核算) for a period over one project or all of them: draft, then approved."""
+
+    __tablename__ = "payroll_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    project_id: Mapped[str | None] = mapped_column(String(ID))
+    #: project_id, or "*" for a run over every project
+    scope_key: Mapped[str] = mapped_column(String(ID))
+    status: Mapped[str] = mapped_column(String(20))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    payslip_count: Mapped[int] = mapped_column(Integer)
+    #: agents with activity in the period but no plan in force: [{agent_id, project_id}]
+    without_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("period", "scope_key"),)
+
+
+class Payslip(Base):
+    """One agent's pay for one project in a run (工资条)."""
+
+    __tablename__ = "payslips"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("payroll_runs.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(7))
+    agent_id: Mapped[str] = mapped_column(String(ID))
+    project_id: Mapped[str] = mapped_column(String(ID))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
+    plan_id: Mapped[str | None] = mapped_column(String(36))
+    plan_type: Mapped[str | None] = mapped_column(String(20))
+    total: Mapped[Decimal] = mapped_column(MONEY)
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "agent_id", "project_id"),
+        Index("ix_payslips_agent_id_project_id", "agent_id", "project_id"),
+    )
+
+
+class PayslipLine(Base):
+    """A payslip line: base, hours, commission, deduction or adjustment, with its explanation."""
+
+    __tablename__ = "payslip_lines"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    payslip_id: Mapped[str] = mapped_column(ForeignKey("payslips.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    explanation: Mapped[str] = mapped_column(String(500))
+    #: the period the line pays for: the payslip's own, or an earlier one for late data
+    origin_period: Mapped[str] = mapped_column(String(7))
+    ref: Mapped[str | None] = mapped_column(String(ID))
+
+    __table_args__ = (Index("ix_payslip_lines_payslip_id", "payslip_id"),)

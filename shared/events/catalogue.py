@@ -23,7 +23,7 @@ SKILLS = ("presale", "aftersale")
 SHIFTS = ("morning", "afternoon", "night")
 COMPLAINT_LEVELS = ("agent", "supervisor", "manager")
 
-_money = validate.Regexp(r"^-?\d{1,10}(\.\d{1,2})?$", error="must be a decimal string such as '4000.00'")
+_money = validate.Regexp(r"^-?\d{1,12}(\.\d{1,2})?$", error="must be a decimal string such as '4000.00'")
 _hhmm = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", error="must be HH:MM")
 
 

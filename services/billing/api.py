@@ -1,0 +1,472 @@
+"""The billing API (/api/v1): thin flask-smorest views over ``service``.
+
+Finance (财务) writes: plans, performance data, adjustments, runs and their approval. The vendor reads
+everything. An agent reads only its own payslips of approved runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.billing import csvio, service
+from services.billing.schemas import (
+    AdjustmentIn,
+    AdjustmentOut,
+    AdjustmentPage,
+    DeductionPage,
+    MyPayslipListArgs,
+    PayPlanIn,
+    PayPlanListArgs,
+    PayPlanOut,
+    PayPlanPage,
+    PayrollRunIn,
+    PayrollRunListArgs,
+    PayrollRunOut,
+    PayrollRunPage,
+    PayslipListArgs,
+    PayslipOut,
+    PayslipPage,
+    PerformanceIn,
+    PerformanceListArgs,
+    PerformancePage,
+    PerformanceResult,
+    PeriodFilterArgs,
+    WorkedHoursListArgs,
+    WorkedHoursPage,
+)
+from shared.auth import current_principal, roles_required
+from shared.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.http import db_session, flatten_errors, get_settings
+from shared.idempotency import idempotent
+from shared.pagination import paginate
+from shared.storage import content_disposition
+from shared.workdays import today_shanghai
+
+blp = Blueprint(
+    "billing",
+    __name__,
+    url_prefix="/api/v1",
+    description="Pay plans (计薪方案), performance data, deductions, payroll runs (薪资) and payslips.",
+)
+
+FINANCE = ("finance",)
+READERS = ("finance", "vendor")
+_CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
+#: a CSV line is well under 200 bytes; this bounds an upload before it is parsed
+_BYTES_PER_ROW = 256
+
+
+def _actor() -> service.Actor:
+    principal = current_principal()
+    return service.Actor(sub=principal.sub, role=principal.role)
+
+
+def _settings() -> service.BillingSettings:
+    return service.load_settings(get_settings().extra)
+
+
+def _commit(session: Session, conflict: str) -> None:
+    """Commit; a unique-key race lost to a concurrent request becomes the same 409 a later one gets."""
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(conflict) from None
+
+
+def _page(session: Session, stmt: Any, args: dict[str, Any]) -> Any:
+    return paginate(session, stmt, args["page"], args["per_page"])
+
+
+# --- pay plans --------------------------------------------------------------------------------------------
+
+_PLAN_DOC = (
+    "Types and the seed's figures: hourly 20.00 CNY/hour (160 h → 3,200.00); monthly 4,000.00; "
+    "base_commission 4,000.00 + 1% of sales (4,000 + 1% of 100,000 = 5,000.00 when the targets are met, "
+    "else the base × base_factor_when_unmet); commission 5% of sales (5% of 100,000 = 5,000.00). "
+    "Money is a decimal string, never a JSON number; rates are decimal strings at most 1 (100%). "
+    "A plan applies to a whole month when in force on its last day; an agent's override wins over the "
+    "project default; plans are never edited and never effective in an approved month."
+)
+
+
+PLAN_EXAMPLES: dict[str, dict[str, Any]] = {
+    "hourly": {
+        "summary": "按小时: 20 CNY/hour",
+        "value": {
+            "project_id": "…",
+            "type": "hourly",
+            "hourly_rate": "20.00",
+            "effective_from": "2026-11-01",
+        },
+    },
+    "monthly": {
+        "summary": "按月: 4,000 CNY/month",
+        "value": {"project_id": "…", "type": "monthly", "monthly_base": "4000.00"},
+    },
+    "base_commission": {
+        "summary": "底薪+提成: 4,000 on condition + 1% of sales",
+        "value": {
+            "project_id": "…",
+            "type": "base_commission",
+            "monthly_base": "4000.00",
+            "commission_rate": "0.01",
+            "conditions": {"max_avg_response_seconds": "30", "min_response_rate": "0.95"},
+            "base_factor_when_unmet": "0.5",
+        },
+    },
+    "commission": {
+        "summary": "0底薪+提成: 5% of sales, one agent's override",
+        "value": {"project_id": "…", "agent_id": "…", "type": "commission", "commission_rate": "0.05"},
+    },
+}
+
+
+@blp.route("/pay-plans")
+class PayPlans(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(PayPlanListArgs, location="query")
+    @blp.response(200, PayPlanPage)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """List pay plans (filters: project_id, agent_id, type, defaults_only)"""
+        page = _page(db_session(), service.plans_query(args), args)
+        return {**page.__dict__, "items": [service.plan_view(p) for p in page.items]}
+
+    @idempotent
+    @roles_required(*FINANCE)
+    @blp.arguments(PayPlanIn, examples=PLAN_EXAMPLES)
+    @blp.response(201, PayPlanOut)
+    @blp.doc(description=_PLAN_DOC)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a pay plan: a project's default, or one agent's override, effective from a date"""
+        session = db_session()
+        plan = service.create_plan(session, data, _actor(), today_shanghai())
+        _commit(session, "A plan with this project, agent and effective_from was created at the same time.")
+        return service.plan_view(plan)
+
+
+@blp.route("/pay-plans/<plan_id>")
+class PayPlanItem(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, PayPlanOut)
+    def get(self, plan_id: str) -> dict[str, Any]:
+        """One pay plan"""
+        return service.plan_view(service.get_plan(db_session(), plan_id))
+
+
+# --- performance data -------------------------------------------------------------------------------------
+
+_PERFORMANCE_DOC = (
+    "One object or an array of them (up to BILLING_MAX_IMPORT_ROWS). All or nothing: every item's "
+    "problem is reported at once (keys like `3.date`). A day sent again for the same agent, project and "
+    "date replaces the earlier one. The agent must be known (agent.admitted) and the date not in the future."
+)
+
+
+def _parse_performance_json() -> tuple[list[dict[str, Any]], list[str], dict[str, list[str]]]:
+    body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        raw, labels = [body], [""]
+    elif isinstance(body, list) and body and all(isinstance(i, dict) for i in body):
+        raw, labels = body, [str(i) for i in range(len(body))]
+    else:
+        raise ValidationFailed(
+            {
+                "_schema": [
+                    "send a JSON object, or a non-empty array of objects, with Content-Type application/json"
+                ]
+            }
+        )
+    limit = _settings().max_import_rows
+    if len(raw) > limit:
+        raise ValidationFailed({"_schema": [f"at most {limit} items per request; split the batch"]})
+    schema = PerformanceIn()
+    items: list[dict[str, Any]] = []
+    good: list[str] = []
+    errors: dict[str, list[str]] = {}
+    for label, item in zip(labels, raw, strict=True):
+        try:
+            items.append(schema.load(item))
+            good.append(label)
+        except ValidationError as exc:
+            errors.update(flatten_errors(exc.messages, label))
+    return items, good, errors
+
+
+@blp.route("/performance")
+class PerformanceView(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(PerformanceListArgs, location="query")
+    @blp.response(200, PerformancePage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List performance days (filters: project_id, agent_id, from, to)"""
+        return _page(db_session(), service.performance_query(args), args)
+
+    @roles_required(*FINANCE)
+    @blp.response(200, PerformanceResult)
+    @blp.doc(
+        description=_PERFORMANCE_DOC,
+        requestBody={
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/PerformanceIn"},
+                            {"type": "array", "items": {"$ref": "#/components/schemas/PerformanceIn"}},
+                        ]
+                    }
+                }
+            },
+        },
+    )
+    def post(self) -> dict[str, int]:
+        """Record performance data: sales, average response, response rate, consultations per day"""
+        items, labels, errors = _parse_performance_json()
+        session = db_session()
+        result = service.record_performance(session, items, labels, today_shanghai(), earlier_errors=errors)
+        _commit(session, "The same days were written by a concurrent request; send them again.")
+        return result
+
+
+_IMPORT_DOC = (
+    "CSV with the header `project_id,agent_id,date,sales_amount,avg_response_seconds,response_rate,"
+    "consultations` (UTF-8, with or without BOM, or GB18030), as multipart/form-data field `file` or a "
+    "text/csv body. All or nothing: every bad line is reported (keys like `line 3.sales_amount`) and "
+    "nothing is stored until the whole file is right. Re-sent days replace earlier ones."
+)
+
+
+def _read_upload(limit_rows: int) -> bytes:
+    limit = max(64 * 1024, limit_rows * _BYTES_PER_ROW)
+    too_large = PayloadTooLarge(f"The file is larger than {limit} bytes; split it into smaller files.")
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationFailed({"file": ["send the CSV file in the multipart field 'file'"]})
+        raw = upload.stream.read(limit + 1)
+    elif request.mimetype in _CSV_TYPES:
+        raw = request.get_data(cache=False)
+    else:
+        raise UnsupportedMediaType(
+            "Send the CSV as multipart/form-data (field 'file') or as a text/csv body, "
+            f"not {request.mimetype!r}."
+        )
+    if len(raw) > limit:
+        raise too_large
+    return raw
+
+
+@blp.route("/performance/import", methods=["POST"])
+@roles_required(*FINANCE)
+@blp.response(200, PerformanceResult)
+@blp.doc(
+    description=_IMPORT_DOC,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+)
+def import_performance() -> dict[str, int]:
+    """Import performance data from a CSV file (all or nothing)"""
+    limit = _settings().max_import_rows
+    parsed = csvio.parse_performance_csv(_read_upload(limit), PerformanceIn(), max_rows=limit)
+    if "file" in parsed.errors or "line 1" in parsed.errors:
+        raise ValidationFailed(
+            parsed.errors, detail=f"{next(iter(parsed.errors.values()))[0]}; nothing was imported."
+        )
+    session = db_session()
+    result = service.record_performance(
+        session, parsed.items, parsed.labels, today_shanghai(), earlier_errors=parsed.errors
+    )
+    _commit(session, "The same days were written by a concurrent request; upload the file again.")
+    return result
+
+
+@blp.route("/worked-hours", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(WorkedHoursListArgs, location="query")
+@blp.response(200, WorkedHoursPage)
+def list_worked_hours(args: dict[str, Any]) -> Any:
+    """Hours worked per day, from scheduling's shift.worked (filters: project_id, agent_id, from, to)"""
+    return _page(db_session(), service.worked_hours_query(args), args)
+
+
+# --- deductions and adjustments ---------------------------------------------------------------------------
+
+
+@blp.route("/deductions", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(PeriodFilterArgs, location="query")
+@blp.response(200, DeductionPage)
+def list_deductions(args: dict[str, Any]) -> Any:
+    """Penalties of upheld complaints, by the period of their resolution (filters: project, agent, period)"""
+    return _page(db_session(), service.deductions_query(args), args)
+
+
+@blp.route("/adjustments")
+class Adjustments(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(PeriodFilterArgs, location="query")
+    @blp.response(200, AdjustmentPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List manual adjustments (filters: project_id, agent_id, period)"""
+        return _page(db_session(), service.adjustments_query(args), args)
+
+    @idempotent
+    @roles_required(*FINANCE)
+    @blp.arguments(AdjustmentIn)
+    @blp.response(201, AdjustmentOut)
+    @blp.doc(
+        description="Positive or negative, with a reason printed on the payslip. One for a period already "
+        "approved is paid in the next run as a late-data adjustment naming that period."
+    )
+    def post(self, data: dict[str, Any]) -> Any:
+        """Add a manual adjustment to an agent's pay for a period"""
+        session = db_session()
+        adjustment = service.add_adjustment(session, data, _actor())
+        session.commit()
+        return adjustment
+
+
+# --- payroll runs -----------------------------------------------------------------------------------------
+
+
+@blp.route("/payroll-runs")
+class PayrollRuns(MethodView):
+    @roles_required(*READERS)
+    @blp.arguments(PayrollRunListArgs, location="query")
+    @blp.response(200, PayrollRunPage)
+    def get(self, args: dict[str, Any]) -> Any:
+        """List payroll runs, newest period first (filters: period, project_id, status)"""
+        return _page(db_session(), service.runs_query(args), args)
+
+    @idempotent
+    @roles_required(*FINANCE)
+    @blp.arguments(PayrollRunIn)
+    @blp.response(201, PayrollRunOut)
+    @blp.doc(
+        description="Computes a draft: one payslip per agent with a plan and activity in the period. "
+        "One run per period and scope (a project, or every project): another overlapping one is refused "
+        "with 409. Data arriving late for an approved period is paid here as an adjustment naming it."
+    )
+    def post(self, data: dict[str, Any]) -> Any:
+        """Start a payroll run for a period (YYYY-MM), for one project or all"""
+        session = db_session()
+        run = service.create_run(session, data["period"], data.get("project_id"), _actor())
+        _commit(session, f"A run for {data['period']} and this scope was created at the same time.")
+        return run
+
+
+@blp.route("/payroll-runs/<run_id>")
+class PayrollRunItem(MethodView):
+    @roles_required(*READERS)
+    @blp.response(200, PayrollRunOut)
+    def get(self, run_id: str) -> Any:
+        """One payroll run with its total and the agents left unpaid for want of a plan"""
+        return service.get_run(db_session(), run_id)
+
+    @roles_required(*FINANCE)
+    @blp.response(204)
+    def delete(self, run_id: str) -> None:
+        """Discard a draft run (an approved run can never be deleted)"""
+        session = db_session()
+        service.delete_run(session, run_id)
+        session.commit()
+
+
+@blp.route("/payroll-runs/<run_id>/recalculate", methods=["POST"])
+@roles_required(*FINANCE)
+@blp.response(200, PayrollRunOut)
+def recalculate_run(run_id: str) -> Any:
+    """Recompute a draft from the data as it is now (409 once approved)"""
+    session = db_session()
+    run = service.recalculate_run(session, run_id)
+    session.commit()
+    return run
+
+
+@blp.route("/payroll-runs/<run_id>/approve", methods=["POST"])
+@roles_required(*FINANCE)
+@blp.response(200, PayrollRunOut)
+@blp.doc(
+    description="Freezes the run and its payslips for good and emits payroll.approved {run_id, period, "
+    "total}. Refused (409) when already approved, or when data arrived after the draft was calculated "
+    "(recalculate first)."
+)
+def approve_run(run_id: str) -> Any:
+    """Approve a draft run (finance only)"""
+    session = db_session()
+    run = service.approve_run(session, run_id, _actor())
+    session.commit()
+    return run
+
+
+@blp.route("/payroll-runs/<run_id>/payslips", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(PayslipListArgs, location="query")
+@blp.response(200, PayslipPage)
+def run_payslips(args: dict[str, Any], run_id: str) -> dict[str, Any]:
+    """A run's payslips with their lines (filters: agent_id, project_id)"""
+    session = db_session()
+    service.get_run(session, run_id)
+    page = _page(session, service.payslips_query(args, run_id=run_id), args)
+    return {**page.__dict__, "items": service.payslip_views(session, page.items)}
+
+
+@blp.route("/payroll-runs/<run_id>/export", methods=["GET"])
+@roles_required(*READERS)
+@blp.response(200, content_type="text/csv")
+@blp.doc(
+    description="CSV, UTF-8 with BOM (opens in Excel): one row per payslip with each kind's amount "
+    "(base, hours, commission, deduction, adjustment), the total and every line with its explanation."
+)
+def export_run(run_id: str) -> Response:
+    """Export a run's payslips as CSV"""
+    session = db_session()
+    run = service.get_run(session, run_id)
+    body = csvio.payroll_csv(run.id, run.period, run.status, service.export_rows(session, run))
+    scope = f"-{run.project_id}" if run.project_id else ""
+    response = Response(body, content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = content_disposition(f"payroll-{run.period}{scope}.csv")
+    return response
+
+
+# --- payslips ---------------------------------------------------------------------------------------------
+
+
+@blp.route("/payslips", methods=["GET"])
+@roles_required("finance", "vendor", "agent")
+@blp.arguments(MyPayslipListArgs, location="query")
+@blp.response(200, PayslipPage)
+def list_payslips(args: dict[str, Any]) -> dict[str, Any]:
+    """Payslips across runs (filters: agent_id, project_id, period). An agent token sees only its own
+    payslips of approved runs, whatever the filters say."""
+    actor = _actor()
+    approved_only = False
+    if actor.role == "agent":
+        args = {**args, "agent_id": actor.sub}
+        approved_only = True
+    session = db_session()
+    page = _page(session, service.payslips_query(args, approved_only=approved_only), args)
+    return {**page.__dict__, "items": service.payslip_views(session, page.items)}
+
+
+@blp.route("/payslips/<payslip_id>", methods=["GET"])
+@roles_required("finance", "vendor", "agent")
+@blp.response(200, PayslipOut)
+def get_payslip(payslip_id: str) -> dict[str, Any]:
+    """One payslip as JSON; an agent gets only its own (404 for any other)"""
+    return service.get_payslip(db_session(), payslip_id, _actor())
