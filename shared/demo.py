@@ -79,6 +79,7 @@ class Story:
         say: Callable[[str], None] = print,
         timeout: float = 60.0,
         today: dt.date | None = None,
+        pool: int = 9,
     ) -> None:
         self.urls = base_urls
         self.secret = jwt_secret
@@ -88,6 +89,8 @@ class Story:
         self.outcome = Outcome()
         self._step = 0
         self.event_wait = 0.0  # seconds spent waiting for other services' events
+        #: varies the seeded candidates' phone numbers so several stories can share one talent pool
+        self.pool = pool
 
     # --- helpers -------------------------------------------------------------------------------------
 
@@ -145,7 +148,7 @@ class Story:
             trained = i < 33  # three have not passed basic training: never eligible
             body = {
                 "name": f"客服{i + 1:02d}",
-                "phone": f"139{i + 1:08d}",
+                "phone": f"13{self.pool}{i + 1:08d}",
                 "skills": ["presale"] if i < 34 else ["aftersale"],
                 "categories": ["apparel"],
                 "platforms": ["Tmall"],
@@ -485,12 +488,135 @@ class Story:
         actives = [a["agent_id"] for a in self.outcome.pool["items"] if a["role"] == "active"]
         return actives[1]
 
-    def pay(self) -> None:  # filled in with the billing service
-        pass
+    def pay(self) -> None:
+        project_id = self.outcome.project_id
+        finance = self.api("billing", "finance", sub="u-finance-sun")
+        expert = self.api("scheduling", "vendor")
+        today = self.today
+        period = f"{today:%Y-%m}"
+        actives = [a["agent_id"] for a in self.outcome.pool["items"] if a["role"] == "active"]
+        hourly, commission, monthly, base = actives[2], actives[1], actives[3], actives[4]
+        month_start = today.replace(day=1)
+        plans = [
+            {"type": "hourly", "hourly_rate": "20.00"},
+            {"agent_id": monthly, "type": "monthly", "monthly_base": "4000.00"},
+            {
+                "agent_id": base,
+                "type": "base_commission",
+                "monthly_base": "4000.00",
+                "commission_rate": "0.01",
+                "conditions": {"max_avg_response_seconds": "30", "min_response_rate": "0.95"},
+                "base_factor_when_unmet": "0.5",
+            },
+            {"agent_id": commission, "type": "commission", "commission_rate": "0.05"},
+        ]
+        for plan in plans:
+            self.ok(
+                finance.post(
+                    "/api/v1/pay-plans",
+                    {
+                        "project_id": project_id,
+                        "effective_from": month_start.isoformat(),
+                        **plan,
+                    },
+                ),
+                201,
+            )
+        self.step("pay plans: project default 20 CNY/hour; overrides 4,000/month, 4,000 + 1% on targets, 5%")
+
+        self.ok(
+            expert.post(
+                "/api/v1/timesheets",
+                {
+                    "project_id": project_id,
+                    "agent_id": hourly,
+                    "date": today.isoformat(),
+                    "hours": "8",
+                },
+            ),
+            200,
+            201,
+        )
+        sales = [
+            {"agent_id": base, "avg_response_seconds": "25", "response_rate": "0.98", "consultations": 500},
+            {
+                "agent_id": commission,
+                "avg_response_seconds": "28",
+                "response_rate": "0.97",
+                "consultations": 450,
+            },
+        ]
+
+        def performance() -> bool:
+            status, _, _ = finance.post(
+                "/api/v1/performance",
+                [
+                    {"project_id": project_id, "date": today.isoformat(), "sales_amount": "100000.00", **row}
+                    for row in sales
+                ],
+            )
+            return status in (200, 201)  # 422 until billing has heard of the agents (agent.admitted)
+
+        self.wait(performance, "billing to know the agents")
+        self.wait(
+            lambda: finance.get(f"/api/v1/worked-hours?agent_id={hourly}")[1].get("items"),
+            "the timesheet's shift.worked in billing",
+        )
+        self.wait(
+            lambda: finance.get(f"/api/v1/deductions?agent_id={commission}")[1].get("items"),
+            "the complaint's penalty in billing",
+        )
+        self.step(
+            "timesheet 8 h (→ shift.worked), sales 100,000 each for two agents, the 200 penalty arrived"
+        )
+
+        run = self.ok(finance.post("/api/v1/payroll-runs", {"period": period, "project_id": project_id}), 201)
+        payslips = self.ok(finance.get(f"/api/v1/payroll-runs/{run['id']}/payslips?per_page=100"))["items"]
+        by_agent = {p["agent_id"]: p for p in payslips}
+        days = (
+            month_start.replace(
+                month=month_start.month % 12 + 1, year=month_start.year + (month_start.month == 12)
+            )
+            - month_start
+        ).days
+        share = Decimal(days - today.day + 1) / Decimal(days)
+        expected = {
+            hourly: Decimal("160.00"),
+            monthly: money_round(Decimal("4000") * share),
+            base: money_round(Decimal("4000") * share) + Decimal("1000.00"),
+            commission: Decimal("5000.00") - Decimal("200.00"),
+        }
+        for agent_id, amount in expected.items():
+            slip = by_agent.get(agent_id)
+            got = money(slip["total"]) if slip else None
+            self.say(
+                f"     {self._name(agent_id)} ({slip['plan_type'] if slip else '-'}): {got} CNY — "
+                + ("; ".join(line["explanation"] for line in slip["lines"]) if slip else "no payslip")
+            )
+            self.expect(got == amount, f"{self._name(agent_id)} is paid {amount}, got {got}")
+        approved = self.ok(finance.post(f"/api/v1/payroll-runs/{run['id']}/approve"))
+        status, csv_text, _ = finance.get(f"/api/v1/payroll-runs/{run['id']}/export")
+        self.outcome.payroll = approved
+        self.outcome.payslips = payslips
+        self.outcome.export_csv = csv_text if isinstance(csv_text, str) else ""
+        self.step(
+            f"payroll {period}: {len(payslips)} payslips, total {approved['total']} CNY, "
+            f"{approved['status']}; CSV export {status} ({len(self.outcome.export_csv.splitlines())} lines)"
+        )
+        self.expect(approved["status"] == "approved", "the payroll run is approved")
+        self.expect(
+            money(approved["total"]) == sum(expected.values()), "the run's total is the sum of the four"
+        )
 
 
 def money(value: Any) -> Decimal:
     return Decimal(str(value))
+
+
+def money_round(value: Decimal) -> Decimal:
+    from shared.money import quantize
+
+    return quantize(value)
 
 
 def ensure_postgres_database(url: str) -> None:
