@@ -1,0 +1,49 @@
+"""The whole product as real processes on PostgreSQL + RabbitMQ (gunicorn web + ``yunkefu worker``)."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from shared.config import SERVICES
+from shared.stack import Stack, StackConfig
+
+_stacks = itertools.count()
+SECRET = "e2e-secret-" + "s" * 32
+
+
+def build_stack(make_database: Callable[[str], str], amqp_url: str, broker_prefix: str, tmp: Path) -> Stack:
+    n = next(_stacks)
+    config = StackConfig(
+        database_urls={s: make_database(f"e2e{n}_{s}") for s in SERVICES},
+        amqp_url=amqp_url,
+        broker_prefix=f"{broker_prefix}-e2e{n}-{uuid.uuid4().hex[:4]}",
+        jwt_secret=SECRET,
+        var_dir=tmp,
+        port_offset=11000 + 100 * n,
+        extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3", "MAX_DELIVERY_ATTEMPTS": "4"},
+    )
+    return Stack(config, tmp / "logs")
+
+
+@pytest.fixture(scope="module")
+def stack(
+    make_database: Callable[[str], str],
+    amqp_url: str,
+    broker_prefix: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    running = build_stack(make_database, amqp_url, broker_prefix, tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+def urls(stack: Stack) -> dict[str, str]:
+    return {s: stack.config.base_url(s) for s in SERVICES}
