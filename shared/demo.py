@@ -89,6 +89,7 @@ class Story:
         self.outcome = Outcome()
         self._step = 0
         self.event_wait = 0.0  # seconds spent waiting for other services' events
+        self.waits: dict[str, float] = {}  # the same, per thing waited for
         #: varies the seeded candidates' phone numbers so several stories can share one talent pool
         self.pool = pool
 
@@ -122,6 +123,7 @@ class Story:
             value = probe()
             if value:
                 self.event_wait += time.monotonic() - started
+                self.waits[what] = self.waits.get(what, 0.0) + time.monotonic() - started
                 return value
             if time.monotonic() > deadline:
                 raise DemoFailure(f"timed out after {self.timeout:.0f}s waiting for {what}")
