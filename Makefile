@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/roster.py
 	$(BIN)/python bench/payroll.py
+	$(BIN)/python bench/http_api.py
 
 up:
 	docker compose up --build

@@ -98,8 +98,8 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL
     #: names every exchange and queue: ``<prefix>.events``, ``<prefix>.<service>`` …
     broker_prefix: str = "yunkefu"
-    #: ``quorum`` (default, RabbitMQ ≥ 3.8) or ``classic``
-    queue_type: str = "quorum"
+    #: ``classic`` (default) or ``quorum``: many quorum queues declared at once wedged a single-node 3.10 broker here
+    queue_type: str = "classic"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = 8 * 3600
     #: retired secrets still accepted (not used for minting) while clients move to new tokens
@@ -135,7 +135,7 @@ class Settings:
             database_url=database_url_for(service, env),
             amqp_url=env.get("AMQP_URL", DEFAULT_AMQP_URL),
             broker_prefix=env.get("BROKER_PREFIX", "yunkefu"),
-            queue_type=env.get("QUEUE_TYPE", "quorum"),
+            queue_type=env.get("QUEUE_TYPE", "classic"),
             jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
             jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 8 * 3600),
             jwt_previous_secrets=tuple(

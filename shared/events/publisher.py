@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pika
+import pika.adapters.utils.connection_workflow
 import pika.exceptions
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection, _IoloopTimerContext
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 #: What a lost or refused connection can raise; the relay and the consumer reconnect on these.
 CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     pika.exceptions.AMQPError,
+    # a refused or timed-out handshake is raised outside pika's AMQPError hierarchy
+    pika.adapters.utils.connection_workflow.AMQPConnectorException,
+    pika.adapters.utils.connection_workflow.AMQPConnectionWorkflowFailed,
     ConnectionError,
     OSError,
     TimeoutError,
