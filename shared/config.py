@@ -98,7 +98,7 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL
     #: names every exchange and queue: ``<prefix>.events``, ``<prefix>.<service>`` …
     broker_prefix: str = "yunkefu"
-    #: ``classic`` (default) or ``quorum``: many quorum queues declared at once wedged a single-node 3.10 broker here
+    #: ``classic`` (default) or ``quorum``; many quorum queues declared at once wedged a 3.10 node here
     queue_type: str = "classic"
     jwt_secret: str = DEV_JWT_SECRET
     jwt_ttl_seconds: int = 8 * 3600
