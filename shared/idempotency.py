@@ -24,6 +24,7 @@ from typing import Any, ParamSpec
 from flask import Response, make_response, request
 from sqlalchemy import (
     Column,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     Row,
@@ -74,6 +75,8 @@ idempotency_keys = Table(
     Column("response_headers", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
     PrimaryKeyConstraint("principal", "key"),
+    # The retention purge deletes keys by age (``shared.migrate.create_platform_indexes_v2``).
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 P = ParamSpec("P")

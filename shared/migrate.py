@@ -134,3 +134,22 @@ def drop_platform_tables_v1() -> None:
     op.drop_index("ix_outbox_pending", table_name="outbox")
     op.drop_table("outbox")
     op.drop_table("inbox")
+
+
+def create_platform_indexes_v2() -> None:
+    """Indexes the retention purge reads by: published outbox rows, inbox rows and idempotency keys by age."""
+    op.create_index(
+        "ix_outbox_published_at",
+        "outbox",
+        ["published_at"],
+        postgresql_where=sa.text("published_at IS NOT NULL"),
+        sqlite_where=sa.text("published_at IS NOT NULL"),
+    )
+    op.create_index("ix_inbox_received_at", "inbox", ["received_at"])
+    op.create_index("ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"])
+
+
+def drop_platform_indexes_v2() -> None:
+    op.drop_index("ix_idempotency_keys_created_at", table_name="idempotency_keys")
+    op.drop_index("ix_inbox_received_at", table_name="inbox")
+    op.drop_index("ix_outbox_published_at", table_name="outbox")

@@ -26,7 +26,7 @@ from typing import Any
 
 import pika
 from prometheus_client import Counter
-from sqlalchemy import Column, String, Table, insert
+from sqlalchemy import Column, Index, String, Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,8 @@ inbox = Table(
     Column("event_id", String(36), primary_key=True),
     Column("event_type", String(100), nullable=False),
     Column("received_at", UTCDateTime(), nullable=False),
+    # The retention purge deletes rows by age (``shared.migrate.create_platform_indexes_v2``).
+    Index("ix_inbox_received_at", "received_at"),
 )
 
 CONSUMED = Counter("events_consumed_total", "Events handled and committed", ["service", "type"])

@@ -54,6 +54,13 @@ Index(
     postgresql_where=outbox.c.published_at.is_(None),
     sqlite_where=outbox.c.published_at.is_(None),
 )
+# The retention purge deletes published rows by age (``shared.migrate.create_platform_indexes_v2``).
+Index(
+    "ix_outbox_published_at",
+    outbox.c.published_at,
+    postgresql_where=outbox.c.published_at.isnot(None),
+    sqlite_where=outbox.c.published_at.isnot(None),
+)
 
 
 def add_event(
