@@ -3,17 +3,25 @@
 Deadlines in this product — a merchant's onboarding SLA, the days a complaint may stay open, the pay
 date of the agents — are counted in Chinese working days, not in calendar days and not Monday–Friday:
 around National Day (国庆) and Spring Festival (春节) the State Council moves weekend days into the week
-(调休上班), so a Sunday can be a working day and a Wednesday a holiday. The official calendar comes from
-the ``chinese_calendar`` package, which is published a year at a time; for a year it does not know yet,
-we fall back to Monday–Friday and say so once in the log, and the operator can list the missing days in
-a TOML file (env var ``WORKDAYS_FILE``) without waiting for a package release::
+(调休上班), so a Sunday can be a working day and a Wednesday a holiday. The State Council publishes next
+year's schedule each November, so the sources are combined, first match wins:
 
-    # workdays.toml
-    holidays = ["2027-01-01", "2027-02-06"]   # 放假
-    workdays = ["2027-02-07"]                 # 调休上班 (a weekend day that is worked)
+1. the operator's TOML file (env var ``WORKDAYS_FILE``), which can list any year before a package knows it::
 
-Overrides win over both the package and the fallback. A year with any date in the file counts as covered
-by the operator, so no fallback warning is logged for it.
+       # workdays.toml
+       holidays = ["2027-01-01", "2027-02-06"]   # 放假
+       workdays = ["2027-02-07"]                 # 调休上班 (a weekend day that is worked)
+
+2. an **official** schedule: ``chinese_calendar`` (it knows 2004–2026) or the ``holidays`` package for the
+   years it has the State Council's schedule for (with make-up working days);
+3. for a year the operator listed anything for but no package knows officially: Monday–Friday besides the
+   operator's dates (the file is taken as that year's whole schedule);
+4. otherwise a **provisional** schedule: the statutory holidays computed by rule (``holidays``), without
+   make-up working days, logged once per year as a warning;
+5. Monday–Friday when even that is unavailable (also warned once per year).
+
+:func:`schedule_outlook` tells whether the coming days rest on a provisional or missing schedule; the
+services report it in ``/readyz``, in the ``calendar_provisional_days`` metric and in a start-up log line.
 
 The module-level functions use a default :class:`Calendar` built lazily from ``WORKDAYS_FILE``; tests
 swap it with :func:`set_default_calendar` / :func:`reset_default_calendar`.
@@ -28,20 +36,30 @@ import threading
 import tomllib
 import zoneinfo
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import chinese_calendar
 
+try:  # optional at import so that a broken install degrades to the warned Monday–Friday fallback
+    import holidays as _holidays_pkg
+    from holidays.countries.china import ChinaStaticHolidays as _ChinaStatic
+except ImportError:  # pragma: no cover - the dependency is declared; this only guards a broken install
+    _holidays_pkg = None
+    _ChinaStatic = None
+
 __all__ = [
     "SHANGHAI",
     "WORKDAYS_FILE_ENV",
     "Calendar",
+    "ScheduleOutlook",
     "add_workdays",
     "get_default_calendar",
     "is_workday",
     "next_workday_on_or_after",
     "reset_default_calendar",
+    "schedule_outlook",
     "set_default_calendar",
     "today_shanghai",
     "workdays_between",
@@ -56,6 +74,40 @@ _ONE_DAY = timedelta(days=1)
 # date.fromisoformat also accepts "20270101" and "2027-W01-1"; an operator file must say YYYY-MM-DD.
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _FILE_KEYS = ("holidays", "workdays")
+#: How far ahead ``/readyz`` and the start-up line look for a provisional or missing schedule.
+OUTLOOK_DAYS = 60
+
+#: What a year's working days rest on (see the module docstring).
+OPERATOR, OFFICIAL, PROVISIONAL, MISSING = "operator", "official", "provisional", "missing"
+
+
+def _official_holiday_years() -> frozenset[int]:
+    """Years for which the ``holidays`` package carries the State Council's schedule (with 调休 days)."""
+    if _ChinaStatic is None:
+        return frozenset()
+    return frozenset(getattr(_ChinaStatic, "special_public_holidays", {}).keys())
+
+
+def _chinese_calendar_knows(year: int) -> bool:
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+class _HolidaysYear:
+    """One year of the ``holidays`` package's China calendar: days off, and weekend days worked."""
+
+    def __init__(self, year: int) -> None:
+        cn = _holidays_pkg.China(years=[year])  # type: ignore[union-attr]
+        self.off: frozenset[date] = frozenset(d for d in cn if d.year == year)
+        self.worked: frozenset[date] = frozenset(d for d in cn.weekend_workdays if d.year == year)
+
+    def is_workday(self, d: date) -> bool:
+        if d in self.worked:
+            return True
+        return d.weekday() < 5 and d not in self.off
 
 
 def today_shanghai(now: datetime | None = None) -> date:
@@ -99,6 +151,8 @@ class Calendar:
         self._operator_years: frozenset[int] = frozenset(d.year for d in self._holidays | self._workdays)
         self._cache: dict[date, bool] = {}
         self._warned_years: set[int] = set()
+        self._kinds: dict[int, str] = {}
+        self._by_rule: dict[int, _HolidaysYear] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -130,6 +184,22 @@ class Calendar:
         """Years with at least one operator override: no fallback warning is logged for them."""
         return self._operator_years
 
+    def outlook(self, start: date, days: int = OUTLOOK_DAYS) -> ScheduleOutlook:
+        """Which of the ``days`` days from ``start`` rest on a provisional or missing schedule."""
+        end = start + timedelta(days=days - 1)
+        weak: dict[str, list[date]] = {PROVISIONAL: [], MISSING: []}
+        for year in range(start.year, end.year + 1):
+            kind = self.schedule_kind(year)
+            if kind in weak:
+                weak[kind].append(max(start, date(year, 1, 1)))
+        return ScheduleOutlook(
+            start=start,
+            end=end,
+            provisional_years=tuple(d.year for d in weak[PROVISIONAL]),
+            missing_years=tuple(d.year for d in weak[MISSING]),
+            first_weak_day=min((d for ds in weak.values() for d in ds), default=None),
+        )
+
     def is_workday(self, d: date) -> bool:
         """True when ``d`` is a working day in mainland China (weekends that are 调休 count as worked)."""
         if isinstance(d, datetime):  # a datetime is a date subclass; its date in *which* zone?
@@ -145,26 +215,59 @@ class Calendar:
             return False
         if d in self._workdays:
             return True
-        try:
-            return bool(chinese_calendar.is_workday(d))
-        except NotImplementedError:
-            self._warn_fallback(d.year)
-            return d.weekday() < 5
+        kind = self.schedule_kind(d.year)
+        if kind == OFFICIAL:
+            if _chinese_calendar_knows(d.year):
+                return bool(chinese_calendar.is_workday(d))
+            return self._holidays_year(d.year).is_workday(d)
+        if kind == PROVISIONAL:
+            self._warn(d.year, kind)
+            return self._holidays_year(d.year).is_workday(d)
+        if kind == MISSING:
+            self._warn(d.year, kind)
+        return d.weekday() < 5
 
-    def _warn_fallback(self, year: int) -> None:
-        if year in self._operator_years:
-            return
+    def schedule_kind(self, year: int) -> str:
+        """What ``year``'s working days rest on: official, operator, provisional or missing."""
+        kind = self._kinds.get(year)
+        if kind is None:
+            if _chinese_calendar_knows(year) or year in _official_holiday_years():
+                kind = OFFICIAL
+            elif year in self._operator_years:
+                kind = OPERATOR
+            elif _holidays_pkg is not None:
+                kind = PROVISIONAL
+            else:
+                kind = MISSING
+            self._kinds[year] = kind
+        return kind
+
+    def _holidays_year(self, year: int) -> _HolidaysYear:
+        found = self._by_rule.get(year)
+        if found is None:
+            found = _HolidaysYear(year)
+            self._by_rule[year] = found
+        return found
+
+    def _warn(self, year: int, kind: str) -> None:
         with self._lock:
             if year in self._warned_years:
                 return
             self._warned_years.add(year)
+        what = (
+            "only the statutory holidays computed by rule (provisional: no make-up working days 调休, and "
+            "the official dates may differ)"
+            if kind == PROVISIONAL
+            else "no holiday data at all: treating Monday-Friday as working days"
+        )
         logger.warning(
-            "chinese_calendar %s has no holiday data for %d: treating Monday-Friday as working days in %d. "
-            "Upgrade chinese_calendar, or list that year's holidays and make-up working days (调休) in "
-            'the TOML file named by %s (holidays = ["%d-01-01", ...], workdays = [...]).',
+            "No official holiday schedule for %d (chinese_calendar %s, holidays %s): using %s. List that "
+            "year's holidays and make-up working days (调休) in the TOML file named by %s "
+            '(holidays = ["%d-01-01", ...], workdays = [...]) or upgrade the packages.',
+            year,
             getattr(chinese_calendar, "__version__", "?"),
-            year,
-            year,
+            getattr(_holidays_pkg, "__version__", "not installed"),
+            what,
             WORKDAYS_FILE_ENV,
             year,
         )
@@ -205,6 +308,42 @@ class Calendar:
         """``d`` itself when it is a working day, otherwise the first working day after it (e.g. an order
         placed during 国庆 starts counting on the first day back)."""
         return d if self.is_workday(d) else self.add_workdays(d, 1)
+
+
+@dataclass(frozen=True)
+class ScheduleOutlook:
+    """The coming days' calendar: which years in the window rest on a provisional or missing schedule."""
+
+    start: date
+    end: date
+    provisional_years: tuple[int, ...]
+    missing_years: tuple[int, ...]
+    first_weak_day: date | None
+
+    @property
+    def ok(self) -> bool:
+        return self.first_weak_day is None
+
+    @property
+    def weak_days(self) -> int:
+        """Days of the window from the first provisional/missing one to its end (0 when all official)."""
+        if self.first_weak_day is None:
+            return 0
+        return (self.end - self.first_weak_day).days + 1
+
+    def message(self) -> str:
+        if self.ok:
+            return "ok"
+        parts = []
+        if self.provisional_years:
+            years = ", ".join(map(str, self.provisional_years))
+            parts.append(f"{years}: provisional (statutory holidays by rule, no make-up working days)")
+        if self.missing_years:
+            parts.append(f"{', '.join(map(str, self.missing_years))}: missing (Monday-Friday)")
+        return (
+            f"working days from {self.first_weak_day.isoformat()} rest on a non-official schedule "
+            f"({'; '.join(parts)}); list the official holidays and make-up days in {WORKDAYS_FILE_ENV}"
+        )
 
 
 def _parse_dates(path: Path, key: str, raw: object) -> list[date]:
@@ -275,3 +414,16 @@ def workdays_between(start: date, end: date) -> int:
 def next_workday_on_or_after(d: date) -> date:
     """See :meth:`Calendar.next_workday_on_or_after` (default calendar)."""
     return get_default_calendar().next_workday_on_or_after(d)
+
+
+def schedule_outlook(today: date | None = None, days: int = OUTLOOK_DAYS) -> ScheduleOutlook:
+    """The default calendar's outlook for the ``days`` days from ``today`` (Shanghai)."""
+    return get_default_calendar().outlook(today or today_shanghai(), days)
+
+
+def log_schedule_outlook(today: date | None = None) -> ScheduleOutlook:
+    """The start-up line: a warning while the coming days rest on a provisional or missing schedule."""
+    outlook = schedule_outlook(today)
+    if not outlook.ok:
+        logger.warning("holiday calendar: %s", outlook.message())
+    return outlook
