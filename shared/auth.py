@@ -218,15 +218,35 @@ def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             require_roles(*roles)
             return view(*args, **kwargs)
 
-        apidoc: dict[str, Any] = dict(getattr(wrapper, "_apidoc", {}))
-        manual = dict(apidoc.get("manual_doc", {}))
-        manual["security"] = [{BEARER_SCHEME_NAME: []}]
-        manual["x-roles"] = sorted({*roles, "admin"}, key=ROLES.index)
-        apidoc["manual_doc"] = manual
-        wrapper._apidoc = apidoc  # type: ignore[attr-defined]
+        _document_roles(wrapper, roles)
         return wrapper
 
     return decorator
+
+
+def roles_documented(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Document who may call a view that checks its roles itself (``ensure_self_or_roles``, a rule that
+    depends on the request's data): the same bearer security and ``x-roles`` list as ``roles_required``,
+    without enforcing anything — every /api/v1 operation must tell clients which roles it admits."""
+    if not roles:
+        raise ValueError("roles_documented needs at least one role")
+    _check_roles(roles)
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        _document_roles(view, roles)
+        return view
+
+    return decorator
+
+
+def _document_roles(view: Callable[..., Any], roles: Sequence[str]) -> None:
+    # flask-smorest reads ``_apidoc["manual_doc"]`` into the operation whichever decorator order is used.
+    apidoc: dict[str, Any] = dict(getattr(view, "_apidoc", {}))
+    manual = dict(apidoc.get("manual_doc", {}))
+    manual["security"] = [{BEARER_SCHEME_NAME: []}]
+    manual["x-roles"] = sorted({*roles, "admin"}, key=ROLES.index)
+    apidoc["manual_doc"] = manual
+    view._apidoc = apidoc  # type: ignore[attr-defined]
 
 
 def tenant_scope() -> str | None:

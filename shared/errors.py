@@ -164,6 +164,16 @@ class UnsupportedMediaType(ProblemError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
+class TooManyRequests(ProblemError):
+    """A rate limit was reached; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    status, title, slug = 429, "Too many requests", "too-many-requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        headers = {"Retry-After": str(max(1, retry_after)), **(kwargs.pop("headers", None) or {})}
+        super().__init__(detail, headers=headers, **kwargs)
+
+
 class BusinessRuleViolation(ProblemError):
     """A well-formed request the business refuses.
 

@@ -2,7 +2,8 @@
 
 A service's ``app.py`` is one call to ``create_app(name, blueprints=[...])``; everything a client or an
 operator relies on across services (error shape, correlation ids, /healthz, /readyz, /metrics, /docs,
-per-request database session) is built here once, so the six services cannot drift apart.
+per-request database session, rate limits and the guards refusing hostile or malformed input before any
+view runs) is built here once, so the six services cannot drift apart.
 
 Nothing here opens a broker connection at import or creation time: gunicorn forks workers after
 importing the app, and a pika connection must never cross a fork. /readyz and /metrics open (and close)
@@ -14,6 +15,8 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -28,20 +31,26 @@ from flask import Flask, Response, current_app, g, request
 from flask_smorest.utils import prepare_response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared import idempotency as _idempotency  # noqa: F401  (registers idempotency_keys on platform_metadata)
-from shared import pagination
+from shared import pagination, ratelimit, workdays
 from shared.auth import BEARER_SCHEME_NAME, BEARER_SECURITY_SCHEME
-from shared.config import Settings
+from shared.config import Settings, validate_for_start
 from shared.context import ensure_correlation_id, get_correlation_id, set_correlation_id
 from shared.db import Database
 from shared.errors import (
     PROBLEM_CONTENT_TYPE,
+    BadRequest,
+    Conflict,
     ProblemError,
+    UnsupportedMediaType,
     ValidationFailed,
     problem_response,
     problem_type,
@@ -114,16 +123,47 @@ def _close_session(_exc: BaseException | None) -> None:
 
 
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details (documentation only; responses are built by ``shared.errors``)."""
+    """RFC 9457 problem details (documentation only; responses are built by ``shared.errors``).
 
-    type = ma.fields.String(metadata={"description": "URI identifying the kind of problem"})
-    title = ma.fields.String(metadata={"description": "short summary of the kind of problem"})
-    status = ma.fields.Integer(metadata={"description": "HTTP status code"})
-    detail = ma.fields.String(metadata={"description": "what went wrong and what would fix it"})
+    The four standard members are always present. RFC 9457 lets a problem carry extension members, and
+    the services do (``rule``, ``current_status``, ``etag`` …); the common ones are listed below and any
+    other is allowed, so a client validating against this schema never rejects a real answer.
+    """
+
+    class Meta:
+        unknown = ma.INCLUDE  # documented as additionalProperties: true (extension members)
+
+    type = ma.fields.String(required=True, metadata={"description": "URI identifying the kind of problem"})
+    title = ma.fields.String(required=True, metadata={"description": "short summary of the kind of problem"})
+    status = ma.fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    detail = ma.fields.String(
+        required=True, metadata={"description": "what went wrong and what would fix it"}
+    )
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
         metadata={"description": "per-field messages (validation failures); nested fields are dotted"},
+    )
+    rule = ma.fields.String(
+        metadata={"description": "the business rule refused (a stable slug, e.g. surge-notice); on 4xx"}
+    )
+    current_status = ma.fields.String(
+        metadata={"description": "the resource's status when a state transition was refused"}
+    )
+    allowed = ma.fields.List(
+        ma.fields.String(), metadata={"description": "what the current state allows instead"}
+    )
+    required_roles = ma.fields.List(
+        ma.fields.String(), metadata={"description": "on 403: the roles that may perform the action"}
+    )
+    correlation_id = ma.fields.String(
+        metadata={"description": "on 500: quote it when reporting the error (as in X-Correlation-ID)"}
+    )
+    service = ma.fields.String(metadata={"description": "the answering service (/readyz)"})
+    checks = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "/readyz: each dependency's state, 'ok' or the error"},
     )
 
 
@@ -184,12 +224,11 @@ def flatten_webargs_errors(messages: Any) -> dict[str, list[str]]:
 
 
 def _max_upload_detail() -> str:
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    return (
-        f"The request body is larger than the limit of {limit} bytes."
-        if limit
-        else "The request body is too large."
-    )
+    # The limit of this request: MAX_JSON_BYTES for a JSON body, MAX_UPLOAD_BYTES for anything else.
+    limit = request.max_content_length
+    if not limit:
+        return "The request body is too large."
+    return f"The request body is larger than the limit of {limit} bytes."
 
 
 class ProblemApi(flask_smorest.Api):
@@ -214,6 +253,8 @@ class ProblemApi(flask_smorest.Api):
         app.register_error_handler(HTTPException, self.handle_http_exception)
         app.register_error_handler(ProblemError, handle_problem_error)
         app.register_error_handler(ma.ValidationError, handle_marshmallow_error)
+        app.register_error_handler(IntegrityError, handle_integrity_error)
+        app.register_error_handler(DataError, handle_data_error)
         # Anything else: a handler for Exception also stops Flask from propagating it in testing mode,
         # so tests see exactly the 500 a client would.
         app.register_error_handler(Exception, handle_unexpected_error)
@@ -284,6 +325,234 @@ def handle_unexpected_error(error: Exception) -> Response:
         "when reporting it.",
         correlation_id=correlation_id,
     )
+
+
+# --- request guards: body size, media type, hostile strings and numbers ----------------------------------
+
+#: Deeper JSON than this is refused before any schema walks it (the C parser recurses).
+MAX_JSON_DEPTH = 64
+#: JSON numbers beyond ±(2^53 − 1) lose precision in JavaScript clients and overflow int64 columns.
+MAX_JSON_NUMBER = 2**53 - 1
+#: PostgreSQL text cannot hold NUL, and a lone surrogate cannot even be encoded as UTF-8: both would
+#: surface as a 500 deep in a view, so they are refused at the door.
+_HOSTILE_CHARS = re.compile("[\x00\ud800-\udfff]")
+_HOSTILE_MESSAGE = "Must not contain NUL characters or unpaired UTF-16 surrogates."
+_NUMBER_MESSAGE = f"Must be a number between -{MAX_JSON_NUMBER} and {MAX_JSON_NUMBER}."
+_MAX_REPORTED = 20
+
+
+def _is_json_mimetype(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
+def _has_body() -> bool:
+    return bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _json_argument() -> Mapping[str, Any] | None:
+    """The view's ``blp.arguments(..., location="json")`` declaration, if it has one.
+
+    flask-smorest records it in ``_apidoc`` on the view, and every decorator here copies that attribute
+    outwards, so the outermost function carries it.
+    """
+    if request.url_rule is None or request.endpoint is None:
+        return None
+    view: Any = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        view = getattr(view_class, method, None)
+    apidoc = getattr(view, "_apidoc", None) or {}
+    for parameter in apidoc.get("arguments", {}).get("parameters", []):
+        if isinstance(parameter, Mapping) and parameter.get("in") == "json":
+            return parameter
+    return None
+
+
+def _hostile_in_url() -> None:
+    if _HOSTILE_CHARS.search(request.path):
+        raise BadRequest(
+            "The URL path contains a NUL character or an unpaired surrogate; no resource is named so."
+        )
+    errors: dict[str, list[str]] = {}
+    for name, value in request.args.items(multi=True):
+        if _HOSTILE_CHARS.search(name) or _HOSTILE_CHARS.search(value):
+            errors[name if not _HOSTILE_CHARS.search(name) else "_query"] = [_HOSTILE_MESSAGE]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _check_json_value(document: Any) -> dict[str, list[str]]:
+    """Walk a parsed body without recursion and name each hostile string or out-of-range number."""
+    errors: dict[str, list[str]] = {}
+    stack: list[tuple[Any, str]] = [(document, "")]
+    while stack and len(errors) < _MAX_REPORTED:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if _HOSTILE_CHARS.search(key):  # never echo such a key: it may not even encode as UTF-8
+                    errors[f"{path}._key" if path else "_key"] = [_HOSTILE_MESSAGE]
+                else:
+                    stack.append((item, f"{path}.{key}" if path else str(key)))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}.{i}" if path else str(i)) for i, item in enumerate(value))
+        elif isinstance(value, str):
+            if _HOSTILE_CHARS.search(value):
+                errors[path or "_schema"] = [_HOSTILE_MESSAGE]
+        elif (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and (not math.isfinite(value) or abs(value) > MAX_JSON_NUMBER)
+        ):
+            errors[path or "_schema"] = [_NUMBER_MESSAGE]
+    return errors
+
+
+def _nested_deeper_than(document: Any, limit: int) -> bool:
+    # Level by level in comprehensions: a 1 MB body of 10,000 rows takes milliseconds, not a Python loop.
+    level = [document] if isinstance(document, dict | list) else []
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+#: A NUL or a surrogate can only arrive as a \u escape (a raw NUL byte is not JSON, a raw surrogate not
+#: UTF-8), so a body without one needs no look at its strings.
+_MAYBE_HOSTILE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
+def _parse_json_body(raw: bytes) -> tuple[Any, bool]:
+    """The body and whether a number in it is out of range (seen by the parser itself, at C speed)."""
+    huge = False
+
+    def parse_int(text: str) -> float:
+        nonlocal huge
+        if len(text.lstrip("-")) > 16:  # also spares int() its 4,300-digit ValueError
+            huge = True
+            return math.inf  # the walk below names the field
+        value = int(text)
+        huge = huge or abs(value) > MAX_JSON_NUMBER
+        return value
+
+    def parse_float(text: str) -> float:
+        nonlocal huge
+        value = float(text)
+        huge = huge or not math.isfinite(value) or abs(value) > MAX_JSON_NUMBER
+        return value
+
+    def parse_constant(name: str) -> float:  # NaN, Infinity, -Infinity: Python's parser takes them
+        nonlocal huge
+        huge = True
+        return math.nan
+
+    document = json.loads(raw, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant)
+    return document, huge
+
+
+def _guard_json_body() -> None:
+    raw = request.get_data(cache=True)  # past request.max_content_length this raises the 413
+    if not raw.strip():
+        return
+    try:
+        document, huge = _parse_json_body(raw)
+    except RecursionError:
+        raise BadRequest(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.") from None
+    except ValueError:  # not JSON or not UTF-8: the parser of the view reports it with the position
+        return
+    # bytes.count is C: only a body with enough brackets can be too deep
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and _nested_deeper_than(document, MAX_JSON_DEPTH):
+        raise BadRequest(f"The JSON body is nested deeper than {MAX_JSON_DEPTH} levels.")
+    if huge or _MAYBE_HOSTILE.search(raw):
+        errors = _check_json_value(document)
+        if errors or huge:
+            raise ValidationFailed(errors or {"_schema": [_NUMBER_MESSAGE]})
+
+
+def _guard_request() -> None:
+    """Refuse, before any view runs, what no endpoint can take; nothing has been read or changed yet."""
+    if request.path in _QUIET_PATHS:
+        return
+    settings = get_settings()
+    mimetype = request.mimetype or ""
+    is_json = _is_json_mimetype(mimetype)
+    if is_json:
+        request.max_content_length = min(settings.max_json_bytes, settings.max_upload_bytes)
+    _hostile_in_url()
+    argument = _json_argument()
+    if argument is not None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if _has_body() and not is_json:
+            raise UnsupportedMediaType(
+                f"{request.method} {request.path} takes a JSON body: send it with Content-Type: "
+                f"application/json{f', not {mimetype}' if mimetype else ''}."
+            )
+        if argument.get("required", True) and not (is_json and _has_body()):
+            raise ValidationFailed(
+                {"_schema": ["A JSON body is required."]},
+                detail=f"{request.method} {request.path} needs a JSON body (Content-Type: application/json);"
+                " none was sent, so nothing was changed.",
+            )
+    if is_json and _has_body():
+        _guard_json_body()
+
+
+# --- database errors a client caused ---------------------------------------------------------------------
+
+#: SQLSTATEs of integrity errors that mean "someone else got there first" (unique, exclusion, foreign key).
+_CONFLICT_SQLSTATES = frozenset({"23505", "23P01", "23503"})
+
+
+def _rollback_request_session() -> None:
+    session: Session | None = g.get(_G_SESSION)
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # the original error is what matters; teardown closes the session anyway
+            log.debug("rollback after a database error failed", exc_info=True)
+
+
+def _sqlstate(error: DBAPIError) -> str:
+    return str(getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None) or "")
+
+
+def _constraint(error: DBAPIError) -> str:
+    # The name only: the driver's message quotes the offending values (phone numbers, names).
+    diag = getattr(error.orig, "diag", None)
+    return str(getattr(diag, "constraint_name", None) or getattr(diag, "column_name", None) or "?")
+
+
+def handle_integrity_error(error: IntegrityError) -> Response:
+    """A constraint refused the write, typically a concurrent create of the same thing: 409, not 500."""
+    _rollback_request_session()
+    state = _sqlstate(error)
+    log.warning("integrity error answered as a problem (sqlstate %s, %s)", state, _constraint(error))
+    if state in _CONFLICT_SQLSTATES or not state:
+        return Conflict(
+            "The request conflicts with data saved at the same moment (for example the same item created "
+            "twice concurrently); nothing was changed. Reload the current state and retry if still needed."
+        ).to_response()
+    return ValidationFailed(
+        {"_schema": ["A value is missing or not allowed."]},
+        detail="A value is missing or not allowed for storage; nothing was changed.",
+    ).to_response()
+
+
+def handle_data_error(error: DataError) -> Response:
+    """A value the database cannot store (out of range, too long, malformed): 422, not 500."""
+    _rollback_request_session()
+    log.warning("data error answered as a problem (sqlstate %s, %s)", _sqlstate(error), _constraint(error))
+    return ValidationFailed(
+        {"_schema": ["A value is out of range or too long to be stored."]},
+        detail="A value in the request is out of range or too long to be stored; nothing was changed.",
+    ).to_response()
 
 
 # --- correlation, request metrics and request log --------------------------------------------------------
@@ -396,6 +665,17 @@ class PlatformCollector(Collector):
             )
 
 
+class CalendarCollector(Collector):
+    """How many of the next 60 days rest on a provisional or missing holiday schedule (0 = all official)."""
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "calendar_provisional_days",
+            "Days of the next 60 whose working days rest on a provisional or missing holiday schedule.",
+            value=workdays.schedule_outlook().weak_days,
+        )
+
+
 # --- probes, metrics and docs routes ---------------------------------------------------------------------
 
 
@@ -445,9 +725,12 @@ def _readyz() -> Response:
     }
     checks = {name: error or "ok" for name, error in failures.items()}
     failing = [name for name, error in failures.items() if error]
+    # A provisional holiday calendar is a warning, not unreadiness: deadlines still come out, maybe a day off.
+    outlook = workdays.schedule_outlook()
+    warnings = {} if outlook.ok else {"calendar": outlook.message()}
     if not failing:
         return current_app.json.response(
-            {"status": "ready", "service": state.settings.service, "checks": checks}
+            {"status": "ready", "service": state.settings.service, "checks": checks, "warnings": warnings}
         )
     return problem_response(
         503,
@@ -461,6 +744,18 @@ def _readyz() -> Response:
 
 def _metrics() -> Response:
     return Response(generate_latest(app_state().registry), content_type=CONTENT_TYPE_LATEST)
+
+
+def _counters_registry(scraped: CollectorRegistry) -> CollectorRegistry:
+    """Where the request counters register: the scraped registry itself in a single process; under
+    gunicorn (``PROMETHEUS_MULTIPROC_DIR`` set, see deploy/gunicorn.conf.py) each worker writes its
+    samples to files in that directory and a scrape, whichever worker answers it, sums every worker's
+    files. The counters then go to a registry nobody scrapes, or they would be counted twice."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        return scraped
+    MultiProcessCollector(scraped, path=directory)
+    return CollectorRegistry()
 
 
 def _docs() -> Response:
@@ -487,8 +782,8 @@ def create_app(
     (``app_state(app).api.register_blueprint``)."""
     settings = settings or Settings.from_env(service)
     configure_logging(service, settings.log_level, settings.log_json)
-    if len(settings.jwt_secret.encode()) < 32:
-        log.warning("JWT_SECRET is shorter than 32 bytes; set a long random secret outside development")
+    for warning in validate_for_start(settings):
+        log.warning(warning)
     database = database or Database(settings.database_url)
 
     app = Flask(__name__)
@@ -514,11 +809,20 @@ def create_app(
     registry = CollectorRegistry()
     state = AppState(settings=settings, database=database, registry=registry)
     app.extensions[EXTENSION_KEY] = state
-    metrics = HttpMetrics(registry)
+    metrics = HttpMetrics(_counters_registry(registry))
     registry.register(PlatformCollector(settings, database))
+    registry.register(CalendarCollector())
+    workdays.log_schedule_outlook()
 
     _install_request_hooks(app, metrics)
+    # After the correlation id (a 429 carries one) and before the guards (a flood of bad bodies is counted).
+    ratelimit.init_app(app, settings)
+    app.before_request(_guard_request)
     pagination.init_app(app)
+    if settings.trusted_proxy_hops > 0:
+        # The client address (rate limits, logs) is the one the trusted proxies saw, not the proxy's own.
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.teardown_appcontext(_close_session)
 
     api = ProblemApi(app)

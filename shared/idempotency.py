@@ -1,5 +1,6 @@
 """``Idempotency-Key`` for writes a client may retry (a lost response must not create a second payslip).
 
+Only an authenticated request gets that far (an anonymous or forged one is a plain 401, writing nothing).
 The first request with a key claims it by inserting an in-progress row in its own short transaction; the
 primary key (principal, key) makes a concurrent duplicate fail to insert and get 409. A 2xx answer is
 stored and replayed byte for byte to every later request with the same key and the same body; any other
@@ -37,7 +38,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from shared.db import Database, UTCDateTime, platform_metadata, utcnow
 from shared.errors import Conflict, ProblemError, ValidationFailed, problem_type
@@ -49,7 +49,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 200
 #: An in-progress claim older than this belongs to a request that died; a retry may take it over.
 IN_PROGRESS_TIMEOUT = dt.timedelta(minutes=2)
-#: Completed keys are replayed this long (and purged afterwards by ``purge_idempotency_keys``).
+#: Completed keys are replayed this long (the worker purges them later: ``shared.events.retention``).
 RETENTION = dt.timedelta(hours=24)
 #: Response headers worth replaying; per-request ones (correlation id, date, length) are not.
 REPLAYED_RESPONSE_HEADERS = (
@@ -110,6 +110,11 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
         raw_key = request.headers.get(HEADER)
         if raw_key is None:
             return make_response(view(*args, **kwargs))
+        # Authenticate before touching the key table: an anonymous or forged request must get its 401,
+        # not write a claim, nor learn from a 409/422 that somebody uses this key.
+        from shared.auth import current_principal  # lazy: shared.auth reaches shared.http
+
+        current_principal()
         fingerprint = _fingerprint(raw_key)
         database = _database()
         replay = _claim(database, fingerprint)
@@ -134,13 +139,6 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
     return wrapper
 
 
-def purge_idempotency_keys(session: Session, older_than: dt.timedelta = RETENTION) -> int:
-    """Delete keys past their retention (a periodic job); returns how many went."""
-    cutoff = utcnow() - older_than
-    result = session.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < cutoff))
-    return int(result.rowcount or 0)
-
-
 def _database() -> Database:
     from shared.http import get_database  # lazy: shared.http imports this module
 
@@ -154,13 +152,13 @@ def _fingerprint(raw_key: str) -> _Fingerprint:
             {HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice."]},
             detail=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters long.",
         )
-    from shared.auth import optional_principal  # lazy for the same reason
+    from shared.auth import current_principal  # lazy for the same reason
 
-    principal = optional_principal()
+    principal = current_principal()
     # get_data(cache=True) keeps the body for webargs/form parsing that runs afterwards.
     body = request.get_data(cache=True)
     return _Fingerprint(
-        principal=(principal.sub if principal else "anonymous")[:100],
+        principal=principal.sub[:100],
         key=key,
         method=request.method[:10],
         path=request.path[:500],

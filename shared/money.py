@@ -8,7 +8,10 @@ default banker's rounding), and written back with exactly two places.
 
 Commission rates (提成比例) are decimal strings too ("0.01" = 1 %), see :func:`parse_rate`.
 
-:class:`Money` and :class:`Rate` are marshmallow fields applying the same rules to API schemas.
+:class:`Money` and :class:`Rate` are marshmallow fields applying the same rules to API schemas;
+:class:`DecimalString` is the field for any other exact quantity (hours, seconds, percentages) that a
+response carries as a decimal string. All three are documented in OpenAPI as ``type: string`` with a
+``pattern``, never as ``number``: a client generated from the spec must not parse them as floats.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ from marshmallow import ValidationError, fields
 
 __all__ = [
     "CENT",
+    "DECIMAL_PATTERN",
+    "MONEY_PATTERN",
     "RATE_MAX_PLACES",
+    "RATE_PATTERN",
+    "DecimalString",
     "Money",
     "MoneyError",
     "Rate",
@@ -39,6 +46,10 @@ _RATE_STEP = Decimal(1).scaleb(-RATE_MAX_PLACES)
 
 # Plain decimal notation only: Decimal() would also take "1e3", "1_000", "NaN", "Infinity" and ".5".
 _DECIMAL_TEXT = re.compile(r"[+-]?\d+(?:\.\d+)?")
+#: What every decimal string in a response looks like (OpenAPI ``pattern``): plain notation, no exponent.
+DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+MONEY_PATTERN = r"^-?\d+(\.\d{1,2})?$"
+RATE_PATTERN = r"^\d+(\.\d+)?$"
 
 
 class MoneyError(ValueError):
@@ -176,7 +187,7 @@ class Money(fields.Field[Decimal]):
         **kwargs: Any,
     ) -> None:
         kwargs["metadata"] = _openapi(
-            kwargs.get("metadata"), type="string", pattern=r"^-?\d+(\.\d{1,2})?$", example="4000.00"
+            kwargs.get("metadata"), type="string", pattern=MONEY_PATTERN, example="4000.00"
         )
         super().__init__(**kwargs)
         self.allow_negative = allow_negative
@@ -213,7 +224,7 @@ class Rate(fields.Field[Decimal]):
 
     def __init__(self, *, max_value: Decimal | int | str = Decimal("1"), **kwargs: Any) -> None:
         kwargs["metadata"] = _openapi(
-            kwargs.get("metadata"), type="string", pattern=r"^\d+(\.\d+)?$", example="0.01"
+            kwargs.get("metadata"), type="string", pattern=RATE_PATTERN, example="0.01"
         )
         super().__init__(**kwargs)
         self.max_value = parse_rate(max_value, max_value=Decimal("Infinity"), field="max_value")
@@ -230,3 +241,38 @@ class Rate(fields.Field[Decimal]):
             return parse_rate(value, max_value=self.max_value, field=self.data_key or attr or "rate")
         except MoneyError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class DecimalString(fields.Field[Decimal]):
+    """An exact quantity that is not money (hours, seconds, percentages): a Decimal in Python, a decimal
+    string in JSON (``"7.50"``), documented as ``type: string`` with :data:`DECIMAL_PATTERN`.
+
+    marshmallow's ``Decimal(as_string=True)`` dumps strings too, but apispec documents it as a
+    ``number`` (and its range limits as numbers), so a response would contradict its own schema. Loading
+    accepts what ``fields.Decimal`` accepts (a decimal string or a JSON number, no NaN/Infinity), rounded
+    to ``places`` when given; range limits are documented as ``x-minimum``/``x-maximum``.
+    """
+
+    def __init__(self, places: int | None = None, *, rounding: str | None = None, **kwargs: Any) -> None:
+        example = (
+            "7.5" if places is None else format(Decimal("7.5").quantize(Decimal(1).scaleb(-places)), "f")
+        )
+        kwargs["metadata"] = _openapi(
+            kwargs.get("metadata"), type="string", pattern=DECIMAL_PATTERN, example=example
+        )
+        super().__init__(**kwargs)
+        # The parsing rules are marshmallow's own; only the documented shape differs.
+        self._decimal = fields.Decimal(places=places, rounding=rounding)
+        self.places = self._decimal.places
+        self.rounding = rounding
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        dec = value if isinstance(value, Decimal) else Decimal(str(value))
+        if self.places is not None and dec.is_finite():
+            dec = dec.quantize(self.places, rounding=self.rounding)
+        return format(dec, "f")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Decimal:
+        return self._decimal.deserialize(value, attr, data, **kwargs)

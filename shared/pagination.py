@@ -17,6 +17,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 MAX_PER_PAGE = 200
+#: (MAX_PAGE - 1) * MAX_PER_PAGE stays far inside the database's 64-bit OFFSET; nobody pages further.
+MAX_PAGE = 1_000_000
 DEFAULT_PER_PAGE = 20
 TOTAL_COUNT_HEADER = "X-Total-Count"
 _G_TOTAL = "_yunkefu_total_count"
@@ -26,7 +28,9 @@ class PageArgsSchema(Schema):
     """Query arguments of a list endpoint; subclass it to add filters."""
 
     page = fields.Integer(
-        load_default=1, validate=validate.Range(min=1), metadata={"description": "1-based page number"}
+        load_default=1,
+        validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": f"1-based page number, at most {MAX_PAGE}"},
     )
     per_page = fields.Integer(
         load_default=DEFAULT_PER_PAGE,
@@ -55,8 +59,8 @@ def paginate(
     one selecting several yields rows. Give the statement a deterministic ORDER BY (ending with a unique
     column), otherwise rows can repeat or go missing between pages.
     """
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ValueError(f"page must be >= 1 and per_page within 1..{MAX_PER_PAGE}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ValueError(f"page must be within 1..{MAX_PAGE} and per_page within 1..{MAX_PER_PAGE}")
     counted = select(func.count()).select_from(select_stmt.order_by(None).subquery())
     total = int(session.execute(counted).scalar_one())
     paged = select_stmt.limit(per_page).offset((page - 1) * per_page)

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.test import TestResponse
 
 import shared.events.outbox  # noqa: F401  (puts the outbox table on platform_metadata for /metrics)
+from shared import workdays
 from shared.auth import ensure_self_or_roles, ensure_tenant_access, mint_token, roles_required, tenant_scope
 from shared.config import Settings
 from shared.db import Database, new_metadata, platform_metadata, utcnow
@@ -236,14 +237,32 @@ def test_a_missing_or_unsafe_correlation_id_is_replaced_by_a_uuid(client: FlaskC
     assert str(uuid.UUID(unsafe)) == unsafe
 
 
-def test_readyz_checks_the_real_database_and_broker(client: FlaskClient) -> None:
+def test_readyz_checks_the_real_database_and_broker(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workdays, "today_shanghai", lambda: dt.date(2026, 6, 1))  # 2026 is official
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == {
         "status": "ready",
         "service": "widgets",
         "checks": {"database": "ok", "broker": "ok"},
+        "warnings": {},
     }
+
+
+def test_readyz_and_metrics_warn_while_the_calendar_ahead_is_provisional(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workdays, "today_shanghai", lambda: dt.date(2026, 12, 2))
+    response = client.get("/readyz")
+    assert response.status_code == 200  # a warning, not unreadiness
+    warning = response.get_json()["warnings"]["calendar"]
+    assert "2027" in warning and "provisional" in warning and "WORKDAYS_FILE" in warning
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "calendar_provisional_days 30.0" in metrics  # 2027-01-01 .. 2027-01-30
+    monkeypatch.setattr(workdays, "today_shanghai", lambda: dt.date(2026, 6, 1))
+    assert "calendar_provisional_days 0.0" in client.get("/metrics").get_data(as_text=True)
 
 
 def test_readyz_is_503_when_the_broker_port_is_closed(settings: Settings, database: Database) -> None:
@@ -356,7 +375,7 @@ def test_invalid_query_is_a_422_problem(client: FlaskClient) -> None:
     response = client.get("/api/v1/widgets?per_page=500&page=0", headers=VENDOR)
     body = assert_problem(response, 422, "Validation failed")
     assert body["errors"] == {
-        "page": ["Must be greater than or equal to 1."],
+        "page": ["Must be greater than or equal to 1 and less than or equal to 1000000."],
         "per_page": ["Must be greater than or equal to 1 and less than or equal to 200."],
     }
 
