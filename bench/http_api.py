@@ -23,17 +23,14 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
-
-import psycopg
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._support import Scratch  # noqa: E402
 from shared.auth import mint_token  # noqa: E402
-from shared.config import SERVICES, normalize_db_url  # noqa: E402
+from shared.config import SERVICES, Settings  # noqa: E402
 from shared.stack import Api, Stack, StackConfig  # noqa: E402
 
 HELLO = """
@@ -121,43 +118,49 @@ def main() -> int:
     parser.add_argument("--projects", type=int, default=200)
     args = parser.parse_args()
 
-    admin = make_url(
-        normalize_db_url(os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1/postgres"))
-    )
-    conninfo = (
-        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} user={admin.username or 'postgres'}"
-    )
-    run = uuid.uuid4().hex[:8]
-    db = f"yk_httpbench_{run}"
-    with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-        for service in SERVICES:
-            conn.execute(f'CREATE DATABASE "{db}_{service}"')  # type: ignore[arg-type]
-    var = Path(f"/tmp/yk-httpbench-{run}")
-    var.mkdir(parents=True)
+    with Scratch("httpbench") as scratch:
+        return measure(args, scratch)
+
+
+def measure(args: argparse.Namespace, scratch: Scratch) -> int:
+    """Everything it creates is deleted by ``scratch`` at the end, however the run ends: the six
+    databases, the folder (logs, media, the hello app), and the stack's queues and exchange."""
+    database_urls = {s: scratch.database(s) for s in SERVICES}
+    var = scratch.folder()
     secret = "bench-secret-" + "x" * 32
     config = StackConfig(
-        database_urls={
-            s: admin.set(database=f"{db}_{s}").render_as_string(hide_password=False) for s in SERVICES
-        },
-        amqp_url=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
-        broker_prefix=f"yk-httpbench-{run}",
+        database_urls=database_urls,
+        amqp_url=scratch.amqp_url,
+        broker_prefix=f"yk-httpbench-{scratch.run}",
         jwt_secret=secret,
         var_dir=var,
         port_offset=20000,
         gunicorn_workers=2,
+        # wrk drives thousands of requests a second with one token: the per-client limit would measure 429s
+        extra_env={"RATE_LIMIT_ENABLED": os.environ.get("RATE_LIMIT_ENABLED", "0")},
     )
+    for service in SERVICES:  # every worker declares the whole topology under the stack's prefix
+        scratch.broker(Settings.from_env(service, config.env(service)))
     (var / "hello_app.py").write_text(HELLO)
     hello_port = 28999
-    hello = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "deploy" / "gunicorn.conf.py"), "hello_app:app"],
-        cwd=var,
-        env={**os.environ, "PORT": str(hello_port), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    hello: subprocess.Popen[bytes] | None = None
     stack = Stack(config, var / "logs")
     try:
+        hello = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                str(ROOT / "deploy" / "gunicorn.conf.py"),
+                "hello_app:app",
+            ],
+            cwd=var,
+            env={**os.environ, "PORT": str(hello_port), "GUNICORN_WORKERS": "2", "GUNICORN_ACCESSLOG": ""},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         stack.start()
         from shared.demo import Story
 
@@ -217,11 +220,9 @@ def main() -> int:
         return 0
     finally:
         stack.stop()
-        os.killpg(hello.pid, signal.SIGTERM)
-        hello.wait(10)
-        with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-            for service in SERVICES:
-                conn.execute(f'DROP DATABASE IF EXISTS "{db}_{service}" WITH (FORCE)')  # type: ignore[arg-type]
+        if hello is not None and hello.poll() is None:
+            os.killpg(hello.pid, signal.SIGTERM)
+            hello.wait(10)
 
 
 if __name__ == "__main__":

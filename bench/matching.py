@@ -26,7 +26,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent))
 
 import argparse
-import os
 import random
 import statistics
 import time
@@ -34,14 +33,13 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 from sqlalchemy import func, insert, select
-from sqlalchemy.engine import make_url
 
+from bench._support import Scratch
 from services.recruitment import domain, service
 from services.recruitment.models import Candidate, Match, Requisition
 from services.recruitment.spec import SPEC
-from shared.config import Settings, normalize_db_url
+from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.events.outbox import add_event
 from shared.migrate import upgrade
@@ -239,105 +237,102 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
 
-    admin_url = normalize_db_url(
-        os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    )
-    admin = make_url(admin_url)
-    conninfo = (
-        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} user={admin.username or 'postgres'}"
-    )
-    if admin.password:
-        conninfo += f" password={admin.password}"
-    db_name = f"yk_bench_match_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')  # type: ignore[arg-type]
-    url = admin.set(database=db_name).render_as_string(hide_password=False)
-    database = Database(url)
-    try:
-        upgrade(SPEC, url)
-        rng = random.Random(20261127)
-        t0 = time.perf_counter()
-        with database.session() as session:
-            batch: list[dict[str, Any]] = []
-            for n in range(args.pool):
-                batch.append(candidate_row(rng, n))
-                if len(batch) == 5_000:
-                    session.execute(insert(Candidate), batch)
-                    batch = []
-            if batch:
-                session.execute(insert(Candidate), batch)
-        with database.engine.connect() as conn:
-            conn.exec_driver_sql("ANALYZE candidates")
-            conn.commit()
-        with database.session() as session:
-            eligible = session.scalar(
-                select(func.count()).where(
-                    Candidate.status == "available",
-                    Candidate.basic_training_passed.is_(True),
-                    Candidate.skill_mask.op("&")(1) != 0,
-                )
-            )
-        target = domain.match_target(args.seats, domain.DEFAULT_MATCH_RATIO)
-        print(
-            f"# recruitment matching benchmark on PostgreSQL: pool {args.pool:,} candidates "
-            f"({eligible:,} available, trained, pre-sales), loaded in {time.perf_counter() - t0:.1f}s"
-        )
-        print(
-            f"# a {args.seats}-seat pre-sales project at 1:3 → {target:,} matches; "
-            f"{args.runs} runs each, rolled back"
-        )
-
-        naive = [naive_match(database, args.seats) for _ in range(args.runs)]
-        real = [real_match(database, args.seats) for _ in range(args.runs)]
-        same = naive[0][1] == real[0][1]
-        naive_t = statistics.median(t for t, _ in naive)
-        real_t = statistics.median(t for t, _ in real)
-        print(
-            f"baseline  load-all + rank in Python + ORM writes : {naive_t:7.3f} s  "
-            f"(median; matched {len(naive[0][1]):,})"
-        )
-        print(
-            f"matching  SQL rank + SKIP LOCKED + bulk writes    : {real_t:7.3f} s  "
-            f"(median; matched {len(real[0][1]):,})"
-        )
-        print(
-            f"          target ≤ {TARGET_SECONDS:.1f} s: {'met' if real_t <= TARGET_SECONDS else 'MISSED'}; "
-            f"{naive_t / real_t:.1f}× faster than the baseline; same people in the same order: {same}"
-        )
-
-        raw = csv_bytes(rng, args.rows, 0)
-        naive_import_t = naive_import(database, raw)
-        settings = Settings(service="recruitment", database_url=url, log_json=False, log_level="WARNING")
-        app = SPEC.create_app(settings=settings, database=database)
-        from shared.auth import mint_token
-
-        token = mint_token(settings.jwt_secret, "vendor")
-        client = app.test_client()
-        t0 = time.perf_counter()
-        response = client.post(
-            "/api/v1/candidates/import",
-            data=raw,
-            content_type="text/csv",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        import_t = time.perf_counter() - t0
-        body = response.get_json()
-        assert response.status_code == 200, body
-        print(f"# CSV import: {args.rows:,} rows ({len(raw) / 1e6:.2f} MB) into a pool of {args.pool:,}")
-        print(
-            f"baseline  row-by-row ORM import                  : {args.rows / naive_import_t:9,.0f} rows/s "
-            f"({naive_import_t:.2f} s)"
-        )
-        print(
-            f"import    POST /api/v1/candidates/import          : {args.rows / import_t:9,.0f} rows/s "
-            f"({import_t:.2f} s; "
-            f"created {body['created']:,}, topped up {len(body['topped_up'])} requisitions)"
-        )
-    finally:
-        database.dispose()
-        with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # type: ignore[arg-type]
+    with Scratch("bench_match") as scratch:
+        url = scratch.database("recruitment")
+        database = Database(url)
+        try:
+            measure(args, url, database)
+        finally:
+            database.dispose()
     return 0
+
+
+def measure(args: argparse.Namespace, url: str, database: Database) -> None:
+    upgrade(SPEC, url)
+    rng = random.Random(20261127)
+    t0 = time.perf_counter()
+    with database.session() as session:
+        batch: list[dict[str, Any]] = []
+        for n in range(args.pool):
+            batch.append(candidate_row(rng, n))
+            if len(batch) == 5_000:
+                session.execute(insert(Candidate), batch)
+                batch = []
+        if batch:
+            session.execute(insert(Candidate), batch)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE candidates")
+        conn.commit()
+    with database.session() as session:
+        eligible = session.scalar(
+            select(func.count()).where(
+                Candidate.status == "available",
+                Candidate.basic_training_passed.is_(True),
+                Candidate.skill_mask.op("&")(1) != 0,
+            )
+        )
+    target = domain.match_target(args.seats, domain.DEFAULT_MATCH_RATIO)
+    print(
+        f"# recruitment matching benchmark on PostgreSQL: pool {args.pool:,} candidates "
+        f"({eligible:,} available, trained, pre-sales), loaded in {time.perf_counter() - t0:.1f}s"
+    )
+    print(
+        f"# a {args.seats}-seat pre-sales project at 1:3 → {target:,} matches; "
+        f"{args.runs} runs each, rolled back"
+    )
+
+    naive = [naive_match(database, args.seats) for _ in range(args.runs)]
+    real = [real_match(database, args.seats) for _ in range(args.runs)]
+    same = naive[0][1] == real[0][1]
+    naive_t = statistics.median(t for t, _ in naive)
+    real_t = statistics.median(t for t, _ in real)
+    print(
+        f"baseline  load-all + rank in Python + ORM writes : {naive_t:7.3f} s  "
+        f"(median; matched {len(naive[0][1]):,})"
+    )
+    print(
+        f"matching  SQL rank + SKIP LOCKED + bulk writes    : {real_t:7.3f} s  "
+        f"(median; matched {len(real[0][1]):,})"
+    )
+    print(
+        f"          target ≤ {TARGET_SECONDS:.1f} s: {'met' if real_t <= TARGET_SECONDS else 'MISSED'}; "
+        f"{naive_t / real_t:.1f}× faster than the baseline; same people in the same order: {same}"
+    )
+
+    raw = csv_bytes(rng, args.rows, 0)
+    naive_import_t = naive_import(database, raw)
+    settings = Settings(
+        service="recruitment",
+        database_url=url,
+        jwt_secret="bench-secret-" + "x" * 32,
+        log_json=False,
+        log_level="WARNING",
+    )
+    app = SPEC.create_app(settings=settings, database=database)
+    from shared.auth import mint_token
+
+    token = mint_token(settings.jwt_secret, "vendor")
+    client = app.test_client()
+    t0 = time.perf_counter()
+    response = client.post(
+        "/api/v1/candidates/import",
+        data=raw,
+        content_type="text/csv",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    import_t = time.perf_counter() - t0
+    body = response.get_json()
+    assert response.status_code == 200, body
+    print(f"# CSV import: {args.rows:,} rows ({len(raw) / 1e6:.2f} MB) into a pool of {args.pool:,}")
+    print(
+        f"baseline  row-by-row ORM import                  : {args.rows / naive_import_t:9,.0f} rows/s "
+        f"({naive_import_t:.2f} s)"
+    )
+    print(
+        f"import    POST /api/v1/candidates/import          : {args.rows / import_t:9,.0f} rows/s "
+        f"({import_t:.2f} s; "
+        f"created {body['created']:,}, topped up {len(body['topped_up'])} requisitions)"
+    )
 
 
 if __name__ == "__main__":

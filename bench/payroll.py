@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import sys
 import time
@@ -26,33 +25,21 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._support import Scratch
 from services.billing import service
 from services.billing.models import Performance, WorkedHours
-from shared.config import normalize_db_url
 from shared.db import Database, utcnow
 from shared.migrate import upgrade
 from shared.service import load_spec
 
 PERIOD = "2026-09"
 DAYS = [dt.date(2026, 9, d) for d in range(1, 31)]
-TABLES = (
-    "payslip_lines",
-    "payslips",
-    "payroll_runs",
-    "pending_changes",
-    "performance",
-    "worked_hours",
-    "deductions",
-    "pay_plans",
-    "agents",
-    "projects",
-)
+# every billing table, emptied between sizes (whatever tables later releases add)
+TABLES = tuple(table.name for table in load_spec("billing").metadata.sorted_tables)
 
 
 def load(database: Database, agents: int, seed: int = 7) -> str:
@@ -197,61 +184,49 @@ def main() -> int:
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
-    admin = make_url(
-        normalize_db_url(
-            os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-        )
-    )
-    conninfo = (
-        f"host={admin.host or '127.0.0.1'} port={admin.port or 5432} user={admin.username or 'postgres'}"
-    )
-    if admin.password:
-        conninfo += f" password={admin.password}"
-    db_name = f"yk_bench_payroll_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{db_name}"')  # type: ignore[arg-type]
-    url = admin.set(database=db_name).render_as_string(hide_password=False)
-    database: Database | None = None
-    try:
+    with Scratch("bench_payroll") as scratch:
+        url = scratch.database("billing")
         upgrade(load_spec("billing"), url)
         database = Database(url)
-        print(f"# payroll run benchmark on PostgreSQL: {PERIOD}, 30 days of performance + hours per agent")
-        print(
-            f"{'agents':>7} {'rows read':>10} {'baseline read':>14} {'payroll run':>12} {'per agent':>10} "
-            f"{'payslips':>9} {'run total':>16}"
-        )
-        results: list[tuple[int, float, float]] = []
-        for size in sizes:
-            with database.engine.begin() as conn:
-                conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
-            load(database, size)
-            baseline, rows = min((read_month(database) for _ in range(args.repeat)), key=lambda r: r[0])
-            seconds, count, total = payroll(database, args.repeat)
-            results.append((size, baseline, seconds))
-            print(
-                f"{size:>7} {rows:>10} {baseline:>12.3f} s {seconds:>10.3f} s "
-                f"{seconds / size * 1000:>7.2f} ms {count:>9} {total:>16,.2f}"
-            )
-        first_size, first_base, first_run = results[0]
-        print("growth against the smallest size (linear = the agents ratio):")
-        for size, baseline, seconds in results[1:]:
-            print(
-                f"  {size:>5} agents: x{size / first_size:.2f} agents -> payroll x{seconds / first_run:.2f}, "
-                f"baseline read x{baseline / first_base:.2f}"
-            )
-        largest, _, largest_run = results[-1]
-        linear = all(seconds / first_run <= 1.5 * size / first_size for size, _, seconds in results[1:])
-        print(
-            f"target: {largest} agents <= 10 s: {largest_run:.2f} s "
-            f"{'MET' if largest_run <= 10 else 'MISSED'}; "
-            f"near linear (<= 1.5x the agents ratio): {'MET' if linear else 'MISSED'}"
-        )
-        return 0
-    finally:
-        if database is not None:
+        try:
+            return measure(database, sizes, args.repeat)
+        finally:
             database.dispose()
-        with psycopg.connect(conninfo + " dbname=postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+def measure(database: Database, sizes: list[int], repeat: int) -> int:
+    print(f"# payroll run benchmark on PostgreSQL: {PERIOD}, 30 days of performance + hours per agent")
+    print(
+        f"{'agents':>7} {'rows read':>10} {'baseline read':>14} {'payroll run':>12} {'per agent':>10} "
+        f"{'payslips':>9} {'run total':>16}"
+    )
+    results: list[tuple[int, float, float]] = []
+    for size in sizes:
+        with database.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
+        load(database, size)
+        baseline, rows = min((read_month(database) for _ in range(repeat)), key=lambda r: r[0])
+        seconds, count, total = payroll(database, repeat)
+        results.append((size, baseline, seconds))
+        print(
+            f"{size:>7} {rows:>10} {baseline:>12.3f} s {seconds:>10.3f} s "
+            f"{seconds / size * 1000:>7.2f} ms {count:>9} {total:>16,.2f}"
+        )
+    first_size, first_base, first_run = results[0]
+    print("growth against the smallest size (linear = the agents ratio):")
+    for size, baseline, seconds in results[1:]:
+        print(
+            f"  {size:>5} agents: x{size / first_size:.2f} agents -> payroll x{seconds / first_run:.2f}, "
+            f"baseline read x{baseline / first_base:.2f}"
+        )
+    largest, _, largest_run = results[-1]
+    linear = all(seconds / first_run <= 1.5 * size / first_size for size, _, seconds in results[1:])
+    print(
+        f"target: {largest} agents <= 10 s: {largest_run:.2f} s "
+        f"{'MET' if largest_run <= 10 else 'MISSED'}; "
+        f"near linear (<= 1.5x the agents ratio): {'MET' if linear else 'MISSED'}"
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -46,7 +46,9 @@ def build(agents: int, days: int, seats: int, seed: int) -> RosterProblem:
     pool = []
     for i in range(agents):
         count = rng.choices([1, 2, 3], weights=[0.15, 0.35, 0.5])[0]
-        leaves = start + dt.timedelta(days=rng.randint(3, days - 1)) if rng.random() < 0.02 else None
+        leaves = None
+        if rng.random() < 0.02:  # min(): a short --days run still has a valid range
+            leaves = start + dt.timedelta(days=rng.randint(min(3, days - 1), days - 1))
         pool.append(
             RosterAgent(
                 f"agent-{i:03d}",

@@ -1,4 +1,4 @@
-"""``yunkefu worker SERVICE``: the service's consumer, outbox relay and periodic jobs.
+"""``yunkefu worker SERVICE``: the service's consumer, outbox relay, periodic jobs and retention purges.
 
 Each runs in its own thread with its own pika connection (pika connections are not thread-safe). On
 SIGTERM/SIGINT the worker stops taking deliveries, lets the message in hand finish (commit, then ack),
@@ -8,20 +8,23 @@ back to the queue, pending outbox rows stay pending. Nothing is lost.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import signal
+import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 
 from prometheus_client import Counter, start_http_server
 from sqlalchemy import text
 
-from shared.config import Settings
+from shared import workdays
+from shared.config import ConfigError, Settings, validate_for_start
 from shared.db import Database, is_postgres
-from shared.events import catalogue
+from shared.events import catalogue, retention
 from shared.events.consumer import Consumer
 from shared.events.relay import Relay
 from shared.logging import configure_logging
@@ -50,39 +53,79 @@ def run_job(database: Database, service: str, job: Job) -> bool:
 
 
 class Scheduler:
-    def __init__(self, database: Database, service: str, jobs: Sequence[Job], stop_event: threading.Event):
+    """Runs the service's jobs and the platform's retention purges, each at its own interval."""
+
+    def __init__(
+        self,
+        database: Database,
+        service: str,
+        jobs: Sequence[Job],
+        stop_event: threading.Event,
+        *,
+        purges: Sequence[retention.Purge] = (),
+        purge_interval: float = 3600.0,
+        purge_batch_size: int = 5000,
+    ):
         self.database = database
         self.service = service
         self.jobs = list(jobs)
         self.stop_event = stop_event
+        self.tasks: list[tuple[str, float, Callable[[], bool]]] = [
+            (job.name, job.interval_seconds, functools.partial(run_job, database, service, job))
+            for job in self.jobs
+        ]
+        self.tasks += [
+            (
+                purge.name,
+                purge_interval,
+                functools.partial(self._purge, purge, purge_batch_size),
+            )
+            for purge in purges
+        ]
+
+    def _purge(self, purge: retention.Purge, batch_size: int) -> bool:
+        return retention.run_purge(self.database, self.service, purge, batch_size) is not None
 
     def run(self) -> None:
-        next_run = {job.name: time.monotonic() for job in self.jobs}
+        next_run = {name: time.monotonic() for name, _interval, _run in self.tasks}
         while not self.stop_event.is_set():
             now = time.monotonic()
-            for job in self.jobs:
-                if now < next_run[job.name]:
+            for name, interval, run in self.tasks:
+                if now < next_run[name]:
                     continue
-                next_run[job.name] = now + job.interval_seconds
+                next_run[name] = now + interval
                 try:
-                    ran = run_job(self.database, self.service, job)
-                    JOB_RUNS.labels(self.service, job.name, "ok" if ran else "skipped").inc()
+                    ran = run()
+                    JOB_RUNS.labels(self.service, name, "ok" if ran else "skipped").inc()
                 except Exception:
-                    JOB_RUNS.labels(self.service, job.name, "error").inc()
-                    log.exception("periodic job %s failed; it runs again at its next interval", job.name)
+                    JOB_RUNS.labels(self.service, name, "error").inc()
+                    log.exception("periodic job %s failed; it runs again at its next interval", name)
+                if self.stop_event.is_set():
+                    break
             wait = min(next_run.values(), default=now + 1.0) - time.monotonic()
             self.stop_event.wait(max(0.05, min(wait, 1.0)))
 
 
 class Worker:
     def __init__(self, spec: ServiceSpec, settings: Settings, *, database: Database | None = None) -> None:
+        problems = retention.check_settings(settings)
+        if problems:
+            raise ConfigError(f"refusing to start the {settings.service} worker: {'; '.join(problems)}")
         self.spec = spec
         self.settings = settings
         self.database = database or Database(settings.database_url)
         self.stop_event = threading.Event()
         self.relay = Relay(self.database, settings, stop_event=self.stop_event)
         self.consumer = Consumer(self.database, settings, spec.handlers, stop_event=self.stop_event)
-        self.scheduler = Scheduler(self.database, settings.service, spec.jobs, self.stop_event)
+        self.scheduler = Scheduler(
+            self.database,
+            settings.service,
+            spec.jobs,
+            self.stop_event,
+            purges=retention.purges(settings),
+            purge_interval=settings.purge_interval_seconds,
+            purge_batch_size=settings.purge_batch_size,
+        )
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
@@ -125,7 +168,17 @@ class Worker:
 
 
 def main(spec: ServiceSpec, settings: Settings) -> None:
+    warnings = validate_for_start(settings)  # raises ConfigError before anything connects
     configure_logging(settings.service, settings.log_level, settings.log_json)
+    for warning in warnings:
+        log.warning(warning)
+    # Deadlines the jobs compute (auto-escalation, due dates) depend on it: say so at start.
+    workdays.log_schedule_outlook()
+    try:
+        worker = Worker(spec, settings)
+    except ConfigError as exc:  # the retry and retention settings: one line and exit code 2, as the CLI
+        print(f"yunkefu: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port)
-    Worker(spec, settings).run_forever()
+    worker.run_forever()

@@ -9,10 +9,12 @@ For each delivery:
    new outbox events commit together with the inbox row;
 3. acknowledge only after the commit.
 
-A handler error rolls the transaction back and republishes the message (with publisher confirms) to the
-retry queue with ``x-attempts`` + 1; the retry queue's TTL dead-letters it back. After
-``MAX_DELIVERY_ATTEMPTS`` tries it goes to the DLQ with the last error. The original is acknowledged only
-once that publish is confirmed, so a crash anywhere redelivers rather than loses.
+A handler error rolls the transaction back and republishes the message (with publisher confirms) with
+``x-attempts`` + 1 to the retry queue of that attempt; the retry queues' TTLs grow from try to try
+(``topology.retry_delays_ms``) and dead-letter it back, so a database outage of up to
+``RETRY_TOTAL_SECONDS`` heals by itself. After ``MAX_DELIVERY_ATTEMPTS`` tries it goes to the DLQ with the
+last error. The original is acknowledged only once that publish is confirmed, so a crash anywhere
+redelivers rather than loses.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class Consumer:
         self.routing_keys = routing_keys
         self.name = name or f"{settings.service}-consumer"
         self.names = topology.QueueNames(settings.broker_prefix, settings.service)
+        self.retry_queues = topology.retry_queues(self.names, settings)
         self._backoff = Backoff(maximum=30.0)
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
@@ -163,6 +166,11 @@ class Consumer:
     # --- one delivery --------------------------------------------------------------------------------
 
     def _on_message(self, channel: Any, method: Any, properties: pika.BasicProperties, body: bytes) -> None:
+        if self.stop_event.is_set():
+            # pika hands over every prefetched delivery in one go: once stopping, give the rest back at
+            # once rather than handling up to CONSUMER_PREFETCH more before the thread can exit
+            channel.basic_reject(method.delivery_tag, requeue=True)
+            return
         headers = dict(properties.headers or {})
         attempts = int(headers.get(ATTEMPTS_HEADER, 0))
         try:
@@ -191,7 +199,9 @@ class Consumer:
                         self.settings.max_delivery_attempts,
                         error,
                     )
-                    self._republish(self.names.retry, properties, body, headers, attempts + 1, error)
+                    # a replayed or pre-upgrade message may count more tries than there are queues
+                    queue = self.retry_queues[min(attempts, len(self.retry_queues) - 1)]
+                    self._republish(queue, properties, body, headers, attempts + 1, error)
             else:
                 if handled:
                     CONSUMED.labels(self.settings.service, envelope.type).inc()

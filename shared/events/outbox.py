@@ -18,7 +18,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    delete,
     func,
     insert,
     select,
@@ -106,12 +105,3 @@ def outbox_stats(session: Session, now: dt.datetime | None = None) -> OutboxStat
         oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=dt.UTC)
     age = (now - oldest).total_seconds() if oldest is not None else None
     return OutboxStats(pending=int(pending), oldest_pending_age_seconds=age, failing=int(failing))
-
-
-def purge_published(session: Session, older_than: dt.timedelta, now: dt.datetime | None = None) -> int:
-    """Delete published rows past their retention; pending rows are never touched."""
-    cutoff = (now or utcnow()) - older_than
-    result = session.execute(
-        delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
-    )
-    return int(result.rowcount or 0)

@@ -31,6 +31,8 @@ from tests.integration import busapp
 from tests.integration.busapp import EVENT, Ping, handled_seqs
 
 ROOT = Path(__file__).resolve().parents[2]
+#: The CLI takes a ``module:ATTR`` spec for an app outside services/, as `yunkefu worker` does.
+BUSAPP_SPEC = "tests.integration.busapp:SPEC"
 _counter = itertools.count()
 
 
@@ -94,6 +96,7 @@ def bus(make_database: Callable[[str], str], unique_prefix: str) -> Iterator[Bus
         broker_prefix=unique_prefix,
         max_delivery_attempts=3,
         retry_delay_ms=200,
+        retry_total_seconds=1.0,
         relay_poll_interval=0.02,
         relay_max_backoff=2.0,
         log_json=False,
@@ -201,7 +204,7 @@ def test_always_failing_handler_ends_in_dlq_then_list_and_replay(bus: Bus) -> No
     assert bus.handled() == []
 
     runner = CliRunner()
-    listed = runner.invoke(cli, ["dlq", "list", busapp.SERVICE, "--json"], env=_cli_env(bus.settings))
+    listed = runner.invoke(cli, ["dlq", "list", BUSAPP_SPEC, "--json"], env=_cli_env(bus.settings))
     assert listed.exit_code == 0, listed.output
     letter = json.loads(listed.output.splitlines()[0])
     assert letter["type"] == EVENT and letter["attempts"] == 3
@@ -210,7 +213,7 @@ def test_always_failing_handler_ends_in_dlq_then_list_and_replay(bus: Bus) -> No
 
     busapp.FAIL_ALWAYS.clear()  # the fix is deployed
     replayed = runner.invoke(
-        cli, ["dlq", "replay", busapp.SERVICE, "--id", letter["message_id"]], env=_cli_env(bus.settings)
+        cli, ["dlq", "replay", BUSAPP_SPEC, "--id", letter["message_id"]], env=_cli_env(bus.settings)
     )
     assert replayed.exit_code == 0, replayed.output
     assert "1 message(s) replayed" in replayed.output
