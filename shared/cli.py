@@ -2,16 +2,55 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import click
 
-from shared.config import SERVICES, Settings
+from shared.config import SERVICES, ConfigError, Settings
+from shared.seed import seed as seed_command
 
 
 def _settings(service: str) -> Settings:
     return Settings.from_env(service)
+
+
+def _unknown(ctx: click.Context, value: str, known: list[str]) -> None:
+    # Checked before the command runs, so a typo creates no SQLite file, queue or connection.
+    command = " ".join(["yunkefu", *ctx.command_path.split()[1:]])  # the same however we were invoked
+    click.echo(f"{command}: unknown service {value!r}; one of: {', '.join(known)}", err=True)
+    ctx.exit(2)
+
+
+def _service_or_all(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    if value != "all" and value not in SERVICES:
+        _unknown(ctx, value, [*SERVICES, "all"])
+    return value
+
+
+def _service_or_spec(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # ``module:ATTR`` names a ServiceSpec outside services/ (the event-bus tests run one)
+    if ":" not in value and value not in SERVICES:
+        _unknown(ctx, value, list(SERVICES))
+    return value
+
+
+def _start_settings(service: str) -> Settings:
+    """Settings a long-running process may start with; a refusal is one line and exit code 2."""
+    from shared.config import validate_for_start
+
+    try:
+        settings = _settings(service)
+        validate_for_start(settings)
+    except (ConfigError, ValueError) as exc:  # ValueError: a number setting that is not one
+        click.echo(f"yunkefu: {exc}", err=True)
+        sys.exit(2)
+    return settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,31 +59,113 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("service")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=int, default=None, help="default: the service's port (8001…8006)")
+@click.argument("service", callback=_service_or_spec)
+@click.option("--host", envvar="BIND_HOST", default="127.0.0.1", show_default=True, help="env: BIND_HOST")
+@click.option("--port", type=int, default=None, help="default: the service's port (8001…8006 + PORT_OFFSET)")
 def web(service: str, host: str, port: int | None) -> None:
     """Run a service's API on Flask's development server (production: gunicorn, see the Procfile)."""
     from shared.service import load_spec
 
     spec = load_spec(service)
-    settings = _settings(spec.name)
+    settings = _start_settings(spec.name)
     spec.create_app(settings=settings).run(host=host, port=port or settings.port, threaded=True)
 
 
 @main.command()
-@click.argument("service")
+@click.argument("service", callback=_service_or_spec)
 def worker(service: str) -> None:
     """Run a service's consumer, outbox relay and periodic jobs until SIGTERM."""
     from shared.service import load_spec
     from shared.worker import main as run_worker
 
     spec = load_spec(service)
-    run_worker(spec, _settings(spec.name))
+    run_worker(spec, _start_settings(spec.name))
 
 
 @main.command()
-@click.argument("service", default="all")
+@click.option(
+    "--procfile", type=click.Path(exists=True, dir_okay=False), default="Procfile", show_default=True
+)
+@click.argument("processes", nargs=-1)
+def run(procfile: str, processes: tuple[str, ...]) -> None:
+    """Run the Procfile's processes (all, or the named ones) under honcho until Ctrl-C or SIGTERM.
+
+    Unlike ``honcho start`` (130/143 whatever happened), a requested stop exits 0 when every process
+    stopped cleanly, and non-zero when one failed.
+    """
+    from honcho.environ import parse_procfile
+    from honcho.manager import Manager
+    from honcho.printer import Printer
+
+    entries = parse_procfile(Path(procfile).read_text(encoding="utf-8")).processes
+    unknown = [name for name in processes if name not in entries]
+    if unknown:
+        click.echo(f"yunkefu run: not in {procfile}: {', '.join(unknown)}", err=True)
+        sys.exit(2)
+    manager = Manager(Printer(sys.stdout))
+    for name in processes or entries:
+        manager.add_process(name, entries[name], env=dict(os.environ))
+    restore_terminal = _own_foreground_group()
+    try:
+        manager.loop()
+    finally:
+        restore_terminal()
+    # honcho keeps each process's exit code only in this private table (it prints, but does not return, them)
+    codes = [p.get("returncode") for p in manager._processes.values()]
+    sys.exit(_run_exit_code(manager.returncode, codes))
+
+
+#: what a process stopped by us returns: gunicorn and ``yunkefu worker`` exit 0 on SIGTERM; a shell
+#: killed before it could exec reports the signal
+_CLEAN_STOPS = frozenset({0, -signal.SIGTERM, -signal.SIGINT, 128 + signal.SIGTERM})
+
+
+def _run_exit_code(manager_code: int | None, process_codes: list[int | None]) -> int:
+    """0 after a requested stop (honcho's own 130/143) when every process stopped cleanly."""
+    if manager_code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        return 0 if all(code in _CLEAN_STOPS for code in process_codes) else 1
+    return manager_code or 0
+
+
+def _own_foreground_group() -> Callable[[], None]:
+    """Take the terminal's foreground for our own process group until the returned undo is called.
+
+    Ctrl-C signals the whole foreground group, and ``make`` dies by SIGINT (status 130) whatever its
+    recipe returns; in a group of our own only we (and honcho's helpers, which ignore it) see Ctrl-C.
+    """
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return lambda: None
+    previous = os.tcgetpgrp(tty)
+    if previous != os.getpgrp():  # started in the background: leave the terminal alone
+        os.close(tty)
+        return lambda: None
+
+    def hand_to(group: int) -> None:
+        old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not take the tty
+        try:
+            os.tcsetpgrp(tty, group)
+        finally:
+            signal.signal(signal.SIGTTOU, old)
+
+    try:
+        os.setpgid(0, 0)
+        hand_to(os.getpgrp())
+    except OSError:
+        os.close(tty)
+        return lambda: None
+
+    def restore() -> None:
+        with contextlib.suppress(OSError):
+            hand_to(previous)
+        os.close(tty)
+
+    return restore
+
+
+@main.command()
+@click.argument("service", default="all", callback=_service_or_all)
 @click.option("--revision", default="head", show_default=True)
 def migrate(service: str, revision: str) -> None:
     """Upgrade one service's database (or all six) to the latest schema."""
@@ -103,18 +224,31 @@ def demo(use_running: bool, timeout: float) -> None:
     sys.exit(run_demo(use_running=use_running, timeout=timeout))
 
 
+main.add_command(seed_command)
+
+
 @main.group()
 def dlq() -> None:
     """Inspect and replay a service's dead-letter queue."""
 
 
+def _service_name(service: str) -> str:
+    """A service name, or the name of the ``module:ATTR`` spec given instead (the event-bus tests' app)."""
+    if ":" not in service:
+        return service
+    from shared.service import load_spec
+
+    return load_spec(service).name
+
+
 @dlq.command("list")
-@click.argument("service")
+@click.argument("service", callback=_service_or_spec)
 @click.option("--limit", type=int, default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def dlq_list(service: str, limit: int, as_json: bool) -> None:
     from shared.events.dlq import list_dead_letters
 
+    service = _service_name(service)
     letters = list_dead_letters(_settings(service), limit=limit)
     if not letters:
         click.echo(f"{service}: the dead-letter queue is empty")
@@ -131,11 +265,12 @@ def dlq_list(service: str, limit: int, as_json: bool) -> None:
 
 
 @dlq.command("replay")
-@click.argument("service")
+@click.argument("service", callback=_service_or_spec)
 @click.option("--id", "event_id", default=None, help="replay only this event id (default: all)")
 def dlq_replay(service: str, event_id: str | None) -> None:
     from shared.events.dlq import replay
 
+    service = _service_name(service)
     replayed = replay(_settings(service), event_id=event_id)
     for message_id in replayed:
         click.echo(f"replayed {message_id}")
@@ -150,7 +285,7 @@ def outbox() -> None:
 
 
 @outbox.command("status")
-@click.argument("service", default="all")
+@click.argument("service", default="all", callback=_service_or_all)
 def outbox_status(service: str) -> None:
     """Pending events and the age of the oldest, per service."""
     from sqlalchemy.exc import SQLAlchemyError

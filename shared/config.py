@@ -24,7 +24,15 @@ SERVICES: dict[str, int] = {
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
+#: Published in the README, so anyone can sign an admin token with it: accepted only in development.
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production"
+MIN_JWT_SECRET_BYTES = 32
+#: ``YUNKEFU_ENV`` value that relaxes the start-up checks (``make run``, ``make demo`` and the tests set it).
+DEVELOPMENT = "development"
+
+
+class ConfigError(Exception):
+    """A setting that must not reach a running process; the message says which one and how to fix it."""
 
 
 def project_root() -> Path:
@@ -60,6 +68,66 @@ def database_url_for(service: str, environ: Mapping[str, str] | None = None) -> 
             hide_password=False
         )
     return f"sqlite:///{var_dir(env) / f'{service}.db'}"
+
+
+def is_development(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("YUNKEFU_ENV", "").strip().lower() == DEVELOPMENT
+
+
+def port_offset(environ: Mapping[str, str] | None = None) -> int:
+    """``PORT_OFFSET``: added to every service's port (8001…8006) by ``make run``, ``yunkefu web`` and
+    ``yunkefu demo --use-running``, so a second copy can run beside the first."""
+    env = os.environ if environ is None else environ
+    return _int(env, "PORT_OFFSET", 0)
+
+
+def jwt_secret_problems(settings: Settings) -> list[str]:
+    """What is wrong with the secrets a service would sign or accept tokens with (empty: nothing)."""
+    problems = []
+    named = [("JWT_SECRET", settings.jwt_secret)] + [
+        (f"JWT_PREVIOUS_SECRETS[{i}]", s) for i, s in enumerate(settings.jwt_previous_secrets)
+    ]
+    for name, secret in named:
+        if not secret:
+            problems.append(f"{name} is not set")
+        elif secret == DEV_JWT_SECRET:
+            problems.append(f"{name} is the public development default")
+        elif len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            problems.append(f"{name} is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+    return problems
+
+
+def validate_for_start(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Refuse settings a web or worker process must not start with; returns the warnings to log.
+
+    Outside development (``YUNKEFU_ENV=development``) a missing, default or short JWT secret would let
+    anyone who read the README mint an admin token, so it raises :class:`ConfigError` instead.
+    """
+    problems = jwt_secret_problems(settings)
+    if not problems:
+        return []
+    if is_development(environ):
+        return [f"{p} (accepted only because YUNKEFU_ENV={DEVELOPMENT})" for p in problems]
+    raise ConfigError(
+        f"refusing to start {settings.service}: {'; '.join(problems)}. Set JWT_SECRET to a random value of "
+        f"at least {MIN_JWT_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; "
+        f"print(secrets.token_urlsafe(48))'`), or YUNKEFU_ENV={DEVELOPMENT} on a development machine."
+    )
+
+
+def media_root_for(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """The directory of one service's uploads: ``<SERVICE>_MEDIA_ROOT``, else ``<MEDIA_ROOT>/<service>``.
+
+    ``MEDIA_ROOT`` is a parent shared by all services, never one service's folder: each service deletes a
+    blob when *its own* rows stop referencing it, so two services in one folder would delete each other's
+    files (content addressing stores identical bytes once).
+    """
+    env = os.environ if environ is None else environ
+    own = env.get(f"{service.upper()}_MEDIA_ROOT")
+    if own:
+        return own
+    return str(Path(env.get("MEDIA_ROOT") or var_dir(env) / "media") / service)
 
 
 def normalize_db_url(url: str) -> str:
@@ -105,13 +173,32 @@ class Settings:
     #: retired secrets still accepted (not used for minting) while clients move to new tokens
     jwt_previous_secrets: tuple[str, ...] = ()
     max_delivery_attempts: int = 5
+    #: the first retry's wait; later waits grow so that all of them last ``retry_total_seconds``
     retry_delay_ms: int = 2000
+    retry_total_seconds: float = 600.0
     consumer_prefetch: int = 50
     relay_batch_size: int = 1000
     relay_poll_interval: float = 0.05
     relay_max_backoff: float = 30.0
     worker_metrics_port: int = 0
+    #: retention of published outbox rows, inbox rows and idempotency keys (0 keeps them forever)
+    outbox_retention_hours: int = 7 * 24
+    inbox_retention_hours: int = 14 * 24
+    idempotency_retention_hours: int = 24
+    purge_interval_seconds: float = 3600.0
+    purge_batch_size: int = 5000
     max_upload_bytes: int = 20 * 1024 * 1024
+    #: JSON bodies get a far smaller limit than file uploads: nothing legitimate sends megabytes of JSON
+    max_json_bytes: int = 1024 * 1024
+    rate_limit_enabled: bool = True
+    #: ``memory://`` counts per worker process; ``redis://host:6379/0`` shares the counts between workers
+    rate_limit_storage_uri: str = "memory://"
+    #: per client (the token's subject, else the IP address); ``limits`` notation, ``;`` separates several
+    rate_limit_default: str = "3000/minute"
+    #: per IP address: answers 401/403 allowed before that address is refused outright (token guessing)
+    rate_limit_auth_failures: str = "30/minute;300/hour"
+    #: proxies in front of the service whose X-Forwarded-For is trusted (0: use the socket's address)
+    trusted_proxy_hops: int = 0
     media_root: str = ""
     workdays_file: str = ""
     log_level: str = "INFO"
@@ -143,16 +230,28 @@ class Settings:
             ),
             max_delivery_attempts=_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
             retry_delay_ms=_int(env, "RETRY_DELAY_MS", 2000),
+            retry_total_seconds=_float(env, "RETRY_TOTAL_SECONDS", 600.0),
             consumer_prefetch=_int(env, "CONSUMER_PREFETCH", 50),
             relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 1000),
             relay_poll_interval=_float(env, "RELAY_POLL_INTERVAL", 0.05),
             relay_max_backoff=_float(env, "RELAY_MAX_BACKOFF", 30.0),
             worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 0),
+            outbox_retention_hours=_int(env, "OUTBOX_RETENTION_HOURS", 7 * 24),
+            inbox_retention_hours=_int(env, "INBOX_RETENTION_HOURS", 14 * 24),
+            idempotency_retention_hours=_int(env, "IDEMPOTENCY_RETENTION_HOURS", 24),
+            purge_interval_seconds=_float(env, "PURGE_INTERVAL_SECONDS", 3600.0),
+            purge_batch_size=_int(env, "PURGE_BATCH_SIZE", 5000),
             max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
-            media_root=env.get("MEDIA_ROOT", str(var_dir(env) / "media" / service)),
+            max_json_bytes=_int(env, "MAX_JSON_BYTES", 1024 * 1024),
+            rate_limit_enabled=env.get("RATE_LIMIT_ENABLED", "1").strip().lower() not in ("0", "false", "no"),
+            rate_limit_storage_uri=env.get("RATE_LIMIT_STORAGE_URI") or "memory://",
+            rate_limit_default=env.get("RATE_LIMIT_DEFAULT") or "3000/minute",
+            rate_limit_auth_failures=env.get("RATE_LIMIT_AUTH_FAILURES") or "30/minute;300/hour",
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
+            media_root=media_root_for(service, env),
             workdays_file=env.get("WORKDAYS_FILE", ""),
             log_level=env.get("LOG_LEVEL", "INFO"),
             log_json=env.get("LOG_JSON", "1") not in ("0", "false", "no"),
-            port=_int(env, f"{service.upper()}_PORT", SERVICES.get(service, 8000)),
+            port=_int(env, f"{service.upper()}_PORT", SERVICES.get(service, 8000) + port_offset(env)),
             extra={k: v for k, v in env.items() if k.startswith(f"{service.upper()}_")},
         )

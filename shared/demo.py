@@ -639,18 +639,26 @@ def ensure_postgres_database(url: str) -> None:
 
 
 def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[[str], None] = print) -> int:
-    """Start the stack (or use the running one), play the story, print the summary; 0 when all matched."""
+    """Start the stack (or use the running one), play the story, print the summary.
+
+    0 when every outcome matched, 1 when one differed, 2 when the stack could not start (its ports are
+    busy). A stack of our own gets a random JWT secret and a broker prefix of its own; its queues, exchange
+    and temporary folder are removed afterwards (the folder is kept, with the logs, when the story failed).
+    """
     import os
+    import secrets
+    import shutil
     import tempfile
     import uuid
     from pathlib import Path
 
-    from shared.config import SERVICES, Settings, database_url_for
-    from shared.stack import Stack, StackConfig
+    from shared.config import SERVICES, Settings, database_url_for, port_offset
+    from shared.stack import PortsBusy, Stack, StackConfig, delete_broker_objects
 
     settings = Settings.from_env("demo")
     if use_running:
-        urls = {s: f"http://127.0.0.1:{p}" for s, p in SERVICES.items()}
+        offset = port_offset()
+        urls = {s: f"http://127.0.0.1:{p + offset}" for s, p in SERVICES.items()}
         return _play(urls, settings.jwt_secret, timeout, say)
     run = uuid.uuid4().hex[:6]
     var_dir = Path(tempfile.mkdtemp(prefix=f"yunkefu-demo-{run}-"))
@@ -664,20 +672,42 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
     else:
         database_urls = {s: f"sqlite:///{var_dir / f'{s}.db'}" for s in SERVICES}
         where = f"SQLite under {var_dir}"
+    secret = secrets.token_urlsafe(48)  # the stack is ours alone: no need for the public default
     config = StackConfig(
         database_urls=database_urls,
         amqp_url=settings.amqp_url,
         broker_prefix=f"yunkefu-demo-{run}",
-        jwt_secret=settings.jwt_secret,
+        jwt_secret=secret,
         var_dir=var_dir,
         port_offset=int(os.environ.get("DEMO_PORT_OFFSET", "100")),
         extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3"},
     )
     say(f"starting 6 services + 6 workers on {where}, broker prefix {config.broker_prefix} …")
-    with Stack(config, var_dir / "logs") as stack:
-        stack.start()
-        say(f"all ready; logs in {var_dir / 'logs'}")
-        return _play({s: config.base_url(s) for s in SERVICES}, settings.jwt_secret, timeout, say)
+    code = 1
+    declared = False
+    try:
+        with Stack(config, var_dir / "logs") as stack:
+            try:
+                declared = True  # from here on the workers may declare queues
+                stack.start()
+            except PortsBusy as exc:
+                declared = False
+                say(f"✗ not starting: {exc} (DEMO_PORT_OFFSET moves the demo's ports)")
+                code = 2
+                return code
+            say(f"all ready; logs in {var_dir / 'logs'}")
+            code = _play({s: config.base_url(s) for s in SERVICES}, secret, timeout, say)
+            return code
+    finally:
+        if declared:
+            try:
+                delete_broker_objects(config.settings("onboarding"))
+            except Exception as exc:  # pika raises several unrelated types; cleanup must not hide the result
+                say(f"could not delete the broker objects {config.broker_prefix}.*: {exc!r}")
+        if code == 1:
+            say(f"logs kept in {var_dir / 'logs'}")
+        else:
+            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 def _play(urls: dict[str, str], secret: str, timeout: float, say: Callable[[str], None]) -> int:

@@ -9,9 +9,11 @@ one, which is what the fault tests do.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from shared.config import SERVICES, project_root
+from shared.config import SERVICES, Settings, project_root
 
 ROOT = project_root()
 
@@ -44,6 +46,10 @@ class StackConfig:
     def base_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service)}"
 
+    def settings(self, service: str) -> Settings:
+        """What the processes of ``service`` run with."""
+        return Settings.from_env(service, self.env(service))
+
     def env(self, service: str) -> dict[str, str]:
         env = {
             **os.environ,
@@ -53,16 +59,55 @@ class StackConfig:
             "BROKER_PREFIX": self.broker_prefix,
             "JWT_SECRET": self.jwt_secret,
             "VAR_DIR": str(self.var_dir),
-            "MEDIA_ROOT": str(self.var_dir / "media" / service),
+            "MEDIA_ROOT": str(self.var_dir / "media"),  # the parent: each service uses media/<service>
             "PORT": str(self.port(service)),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port(service)}",
             "GUNICORN_WORKERS": str(self.gunicorn_workers),
             "GUNICORN_ACCESSLOG": "",
             "RELAY_POLL_INTERVAL": "0.02",
             "RETRY_DELAY_MS": "500",
+            "RETRY_TOTAL_SECONDS": "4",
             **self.extra_env,
         }
         env.pop("DATABASE_URL", None)
         return env
+
+
+class PortsBusy(RuntimeError):
+    """Another process listens where the stack would: starting would play against that one instead."""
+
+
+def busy_ports(ports: list[int], host: str = "127.0.0.1") -> list[int]:
+    """The ports among ``ports`` that something already listens on (a bind on ``host`` is refused)."""
+    busy = []
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            # as gunicorn does: a port whose last connections linger in TIME_WAIT is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                busy.append(port)
+    return busy
+
+
+def delete_broker_objects(settings: Settings) -> None:
+    """Delete the exchange and every queue the processes of a stack with these settings declared."""
+    import pika
+
+    from shared.events.topology import QueueNames, declared_queues, exchange_name
+
+    legacy = [QueueNames(settings.broker_prefix, s).legacy_retry for s in SERVICES]
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    try:
+        channel = connection.channel()
+        for queue in [*declared_queues(settings, SERVICES), *legacy]:
+            channel.queue_delete(queue)  # deleting a queue that was never declared is not an error
+        channel.exchange_delete(exchange_name(settings.broker_prefix))
+    finally:
+        connection.close()
 
 
 class Stack:
@@ -109,6 +154,12 @@ class Stack:
         from shared.service import load_spec
 
         names = services or list(SERVICES)
+        busy = busy_ports([self.config.port(s) for s in names])
+        if busy:
+            raise PortsBusy(
+                f"port(s) {', '.join(map(str, busy))} already in use: another stack (or `make run`) is "
+                "listening there; stop it or choose other ports"
+            )
         for service in names:
             upgrade(load_spec(service), self.config.database_urls[service])
         for service in names:

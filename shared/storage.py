@@ -10,9 +10,10 @@ trainer's courseware later):
   only choosing between types the content cannot tell apart (doc/xls/ppt share one container; txt/md/csv
   are all text). A name that contradicts the content (``invoice.pdf`` that is a PNG, ``notes.txt`` that is
   an executable) is a 415, and so is any other type;
-- **place** — under ``Settings.media_root`` (``MEDIA_ROOT``) at ``ab/cd/<sha256>``: the same bytes are
-  stored once however many times, and by whomever, they are uploaded (``StoredFile.created`` says whether
-  this upload wrote a new blob);
+- **place** — under ``Settings.media_root`` (``$MEDIA_ROOT/<service>``, see
+  :func:`shared.config.media_root_for`) at ``ab/cd/<sha256>``: the same bytes are stored once however many
+  times, and by whomever, they are uploaded (``StoredFile.created`` says whether this upload wrote a new
+  blob). The root belongs to one service: deleting a blob is decided from that service's rows only;
 - **nothing partial** — the bytes go to a temporary file in ``<media_root>/.incoming`` and are renamed into
   place (atomically, same file system) only once accepted; every refusal or error removes the temporary
   file.
@@ -295,7 +296,8 @@ class FileStore:
 
     @classmethod
     def from_settings(cls, settings: Settings, allowed: Iterable[str] = DEFAULT_ALLOWED) -> FileStore:
-        """``MEDIA_ROOT`` (default ``var/media/<service>``) and ``MAX_UPLOAD_BYTES``."""
+        """The service's own media root (``$MEDIA_ROOT/<service>``, default ``var/media/<service>``) and
+        ``MAX_UPLOAD_BYTES``."""
         root = settings.media_root or str(var_dir() / "media" / settings.service)
         return cls(root, settings.max_upload_bytes, allowed)
 

@@ -1,24 +1,37 @@
 """Test infrastructure: real PostgreSQL and RabbitMQ, isolated per test session.
 
 Every session gets a unique id; databases are named ``yk_<id>_<name>`` (created on demand, dropped at the
-end) and every exchange/queue is prefixed ``yk-<id>``. When PostgreSQL or RabbitMQ cannot be reached the
-tests that need them **fail** with a message saying how to start them; nothing is skipped.
+end) and every exchange/queue is prefixed ``yk-<id>``. The servers are the local ones when they answer;
+a server that does not answer is brought up from ``docker-compose.yml`` through pytest-docker (and taken
+down at the end) when a Docker engine answers; otherwise the tests that need it **fail** with a message
+saying how to start it; nothing is skipped.
+
+The session runs in development mode (``YUNKEFU_ENV=development``): apps built in-process with the
+default settings would otherwise refuse the public default JWT secret.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pika
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from shared.config import normalize_db_url
+from shared.config import DEVELOPMENT, normalize_db_url
+
+# before anything builds an app or a worker; the stacks (tests/e2e) copy it into their processes
+os.environ["YUNKEFU_ENV"] = DEVELOPMENT
+
 from tests.support import ServiceHarness, make_harness
 
 RUN_ID = uuid.uuid4().hex[:8]
@@ -30,8 +43,114 @@ BROKER_PREFIX = f"yk-{RUN_ID}"
 
 HOW_TO_START = (
     "Start them with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; "
-    "rabbitmq-server -detached — or set TEST_DATABASE_URL / AMQP_URL, or run `make up` where Docker exists."
+    "rabbitmq-server -detached — or set TEST_DATABASE_URL / AMQP_URL, or start a Docker engine (the tests "
+    "then bring them up from docker-compose.yml)."
 )
+ROOT = Path(__file__).resolve().parent.parent
+#: the docker-compose.yml services standing in for a local server that does not answer
+COMPOSE_SERVICE = {"postgresql": "postgres", "rabbitmq": "rabbitmq"}
+
+
+class ServersUnavailable(Exception):
+    pass
+
+
+def choose_test_servers(answers: dict[str, bool], docker_available: Callable[[], bool]) -> list[str]:
+    """The docker-compose services to start: none when every local server answers (nothing else is
+    probed), those standing in for the silent ones when a Docker engine answers; otherwise
+    :class:`ServersUnavailable` saying how to start them."""
+    silent = [name for name, ok in answers.items() if not ok]
+    if not silent:
+        return []
+    if docker_available():
+        return [COMPOSE_SERVICE[name] for name in silent]
+    raise ServersUnavailable(
+        f"{' and '.join(silent)} not reachable and no Docker engine answers. {HOW_TO_START}"
+    )
+
+
+def port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def docker_engine_answers() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _local_answers() -> dict[str, bool]:
+    pg = make_url(ADMIN_DB_URL)
+    amqp = pika.URLParameters(AMQP_URL)
+    return {
+        "postgresql": port_answers(pg.host or "127.0.0.1", pg.port or 5432),
+        "rabbitmq": port_answers(amqp.host, amqp.port),
+    }
+
+
+@dataclass(frozen=True)
+class ServerUrls:
+    admin_db_url: str
+    amqp_url: str
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file() -> str:  # pytest-docker: the product's own compose file
+    return str(ROOT / "docker-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def compose_services() -> list[str]:
+    """The docker-compose services this session needs (usually none)."""
+    try:
+        return choose_test_servers(_local_answers(), docker_engine_answers)
+    except ServersUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def docker_setup(compose_services: list[str]) -> list[str]:
+    # only the missing servers (not the product), once their compose healthchecks pass
+    return [f"up --wait {' '.join(compose_services)}"]
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup() -> list[str]:
+    return ["down -v"]
+
+
+@pytest.fixture(scope="session")
+def test_servers(request: pytest.FixtureRequest, compose_services: list[str]) -> ServerUrls:
+    """Where this session's PostgreSQL and RabbitMQ are: local, or started (and stopped) by pytest-docker."""
+    if not compose_services:
+        return ServerUrls(ADMIN_DB_URL, AMQP_URL)
+    services = request.getfixturevalue("docker_services")
+    host = request.getfixturevalue("docker_ip")
+    admin_db_url, amqp_url = ADMIN_DB_URL, AMQP_URL
+    if "postgres" in compose_services:
+        port = services.port_for("postgres", 5432)
+        admin_db_url = f"postgresql+psycopg://postgres:postgres@{host}:{port}/postgres"
+        # the image's first start runs its init scripts on a server that listens on no TCP port yet
+        # (and docker's port proxy accepts connections for a container that does not listen)
+        services.wait_until_responsive(lambda: _postgres_answers(admin_db_url), timeout=60, pause=0.5)
+    if "rabbitmq" in compose_services:
+        amqp_url = f"amqp://guest:guest@{host}:{services.port_for('rabbitmq', 5672)}/%2F"
+    return ServerUrls(admin_db_url, amqp_url)
+
+
+def _postgres_answers(url: str) -> bool:
+    try:
+        psycopg.connect(_pg_conninfo(url), connect_timeout=3).close()
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _pg_conninfo(url: str) -> str:
@@ -44,12 +163,13 @@ def _pg_conninfo(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_admin() -> Iterator[Callable[[str], None]]:
+def postgres_admin(test_servers: ServerUrls) -> Iterator[Callable[[str], None]]:
     """Checks PostgreSQL answers; yields an executor of admin statements (autocommit)."""
+    admin_db_url = test_servers.admin_db_url
     try:
-        conn = psycopg.connect(_pg_conninfo(ADMIN_DB_URL), autocommit=True, connect_timeout=5)
+        conn = psycopg.connect(_pg_conninfo(admin_db_url), autocommit=True, connect_timeout=5)
     except psycopg.Error as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {ADMIN_DB_URL}: {exc}. {HOW_TO_START}", pytrace=False)
+        pytest.fail(f"PostgreSQL is not reachable at {admin_db_url}: {exc}. {HOW_TO_START}", pytrace=False)
 
     def execute(sql: str) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
@@ -59,7 +179,9 @@ def postgres_admin() -> Iterator[Callable[[str], None]]:
 
 
 @pytest.fixture(scope="session")
-def make_database(postgres_admin: Callable[[str], None]) -> Iterator[Callable[[str], str]]:
+def make_database(
+    postgres_admin: Callable[[str], None], test_servers: ServerUrls
+) -> Iterator[Callable[[str], str]]:
     """Factory: a fresh PostgreSQL database for this session, returned as a SQLAlchemy URL."""
     created: list[str] = []
 
@@ -69,7 +191,7 @@ def make_database(postgres_admin: Callable[[str], None]) -> Iterator[Callable[[s
             postgres_admin(f'DROP DATABASE IF EXISTS "{db}"')
             postgres_admin(f'CREATE DATABASE "{db}"')
             created.append(db)
-        return make_url(ADMIN_DB_URL).set(database=db).render_as_string(hide_password=False)
+        return make_url(test_servers.admin_db_url).set(database=db).render_as_string(hide_password=False)
 
     yield factory
     for db in created:
@@ -78,17 +200,19 @@ def make_database(postgres_admin: Callable[[str], None]) -> Iterator[Callable[[s
 
 
 @pytest.fixture(scope="session")
-def amqp_url() -> Iterator[str]:
+def amqp_url(test_servers: ServerUrls) -> Iterator[str]:
     """Checks RabbitMQ answers; at the end deletes every queue and exchange of this session."""
+    url = test_servers.amqp_url
     try:
         conn = pika.BlockingConnection(
-            pika.URLParameters(AMQP_URL + ("&" if "?" in AMQP_URL else "?") + "connection_attempts=2")
+            pika.URLParameters(url + ("&" if "?" in url else "?") + "connection_attempts=2")
         )
     except Exception as exc:  # pika raises several unrelated types
-        pytest.fail(f"RabbitMQ is not reachable at {AMQP_URL}: {exc!r}. {HOW_TO_START}", pytrace=False)
+        pytest.fail(f"RabbitMQ is not reachable at {url}: {exc!r}. {HOW_TO_START}", pytrace=False)
     conn.close()
-    yield AMQP_URL
-    delete_broker_objects(BROKER_PREFIX)
+    yield url
+    if url == AMQP_URL:  # a broker from docker-compose goes away with its volume
+        delete_broker_objects(BROKER_PREFIX)
 
 
 def delete_broker_objects(prefix: str) -> None:

@@ -162,6 +162,7 @@ def make_harness(
             "amqp_url": amqp_url,
             "broker_prefix": broker_prefix,
             "retry_delay_ms": 200,
+            "retry_total_seconds": 1.0,
             "max_delivery_attempts": 3,
             "relay_poll_interval": 0.02,
             "log_json": False,

@@ -8,7 +8,6 @@ statutory holidays by rule for the others, which the calendar flags as provision
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -16,16 +15,9 @@ import pytest
 
 from shared import workdays
 from shared.workdays import OFFICIAL, OPERATOR, PROVISIONAL, Calendar
+from tests.unit.test_workdays import fresh_default_calendar  # noqa: F401  (autouse: a fresh default calendar)
 
 LOGGER = "shared.workdays"
-
-
-@pytest.fixture(autouse=True)
-def fresh_default_calendar(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv(workdays.WORKDAYS_FILE_ENV, raising=False)
-    workdays.reset_default_calendar()
-    yield
-    workdays.reset_default_calendar()
 
 
 @pytest.fixture
