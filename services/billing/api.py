@@ -42,11 +42,18 @@ from services.billing.schemas import (
     WorkedHoursPage,
 )
 from shared.auth import current_principal, roles_required
-from shared.errors import Conflict, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.errors import Conflict, ValidationFailed
 from shared.http import db_session, flatten_errors, get_settings
 from shared.idempotency import idempotent
 from shared.pagination import paginate
-from shared.storage import content_disposition
+from shared.tabular import (
+    XLSX_MIME,
+    ExportArgs,
+    export_response,
+    export_responses,
+    negotiate_format,
+    read_upload,
+)
 from shared.workdays import today_shanghai
 
 blp = Blueprint(
@@ -58,7 +65,6 @@ blp = Blueprint(
 
 FINANCE = ("finance",)
 READERS = ("finance", "vendor")
-_CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/vnd.ms-excel"})
 #: a CSV line is well under 200 bytes; this bounds an upload before it is parsed
 _BYTES_PER_ROW = 256
 
@@ -91,7 +97,8 @@ _PLAN_DOC = (
     "Types and the seed's figures: hourly 20.00 CNY/hour (160 h → 3,200.00); monthly 4,000.00; "
     "base_commission 4,000.00 + 1% of sales (4,000 + 1% of 100,000 = 5,000.00 when the targets are met, "
     "else the base × base_factor_when_unmet); commission 5% of sales (5% of 100,000 = 5,000.00). "
-    "Money is a decimal string, never a JSON number; rates are decimal strings at most 1 (100%). "
+    "Money is a decimal string; a JSON number with a fraction is refused (a whole one, 20, is exact and "
+    "taken as 20.00); rates are decimal strings at most 1 (100%). "
     "A plan applies to a whole month when in force on its last day; an agent's override wins over the "
     "project default; plans are never edited and never effective in an approved month."
 )
@@ -237,31 +244,17 @@ class PerformanceView(MethodView):
 
 
 _IMPORT_DOC = (
-    "CSV with the header `project_id,agent_id,date,sales_amount,avg_response_seconds,response_rate,"
-    "consultations` (UTF-8, with or without BOM, or GB18030), as multipart/form-data field `file` or a "
-    "text/csv body. All or nothing: every bad line is reported (keys like `line 3.sales_amount`) and "
+    "CSV or .xlsx (first sheet) with the header `project_id,agent_id,date,sales_amount,"
+    "avg_response_seconds,response_rate,consultations` (or the Chinese "
+    "项目编号,坐席编号,日期,销售额,平均响应秒数,响应率,咨询量; any order). CSV in UTF-8 (with or "
+    "without BOM), GBK or GB18030. Sent as multipart/form-data field `file` or as the request body. "
+    "All or nothing: every bad line is reported (keys like `line 3.sales_amount`) and "
     "nothing is stored until the whole file is right. Re-sent days replace earlier ones."
 )
 
 
-def _read_upload(limit_rows: int) -> bytes:
-    limit = max(64 * 1024, limit_rows * _BYTES_PER_ROW)
-    too_large = PayloadTooLarge(f"The file is larger than {limit} bytes; split it into smaller files.")
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed({"file": ["send the CSV file in the multipart field 'file'"]})
-        raw = upload.stream.read(limit + 1)
-    elif request.mimetype in _CSV_TYPES:
-        raw = request.get_data(cache=False)
-    else:
-        raise UnsupportedMediaType(
-            "Send the CSV as multipart/form-data (field 'file') or as a text/csv body, "
-            f"not {request.mimetype!r}."
-        )
-    if len(raw) > limit:
-        raise too_large
-    return raw
+def _import_limit_bytes(limit_rows: int) -> int:
+    return max(64 * 1024, limit_rows * _BYTES_PER_ROW)
 
 
 @blp.route("/performance/import", methods=["POST"])
@@ -276,13 +269,15 @@ def _read_upload(limit_rows: int) -> bytes:
                 "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
             },
             "text/csv": {"schema": {"type": "string"}},
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
         },
     },
 )
 def import_performance() -> dict[str, int]:
     """Import performance data from a CSV file (all or nothing)"""
     limit = _settings().max_import_rows
-    parsed = csvio.parse_performance_csv(_read_upload(limit), PerformanceIn(), max_rows=limit)
+    raw = read_upload(_import_limit_bytes(limit), what="performance file")
+    parsed = csvio.parse_performance_csv(raw, PerformanceIn(), max_rows=limit)
     if "file" in parsed.errors or "line 1" in parsed.errors:
         raise ValidationFailed(
             parsed.errors, detail=f"{next(iter(parsed.errors.values()))[0]}; nothing was imported."
@@ -403,8 +398,9 @@ def recalculate_run(run_id: str) -> Any:
 @blp.response(200, PayrollRunOut)
 @blp.doc(
     description="Freezes the run and its payslips for good and emits payroll.approved {run_id, period, "
-    "total}. Refused (409) when already approved, or when data arrived after the draft was calculated "
-    "(recalculate first)."
+    "total}. Refused (409) when already approved, or when data (or the deductions carried from an earlier "
+    "period) changed after the draft was calculated (recalculate first). The answer lists the run's "
+    "warnings (net pay zero or below, deductions carried, late data, agents with no hours or no plan)."
 )
 def approve_run(run_id: str) -> Any:
     """Approve a draft run (finance only)"""
@@ -428,20 +424,28 @@ def run_payslips(args: dict[str, Any], run_id: str) -> dict[str, Any]:
 
 @blp.route("/payroll-runs/<run_id>/export", methods=["GET"])
 @roles_required(*READERS)
-@blp.response(200, content_type="text/csv")
+@blp.arguments(ExportArgs, location="query")
 @blp.doc(
-    description="CSV, UTF-8 with BOM (opens in Excel): one row per payslip with each kind's amount "
-    "(base, hours, commission, deduction, adjustment), the total and every line with its explanation."
+    description="CSV (UTF-8 with BOM, CRLF) or XLSX (`?format=xlsx`, or an `Accept` that prefers the XLSX "
+    "type); Chinese headers, English with `?lang=en`. One row per payslip: "
+    "the amounts in CNY of base pay, hourly pay, commission, deductions and adjustments, the total and "
+    "every line with its explanation. Text cells starting with = + - @ are prefixed with ' in the CSV.",
+    responses=export_responses("the payslips as CSV or as an XLSX workbook"),
 )
-def export_run(run_id: str) -> Response:
-    """Export a run's payslips as CSV"""
+def export_run(args: dict[str, Any], run_id: str) -> Response:
+    """Export a run's payslips as CSV or XLSX"""
     session = db_session()
     run = service.get_run(session, run_id)
-    body = csvio.payroll_csv(run.id, run.period, run.status, service.export_rows(session, run))
+    rows = csvio.payroll_rows(run.id, run.period, run.status, service.export_rows(session, run))
     scope = f"-{run.project_id}" if run.project_id else ""
-    response = Response(body, content_type="text/csv; charset=utf-8")
-    response.headers["Content-Disposition"] = content_disposition(f"payroll-{run.period}{scope}.csv")
-    return response
+    return export_response(
+        csvio.PAYROLL_COLUMNS,
+        rows,
+        filename=f"payroll-{run.period}{scope}",
+        fmt=negotiate_format(args.get("format")),
+        lang=args["lang"],
+        sheet=f"payroll {run.period}",
+    )
 
 
 # --- payslips ---------------------------------------------------------------------------------------------

@@ -1,10 +1,8 @@
-"""CSV in and out: the performance import (all-or-nothing, every bad line reported) and the payroll
-export (UTF-8 with a BOM so that Excel opens the Chinese names correctly). No Flask, no SQL."""
+"""Tables in and out: the performance import (all-or-nothing, every bad line reported) and the payroll
+export (columns below; CSV or XLSX through ``shared.tabular``). No Flask, no SQL."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,17 +12,18 @@ from marshmallow import Schema, ValidationError
 
 from services.billing.domain import LINE_KINDS, ZERO
 from shared.money import format_money
+from shared.tabular import Column, FileRejected, header_map, read_rows
 
-IMPORT_COLUMNS = (
-    "project_id",
-    "agent_id",
-    "date",
-    "sales_amount",
-    "avg_response_seconds",
-    "response_rate",
-    "consultations",
+PERFORMANCE_COLUMNS: tuple[Column, ...] = (
+    Column("project_id", "项目编号"),
+    Column("agent_id", "坐席编号"),
+    Column("date", "日期", kind="date"),
+    Column("sales_amount", "销售额", kind="money"),
+    Column("avg_response_seconds", "平均响应秒数", kind="number"),
+    Column("response_rate", "响应率", kind="number"),
+    Column("consultations", "咨询量", kind="integer"),
 )
-BOM = "\ufeff"
+IMPORT_COLUMNS = tuple(c.key for c in PERFORMANCE_COLUMNS)
 
 
 @dataclass
@@ -36,80 +35,66 @@ class ParsedImport:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def decode(raw: bytes) -> str:
-    """UTF-8 (with or without BOM, as Excel saves it) or GB18030 (WPS and older Excel on Chinese Windows)."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ValueError("the file is neither UTF-8 nor GB18030 text")
-
-
 def parse_performance_csv(raw: bytes, schema: Schema, *, max_rows: int) -> ParsedImport:
     """Parse every line with ``schema`` (the same rules as the JSON endpoint); never stops at the first
-    bad line, so finance can fix the whole file in one go."""
+    bad line, so finance can fix the whole file in one go. CSV (UTF-8, GBK, GB18030) or .xlsx; headers
+    in English or Chinese."""
     out = ParsedImport()
-    try:
-        text = decode(raw)
-    except ValueError as exc:
-        out.errors["file"] = [str(exc)]
-        return out
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        out.errors["file"] = [
-            f"the file is empty; the first line must name the columns: {', '.join(IMPORT_COLUMNS)}"
-        ]
-        return out
-    missing = [c for c in IMPORT_COLUMNS if c not in header]
-    if missing:
-        out.errors["line 1"] = [
-            f"missing column(s): {', '.join(missing)}; the header must name: {', '.join(IMPORT_COLUMNS)}"
-        ]
-        return out
-    index = {name: header.index(name) for name in IMPORT_COLUMNS}
     count = 0
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
-        count += 1
-        if count > max_rows:
-            out.errors["file"] = [f"more than {max_rows} rows; split the file"]
+    expected = ", ".join(f"{c.key} ({c.zh})" for c in PERFORMANCE_COLUMNS)
+    try:
+        rows = read_rows(raw)
+        first = next(rows, None)
+        if first is None:
+            out.errors["file"] = [f"the file is empty; the first line must name the columns: {expected}"]
             return out
-        label = f"line {number}"
-        if len(cells) < len(header):
-            cells = cells + [""] * (len(header) - len(cells))
-        record: dict[str, Any] = {}
-        for name in IMPORT_COLUMNS:
-            value = cells[index[name]].strip()
-            if value == "":
+        _, header = first
+        index, missing = header_map(PERFORMANCE_COLUMNS, header)
+        if missing:
+            out.errors["line 1"] = [
+                f"missing column(s): {', '.join(missing)}; the header must name: {expected}"
+            ]
+            return out
+        for number, cells in rows:
+            if not any(cell.strip() for cell in cells):
                 continue
-            if name == "consultations":
-                try:
-                    record[name] = int(value)
-                except ValueError:
-                    record[name] = value  # the schema reports it as not an integer
-            else:
-                record[name] = value
-        try:
-            item = schema.load(record)
-        except ValidationError as exc:
-            for name, msgs in sorted(exc.messages_dict.items()):
-                out.errors[f"{label}.{name}"] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-            continue
-        out.items.append(item)
-        out.labels.append(label)
+            count += 1
+            if count > max_rows:
+                out.errors["file"] = [f"more than {max_rows} rows; split the file"]
+                return out
+            _parse_line(out, f"line {number}", index, cells, schema)
+    except FileRejected as exc:
+        out.errors["file"] = [str(exc).rstrip(".")]  # the API appends "; nothing was imported."
+        return out
     if count == 0 and not out.errors:
         out.errors["file"] = ["the file has a header but no rows"]
     return out
 
 
-def _cell(value: str | None) -> str:
-    """Text that Excel would run as a formula (=, +, -, @) is quoted with a leading apostrophe."""
-    text = value or ""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _parse_line(
+    out: ParsedImport, label: str, index: Mapping[str, int], cells: list[str], schema: Schema
+) -> None:
+    record: dict[str, Any] = {}
+    for name in IMPORT_COLUMNS:
+        at = index[name]
+        value = cells[at].strip() if at < len(cells) else ""
+        if value == "":
+            continue
+        if name == "consultations":
+            try:
+                record[name] = int(value)
+            except ValueError:
+                record[name] = value  # the schema reports it as not an integer
+        else:
+            record[name] = value
+    try:
+        item = schema.load(record)
+    except ValidationError as exc:
+        for name, msgs in sorted(exc.messages_dict.items()):
+            out.errors[f"{label}.{name}"] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+        return
+    out.items.append(item)
+    out.labels.append(label)
 
 
 @dataclass(frozen=True)
@@ -122,44 +107,51 @@ class ExportRow:
     lines: Sequence[Mapping[str, Any]]  # {kind, amount, explanation, origin_period}
 
 
-EXPORT_HEADER = (
-    "run_id",
-    "period",
-    "status",
-    "project_id",
-    "agent_id",
-    "agent_name",
-    "plan_type",
-    *LINE_KINDS,
-    "total",
-    "lines",
+#: the money column of each payslip line kind (all amounts in CNY, 元); a new kind needs its column here
+_KIND_COLUMNS: dict[str, Column] = {
+    "base": Column("base_pay", "基本工资(元)", kind="money"),
+    "hours": Column("hourly_pay", "计时工资(元)", kind="money"),
+    "commission": Column("commission_pay", "提成(元)", kind="money"),
+    "deduction": Column("deductions", "扣款(元)", kind="money"),
+    "adjustment": Column("adjustments", "调整(元)", kind="money"),
+}
+
+PAYROLL_COLUMNS: tuple[Column, ...] = (
+    Column("run_id", "核算批次"),
+    Column("period", "薪资周期"),
+    Column("status", "状态"),
+    Column("project_id", "项目编号"),
+    Column("agent_id", "坐席编号"),
+    Column("agent_name", "姓名"),
+    Column("plan_type", "计薪方式"),
+    *(_KIND_COLUMNS[kind] for kind in LINE_KINDS),
+    Column("total", "应发合计(元)", kind="money"),
+    Column("lines", "明细"),
 )
 
 
-def payroll_csv(run_id: str, period: str, status: str, rows: Iterable[ExportRow]) -> bytes:
-    """One row per payslip: the sum of its lines per kind (base, hours, commission, deduction,
-    adjustment), the total, and every line with its amount and explanation in the last column."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_HEADER)
+def payroll_rows(run_id: str, period: str, status: str, rows: Iterable[ExportRow]) -> list[list[Any]]:
+    """One row per payslip: the sum of its lines per kind (base pay, hourly pay, commission, deductions,
+    adjustments — all money), the total, and every line with its amount and explanation last."""
+    out: list[list[Any]] = []
     for row in rows:
         by_kind: dict[str, Decimal] = dict.fromkeys(LINE_KINDS, ZERO)
         described = []
         for line in row.lines:
             by_kind[line["kind"]] = by_kind.get(line["kind"], ZERO) + line["amount"]
             described.append(f"{line['kind']} {format_money(line['amount'])}: {line['explanation']}")
-        writer.writerow(
+        out.append(
             [
                 run_id,
                 period,
                 status,
                 row.project_id,
                 row.agent_id,
-                _cell(row.agent_name),
-                row.plan_type or "",
-                *(format_money(by_kind[kind]) for kind in LINE_KINDS),
-                format_money(row.total),
-                _cell(" | ".join(described)),
+                row.agent_name,
+                row.plan_type,
+                *(by_kind[kind] for kind in LINE_KINDS),
+                row.total,
+                " | ".join(described),
             ]
         )
-    return (BOM + buffer.getvalue()).encode("utf-8")
+    return out

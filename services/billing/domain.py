@@ -39,6 +39,11 @@ LINE_COMMISSION = "commission"
 LINE_DEDUCTION = "deduction"
 LINE_ADJUSTMENT = "adjustment"
 LINE_KINDS: tuple[str, ...] = (LINE_BASE, LINE_HOURS, LINE_COMMISSION, LINE_DEDUCTION, LINE_ADJUSTMENT)
+#: the ``ref`` of the deduction lines that move penalties between periods so that net pay never goes below
+#: zero: positive on the payslip that could not bear them, negative on the one that takes them over. They
+#: stay deductions, so a payslip's deductions (and the export's column) are what it actually takes.
+CARRY_REF = "carried-deductions"
+_EARNING_KINDS = frozenset({LINE_BASE, LINE_HOURS, LINE_COMMISSION})
 
 ZERO = Decimal("0")
 ONE = Decimal("1")
@@ -61,6 +66,8 @@ class Period:
         if not isinstance(text, str) or not _PERIOD_RE.fullmatch(text.strip()):
             raise ValueError(f"a period is a month written YYYY-MM (e.g. 2026-11), got {text!r}")
         year, month = text.strip().split("-")
+        if int(year) < 1:  # the pattern admits 0000, which no calendar (nor datetime.date) has
+            raise ValueError(f"a period's year starts at 0001, got {text!r}")
         return cls(int(year), int(month))
 
     @classmethod
@@ -483,3 +490,230 @@ def late_adjustment(origin: Period, recomputed: Decimal, settled: Decimal) -> Li
 
 def total_of(lines: Sequence[Line]) -> Decimal:
     return sum((line.amount for line in lines), ZERO)
+
+
+# --- the floor of net pay: deductions carried to the next period ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CarriedIn:
+    """Deductions still owed from earlier periods (carried forward by their payslips), and from when."""
+
+    amount: Decimal
+    since: str
+
+
+def floor_deductions(lines: Sequence[Line], period: Period, owed: CarriedIn | None = None) -> list[Line]:
+    """The payslip's lines with deductions kept from taking net pay below zero in one period.
+
+    Deductions carried from earlier periods are taken first (a negative deduction line, ref
+    ``CARRY_REF``, right after the earnings); when penalties (those and this period's) come to more than
+    the rest of the payslip, the excess goes to the next period as a positive deduction line (ref
+    ``CARRY_REF``), so the payslip nets to 0.00 and the sum of its lines is still its total. Only
+    penalties are carried: a negative adjustment is finance's explicit decision and may leave a payslip
+    below zero (``run_warnings`` reports it).
+    """
+    out = list(lines)
+    if owed is not None and owed.amount > 0:
+        at = sum(1 for line in out if line.kind in _EARNING_KINDS)
+        out.insert(
+            at,
+            Line(
+                LINE_DEDUCTION,
+                -quantize(owed.amount),
+                f"deductions carried from {owed.since}: {fmt_amount(owed.amount)} still owed",
+                owed.since,
+                CARRY_REF,
+            ),
+        )
+    deducted = -sum((line.amount for line in out if line.kind == LINE_DEDUCTION), ZERO)
+    shortfall = -total_of(out)
+    carried = min(shortfall, deducted)
+    if carried > 0:
+        out.append(
+            Line(
+                LINE_DEDUCTION,
+                quantize(carried),
+                f"{fmt_amount(carried)} of the deductions carried to {period.next()}: net pay never goes "
+                "below zero",
+                str(period),
+                CARRY_REF,
+            )
+        )
+    return out
+
+
+def carried_out(lines: Iterable[Line]) -> Decimal:
+    """What a payslip carries to the next period."""
+    return sum((line.amount for line in lines if is_carry(line) and line.amount > 0), ZERO)
+
+
+def carried_in(lines: Iterable[Line]) -> Decimal:
+    """What a payslip takes over from earlier periods."""
+    return -sum((line.amount for line in lines if is_carry(line) and line.amount < 0), ZERO)
+
+
+def is_carry(line: Line) -> bool:
+    return line.kind == LINE_DEDUCTION and line.ref == CARRY_REF
+
+
+# --- what finance should look at before approving ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlipSummary:
+    """The part of a payslip the approval warnings look at."""
+
+    agent_id: str
+    project_id: str
+    agent_name: str | None
+    plan_type: str | None
+    total: Decimal
+    lines: Sequence[Line]
+    hours: Decimal = ZERO
+
+
+@dataclass(frozen=True)
+class RunWarning:
+    code: str
+    message: str
+    agent_id: str | None = None
+    project_id: str | None = None
+    amount: Decimal | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.agent_id is not None:
+            out["agent_id"] = self.agent_id
+        if self.project_id is not None:
+            out["project_id"] = self.project_id
+        if self.amount is not None:
+            out["amount"] = format(quantize(self.amount), "f")
+        return out
+
+
+WARNING_CODES: tuple[str, ...] = (
+    "negative-net",
+    "zero-net",
+    "deductions-carried",
+    "carried-deductions-applied",
+    "late-data",
+    "no-hours",
+    "idle-agent",
+    "without-plan",
+    "carry-outstanding",
+)
+
+
+def _who(agent_id: str, name: str | None, project_id: str) -> str:
+    return f"{name or agent_id} ({agent_id}) in project {project_id}"
+
+
+def run_warnings(
+    period: Period,
+    slips: Iterable[SlipSummary],
+    *,
+    without_plan: Iterable[tuple[str, str]] = (),
+    idle: Iterable[tuple[str, str, str | None, str]] = (),
+    outstanding: Iterable[tuple[str, str, Decimal]] = (),
+) -> list[RunWarning]:
+    """Everything unusual in a run, for the clerk who approves it (the run is still approvable).
+
+    ``idle``: (agent_id, project_id, name, plan_type) of members with a plan but nothing to pay;
+    ``outstanding``: (agent_id, project_id, amount) of deductions still carried for agents without a
+    payslip in this run.
+    """
+    out: list[RunWarning] = []
+    for s in slips:
+        who = _who(s.agent_id, s.agent_name, s.project_id)
+        if s.total < 0:
+            out.append(
+                RunWarning(
+                    "negative-net",
+                    f"{who}: net pay {fmt_amount(s.total)} is below zero (negative adjustments); the agent "
+                    "would owe money",
+                    s.agent_id,
+                    s.project_id,
+                    s.total,
+                )
+            )
+        elif s.total == 0:
+            out.append(RunWarning("zero-net", f"{who}: net pay is 0.00", s.agent_id, s.project_id, s.total))
+        carry = carried_out(s.lines)
+        if carry > 0:
+            out.append(
+                RunWarning(
+                    "deductions-carried",
+                    f"{who}: {fmt_amount(carry)} of deductions exceed the pay of {period} and are carried "
+                    f"to {period.next()}",
+                    s.agent_id,
+                    s.project_id,
+                    carry,
+                )
+            )
+        applied = carried_in(s.lines)
+        if applied > 0:
+            out.append(
+                RunWarning(
+                    "carried-deductions-applied",
+                    f"{who}: {fmt_amount(applied)} of deductions carried from an earlier period are taken "
+                    "this period",
+                    s.agent_id,
+                    s.project_id,
+                    applied,
+                )
+            )
+        late = [
+            line for line in s.lines if line.origin_period != str(period) and line.kind == LINE_ADJUSTMENT
+        ]
+        for line in late:
+            out.append(
+                RunWarning(
+                    "late-data",
+                    f"{who}: {fmt_amount(line.amount)} for the closed period {line.origin_period} (data that "
+                    "arrived after its approval)",
+                    s.agent_id,
+                    s.project_id,
+                    line.amount,
+                )
+            )
+        if s.plan_type == HOURLY and s.hours <= 0:
+            out.append(
+                RunWarning(
+                    "no-hours",
+                    f"{who}: hourly plan but no hours worked in {period}",
+                    s.agent_id,
+                    s.project_id,
+                )
+            )
+    for agent_id, project_id, name, plan_type in idle:
+        out.append(
+            RunWarning(
+                "idle-agent",
+                f"{_who(agent_id, name, project_id)}: a member with a {plan_type} plan but no hours or "
+                f"service data in {period}: no payslip",
+                agent_id,
+                project_id,
+            )
+        )
+    for agent_id, project_id in without_plan:
+        out.append(
+            RunWarning(
+                "without-plan",
+                f"{_who(agent_id, None, project_id)}: data in {period} but no pay plan in force: not paid",
+                agent_id,
+                project_id,
+            )
+        )
+    for agent_id, project_id, amount in outstanding:
+        out.append(
+            RunWarning(
+                "carry-outstanding",
+                f"{_who(agent_id, None, project_id)}: {fmt_amount(amount)} of carried deductions still owed, "
+                "but no payslip in this run to take them from",
+                agent_id,
+                project_id,
+                amount,
+            )
+        )
+    return out

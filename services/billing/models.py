@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     ForeignKey,
     Index,
@@ -186,6 +187,8 @@ class PayrollRun(Base):
     payslip_count: Mapped[int] = mapped_column(Integer)
     #: agents with activity in the period but no plan in force: [{agent_id, project_id}]
     without_plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: what finance should look at before approving: [{code, message, agent_id?, project_id?, amount?}]
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
     calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
@@ -193,6 +196,29 @@ class PayrollRun(Base):
     approved_by: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("period", "scope_key"),)
+
+
+class PayrollPeriodClaim(Base):
+    """Which scopes of a period runs hold: the whole period or some projects, never both (nor two wholes).
+
+    Every run creation and deletion upserts its period's row in its own transaction; the row lock queues
+    concurrent writers and the CHECK refuses an overlap, so the database — not a check-then-insert —
+    keeps a whole-period run and a project run of the same period from both existing. Two runs of the
+    same project are kept apart by ``payroll_runs``' unique (period, scope_key).
+    """
+
+    __tablename__ = "payroll_period_claims"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    whole_runs: Mapped[int] = mapped_column(Integer)
+    project_runs: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(
+            "whole_runs BETWEEN 0 AND 1 AND project_runs >= 0 AND (whole_runs = 0 OR project_runs = 0)",
+            name="one_scope",
+        ),
+    )
 
 
 class Payslip(Base):
@@ -231,4 +257,8 @@ class PayslipLine(Base):
     origin_period: Mapped[str] = mapped_column(String(7))
     ref: Mapped[str | None] = mapped_column(String(ID))
 
-    __table_args__ = (Index("ix_payslip_lines_payslip_id", "payslip_id"),)
+    __table_args__ = (
+        Index("ix_payslip_lines_payslip_id", "payslip_id"),
+        # finds the few carried-deduction lines (and a complaint's or adjustment's lines) without a scan
+        Index("ix_payslip_lines_ref", "ref"),
+    )

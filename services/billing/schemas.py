@@ -11,12 +11,13 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 from services.billing.domain import (
     PERIOD_PATTERN,
     PLAN_TYPES,
+    WARNING_CODES,
     Conditions,
     PlanTerms,
     period_problem,
     plan_problems,
 )
-from shared.money import Money, Rate
+from shared.money import DecimalString, Money, Rate
 from shared.pagination import PageArgsSchema, page_response_schema
 from shared.workdays import today_shanghai
 
@@ -42,18 +43,12 @@ class PeriodField(fields.String):
         return text
 
 
-class Seconds(fields.Decimal):
-    """Seconds as a JSON number or decimal string, kept to the hundredth (not money: a number is fine)."""
+class Seconds(DecimalString):
+    """Seconds as a JSON number or decimal string, kept to the hundredth; answered as a decimal string."""
 
     def __init__(self, **kwargs: Any) -> None:
-        metadata = {"type": "string", "example": "30", **kwargs.pop("metadata", {})}
-        super().__init__(
-            places=2,
-            validate=validate.Range(min=0, max=86_400),
-            metadata=metadata,
-            as_string=True,
-            **kwargs,
-        )
+        metadata = {"example": "30", **kwargs.pop("metadata", {})}
+        super().__init__(places=2, validate=validate.Range(min=0, max=86_400), metadata=metadata, **kwargs)
 
 
 # --- pay plans --------------------------------------------------------------------------------------------
@@ -137,7 +132,7 @@ def terms_from(data: dict[str, Any]) -> PlanTerms:
 
 
 class ConditionsOut(Schema):
-    max_avg_response_seconds = fields.Decimal(as_string=True, allow_none=True)
+    max_avg_response_seconds = DecimalString(allow_none=True)
     min_response_rate = Rate(allow_none=True)
 
 
@@ -192,7 +187,7 @@ class PerformanceOut(Schema):
     agent_id = fields.String()
     date = fields.Date()
     sales_amount = Money()
-    avg_response_seconds = fields.Decimal(as_string=True)
+    avg_response_seconds = DecimalString()
     response_rate = Rate()
     consultations = fields.Integer()
     updated_at = fields.AwareDateTime()
@@ -218,7 +213,7 @@ class WorkedHoursOut(Schema):
     project_id = fields.String()
     agent_id = fields.String()
     date = fields.Date()
-    hours = fields.Decimal(as_string=True)
+    hours = DecimalString()
     updated_at = fields.AwareDateTime()
 
 
@@ -303,6 +298,19 @@ class AgentRef(Schema):
     project_id = fields.String()
 
 
+class RunWarningOut(Schema):
+    code = fields.String(metadata={"enum": list(WARNING_CODES)})
+    message = fields.String(
+        metadata={
+            "example": "张三 (…) in project …: 40.00 of deductions exceed the pay of 2026-11 and are "
+            "carried to 2026-12"
+        }
+    )
+    agent_id = fields.String()
+    project_id = fields.String()
+    amount = Money(allow_negative=True)
+
+
 class PayrollRunOut(Schema):
     id = fields.String()
     period = fields.String()
@@ -313,6 +321,13 @@ class PayrollRunOut(Schema):
     without_plan = fields.List(
         fields.Nested(AgentRef),
         metadata={"description": "agents with data in the period but no pay plan in force: not paid"},
+    )
+    warnings = fields.List(
+        fields.Nested(RunWarningOut),
+        metadata={
+            "description": "what finance should check before approving (net pay zero or below, deductions "
+            "carried between periods, late data, agents with no hours or no plan); approval is not blocked"
+        },
     )
     created_at = fields.AwareDateTime()
     created_by = fields.String()
@@ -337,7 +352,13 @@ class LineOut(Schema):
     origin_period = fields.String(
         metadata={"description": "the period paid for: the payslip's own, or an earlier one (late data)"}
     )
-    ref = fields.String(allow_none=True, metadata={"description": "complaint or adjustment id"})
+    ref = fields.String(
+        allow_none=True,
+        metadata={
+            "description": 'complaint or adjustment id, or "carried-deductions" on a deduction moved between '
+            "periods so that net pay never goes below zero"
+        },
+    )
 
 
 class PayslipOut(Schema):

@@ -21,14 +21,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, or_, select, tuple_
+from sqlalchemy import Select, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import domain
 from services.billing.csvio import ExportRow
 from services.billing.domain import (
     AdjustmentItem,
+    CarriedIn,
     Conditions,
     DeductionItem,
     Line,
@@ -45,6 +47,7 @@ from services.billing.models import (
     Agent,
     Deduction,
     PayPlan,
+    PayrollPeriodClaim,
     PayrollRun,
     Payslip,
     PayslipLine,
@@ -707,8 +710,13 @@ class Computed:
     lines: list[Line]
 
 
-def compute_period(period: Period, loaded: LoadedPeriod) -> tuple[dict[Key, Computed], list[Key]]:
-    """Payslip lines per agent with a plan and activity; and the agents with data but no plan."""
+def compute_period(
+    period: Period, loaded: LoadedPeriod, idle: list[tuple[Key, str]] | None = None
+) -> tuple[dict[Key, Computed], list[Key]]:
+    """Payslip lines per agent with a plan and activity; and the agents with data but no plan.
+
+    ``idle`` collects (key, plan type) of members with a plan in force but nothing to pay.
+    """
     out: dict[Key, Computed] = {}
     without_plan: list[Key] = []
     # per project: its defaults, and each agent's overrides, so resolving is O(own plans), not O(all plans)
@@ -733,6 +741,8 @@ def compute_period(period: Period, loaded: LoadedPeriod) -> tuple[dict[Key, Comp
             continue
         plan = by_id[version.id]
         if not domain.has_activity(plan.type, period, inputs):
+            if idle is not None and inputs.membership is not None:
+                idle.append((key, plan.type))
             continue
         out[key] = Computed(plan, domain.compute_lines(terms_of(plan), period, inputs))
     return out, sorted(without_plan)
@@ -740,7 +750,7 @@ def compute_period(period: Period, loaded: LoadedPeriod) -> tuple[dict[Key, Comp
 
 def settled_amounts(session: Session, origin: str, keys: Sequence[Key]) -> dict[Key, Decimal]:
     """What approved runs have paid so far for a period, per agent and project (its own lines and late
-    adjustments naming it)."""
+    adjustments naming it), before any deduction was carried: the late-data recomputation is uncapped too."""
     out: dict[Key, Decimal] = {}
     for batch in _chunks(sorted(keys)):
         stmt = (
@@ -750,6 +760,8 @@ def settled_amounts(session: Session, origin: str, keys: Sequence[Key]) -> dict[
             .where(
                 PayrollRun.status == APPROVED,
                 PayslipLine.origin_period == origin,
+                # carried deductions move between periods without changing what a period comes to
+                or_(PayslipLine.ref.is_(None), PayslipLine.ref != domain.CARRY_REF),
                 tuple_(Payslip.agent_id, Payslip.project_id).in_(list(batch)),
             )
             .group_by(Payslip.agent_id, Payslip.project_id)
@@ -791,8 +803,12 @@ def calculate(session: Session, run: PayrollRun) -> None:
     period = Period.parse(run.period)
     projects = [run.project_id] if run.project_id is not None else None
     loaded = load_period(session, period, projects)
-    computed, without_plan = compute_period(period, loaded)
+    idle: list[tuple[Key, str]] = []
+    computed, without_plan = compute_period(period, loaded, idle)
     late = late_lines(session, run)
+    carried = outstanding_carry(session, projects)
+    idle_plans = dict(idle)
+    summaries: list[domain.SlipSummary] = []
     session.execute(
         delete(PayslipLine).where(
             PayslipLine.payslip_id.in_(select(Payslip.id).where(Payslip.run_id == run.id))
@@ -805,8 +821,24 @@ def calculate(session: Session, run: PayrollRun) -> None:
     for key in sorted(set(computed) | set(late)):
         agent_id, project_id = key
         own = computed.get(key)
-        slip_lines = [*(own.lines if own else []), *late.get(key, [])]
+        owed = carried.pop(key, None)
+        slip_lines = domain.floor_deductions(
+            [*(own.lines if own else []), *late.get(key, [])], period, _applicable(owed, run.period)
+        )
+        if owed is not None and not _applicable(owed, run.period):
+            carried[key] = owed
         total = domain.total_of(slip_lines)
+        summaries.append(
+            domain.SlipSummary(
+                agent_id,
+                project_id,
+                loaded.names.get(key),
+                own.plan.type if own and own.plan else idle_plans.get(key),
+                total,
+                slip_lines,
+                loaded.inputs[key].hours if key in loaded.inputs else domain.ZERO,
+            )
+        )
         slip_id = str(uuid.uuid4())
         payslips.append(
             {
@@ -841,7 +873,49 @@ def calculate(session: Session, run: PayrollRun) -> None:
     run.total = run_total
     run.payslip_count = len(payslips)
     run.without_plan = [{"agent_id": a, "project_id": p} for a, p in without_plan]
+    run.warnings = [
+        w.as_dict()
+        for w in domain.run_warnings(
+            period,
+            summaries,
+            without_plan=without_plan,
+            idle=[
+                (a, p, loaded.names.get((a, p)), plan_type)
+                for (a, p), plan_type in sorted(idle)
+                if (a, p) not in late  # paid late data (and carried deductions) on a payslip of its own
+            ],
+            outstanding=[(a, p, owed.amount) for (a, p), owed in sorted(carried.items())],
+        )
+    ]
     run.calculated_at = utcnow()
+
+
+def _applicable(owed: CarriedIn | None, period: str) -> CarriedIn | None:
+    """Carried deductions are taken by a later period's payslip, never by an earlier one's."""
+    return owed if owed is not None and owed.since < period else None
+
+
+def outstanding_carry(
+    session: Session, projects: Sequence[str] | None, keys: Sequence[Key] | None = None
+) -> dict[Key, CarriedIn]:
+    """Deductions still owed per agent and project: the balance of the carry lines of approved
+    payslips (carried forward +, taken over −; ref ``CARRY_REF``), with the latest period that moved them."""
+    out: dict[Key, CarriedIn] = {}
+    for batch in _key_batches(keys):
+        stmt = (
+            select(
+                Payslip.agent_id, Payslip.project_id, func.sum(PayslipLine.amount), func.max(Payslip.period)
+            )
+            .join(Payslip, Payslip.id == PayslipLine.payslip_id)
+            .join(PayrollRun, PayrollRun.id == Payslip.run_id)
+            .where(PayrollRun.status == APPROVED, PayslipLine.ref == domain.CARRY_REF)
+            .group_by(Payslip.agent_id, Payslip.project_id)
+        )
+        for agent_id, project_id, balance, since in session.execute(_scope(stmt, Payslip, projects, batch)):
+            amount = Decimal(balance).quantize(CENT)
+            if amount > 0:
+                out[(agent_id, project_id)] = CarriedIn(amount, since)
+    return out
 
 
 # --- runs -------------------------------------------------------------------------------------------------
@@ -863,14 +937,58 @@ def _overlap_detail(other: PayrollRun, period: str) -> tuple[str, str]:
     )
 
 
-def create_run(session: Session, period: str, project_id: str | None, actor: Actor) -> PayrollRun:
-    if project_id is not None:
-        _require_project(session, project_id)
-    scope = project_id or ALL_SCOPE
+def _refuse_overlap(session: Session, period: str, scope: str) -> None:
     for other in session.scalars(select(PayrollRun).where(PayrollRun.period == period)):
         if other.scope_key == scope or ALL_SCOPE in (other.scope_key, scope):
             detail, rule = _overlap_detail(other, period)
             raise BusinessRuleViolation(detail, rule=rule, status=409, extra={"run_id": other.id})
+
+
+def _claim_column(scope: str) -> str:
+    return "whole_runs" if scope == ALL_SCOPE else "project_runs"
+
+
+def _claim_scope(session: Session, period: str, scope: str) -> None:
+    """Count the new run in its period's claim row; the row's CHECK refuses an overlapping scope.
+
+    The upsert waits for any other transaction holding the row (a concurrent creation or deletion) and
+    then applies to what it committed, so of two overlapping runs created at once exactly one survives.
+    On conflict the transaction is rolled back and the run that holds the scope is named in the 409.
+    """
+    column = _claim_column(scope)
+    table = PayrollPeriodClaim.__table__
+    builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = builder(table).values(
+        period=period, whole_runs=int(scope == ALL_SCOPE), project_runs=int(scope != ALL_SCOPE)
+    )
+    try:
+        session.execute(
+            stmt.on_conflict_do_update(index_elements=["period"], set_={column: table.c[column] + 1})
+        )
+    except IntegrityError:
+        session.rollback()
+        _refuse_overlap(session, period, scope)
+        raise BusinessRuleViolation(
+            f"Another run for {period} overlapping this scope was being created or deleted at the same "
+            "time; list the period's runs and try again.",
+            rule="run-exists",
+            status=409,
+        ) from None
+
+
+def _release_scope(session: Session, run: PayrollRun) -> None:
+    column = _claim_column(run.scope_key)
+    table = PayrollPeriodClaim.__table__
+    session.execute(update(table).where(table.c.period == run.period).values({column: table.c[column] - 1}))
+
+
+def create_run(session: Session, period: str, project_id: str | None, actor: Actor) -> PayrollRun:
+    if project_id is not None:
+        _require_project(session, project_id)
+    scope = project_id or ALL_SCOPE
+    # the friendly refusal for the usual case; the claim below is what holds under concurrency
+    _refuse_overlap(session, period, scope)
+    _claim_scope(session, period, scope)
     now = utcnow()
     run = PayrollRun(
         id=str(uuid.uuid4()),
@@ -881,6 +999,7 @@ def create_run(session: Session, period: str, project_id: str | None, actor: Act
         total=domain.ZERO,
         payslip_count=0,
         without_plan=[],
+        warnings=[],
         created_at=now,
         created_by=actor.sub,
         calculated_at=now,
@@ -894,7 +1013,7 @@ def create_run(session: Session, period: str, project_id: str | None, actor: Act
 def get_run(session: Session, run_id: str, *, for_update: bool = False) -> PayrollRun:
     stmt = select(PayrollRun).where(PayrollRun.id == run_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
     run = session.scalars(stmt).one_or_none()
     if run is None:
         raise NotFound(f"There is no payroll run {run_id!r}.")
@@ -921,6 +1040,11 @@ def recalculate_run(session: Session, run_id: str) -> PayrollRun:
 
 
 def delete_run(session: Session, run_id: str) -> None:
+    """Discard a draft and free its scope of the period for another run."""
+    run = get_run(session, run_id)
+    _refuse_if_approved(run, "deleted")
+    # the claim row before the run row, in the order create_run takes them, so the two never deadlock
+    _release_scope(session, run)
     run = get_run(session, run_id, for_update=True)
     _refuse_if_approved(run, "deleted")
     session.execute(
@@ -965,6 +1089,16 @@ def approve_run(session: Session, run_id: str, actor: Actor) -> PayrollRun:
             rule="stale-draft",
             status=409,
         )
+    drift = _carry_drift(session, run)
+    if drift:
+        raise BusinessRuleViolation(
+            f"Deductions carried from earlier periods changed for {drift} agent(s) since this draft was "
+            f"calculated at {run.calculated_at.isoformat()} (another run was approved); approving would take "
+            f"them twice or miss them. Recalculate with POST /api/v1/payroll-runs/{run.id}/recalculate, "
+            "check the figures, then approve.",
+            rule="stale-draft",
+            status=409,
+        )
     now = utcnow()
     run.status = APPROVED
     run.approved_at = now
@@ -990,6 +1124,32 @@ def approve_run(session: Session, run_id: str, actor: Actor) -> PayrollRun:
         },
     )
     return run
+
+
+def _carry_drift(session: Session, run: PayrollRun) -> int:
+    """Payslips whose carried-in deductions no longer match what is owed now."""
+    taken: dict[Key, Decimal] = defaultdict(Decimal)
+    keys: list[Key] = []
+    for agent_id, project_id, amount in session.execute(
+        select(Payslip.agent_id, Payslip.project_id, func.coalesce(func.sum(PayslipLine.amount), 0))
+        .outerjoin(
+            PayslipLine,
+            (PayslipLine.payslip_id == Payslip.id)
+            & (PayslipLine.ref == domain.CARRY_REF)
+            & (PayslipLine.amount < 0),
+        )
+        .where(Payslip.run_id == run.id)
+        .group_by(Payslip.agent_id, Payslip.project_id)
+    ):
+        keys.append((agent_id, project_id))
+        taken[(agent_id, project_id)] = -Decimal(amount).quantize(CENT)
+    owed = outstanding_carry(session, None, keys) if keys else {}
+    drift = 0
+    for key in keys:
+        now_owed = _applicable(owed.get(key), run.period)
+        if taken[key] != (now_owed.amount if now_owed else domain.ZERO):
+            drift += 1
+    return drift
 
 
 def runs_query(args: Mapping[str, Any]) -> Select[Any]:

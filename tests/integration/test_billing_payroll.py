@@ -278,7 +278,9 @@ def test_every_plan_type_with_the_seed_figures_export_and_agent_access(
     assert export.data.startswith("\ufeff".encode())
     rows = export.data.decode("utf-8-sig").strip().split("\r\n")
     assert len(rows) == 1 + 5
-    assert rows[0].startswith("run_id,period,status,project_id,agent_id,agent_name,plan_type,base,hours,")
+    assert rows[0].startswith(
+        "核算批次,薪资周期,状态,项目编号,坐席编号,姓名,计薪方式,基本工资(元),计时工资(元),"
+    )
     met_row = next(r for r in rows if agents["met"] in r).split(",")
     assert met_row[7:13] == ["4000.00", "0.00", "1000.00", "0.00", "0.00", "5000.00"]
 

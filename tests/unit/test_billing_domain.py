@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.billing import domain
-from services.billing.csvio import ExportRow, parse_performance_csv, payroll_csv
+from services.billing.csvio import PAYROLL_COLUMNS, ExportRow, parse_performance_csv, payroll_rows
 from services.billing.domain import (
     AdjustmentItem,
     Conditions,
@@ -22,6 +22,7 @@ from services.billing.domain import (
     ServiceStats,
 )
 from services.billing.schemas import PayPlanIn, PerformanceIn
+from shared.tabular import to_csv
 
 NOV = Period(2026, 11)  # 30 days
 D = Decimal
@@ -326,10 +327,17 @@ def test_export_csv_has_a_bom_and_one_row_per_payslip_with_every_kind() -> None:
             ],
         )
     ]
-    body = payroll_csv("r1", "2026-11", "approved", rows)
+    body = to_csv(PAYROLL_COLUMNS, payroll_rows("r1", "2026-11", "approved", rows), lang="en")
     assert body.startswith("\ufeff".encode())
     header, row, *_ = body.decode("utf-8-sig").split("\r\n")
-    assert header.split(",")[7:13] == ["base", "hours", "commission", "deduction", "adjustment", "total"]
+    assert header.split(",")[7:13] == [
+        "base_pay",
+        "hourly_pay",
+        "commission_pay",
+        "deductions",
+        "adjustments",
+        "total",
+    ]
     cells = row.split(",")
     assert cells[5] == "'=张三"  # no formula injection in Excel
     assert cells[7:13] == ["0.00", "3200.00", "0.00", "-200.00", "0.00", "3000.00"]
