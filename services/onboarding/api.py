@@ -23,6 +23,7 @@ from shared.http import db_session, get_settings
 from shared.idempotency import idempotent
 from shared.pagination import page_response_schema
 from shared.storage import FileStore, content_disposition
+from shared.tabular import export_response, export_responses, negotiate_format
 from shared.workdays import today_shanghai
 
 blp = Blueprint(
@@ -233,7 +234,7 @@ class Faq(MethodView):
         """The FAQ sheet (常见问题咨询&话术): the standard questions with the answers, plus the shop's own"""
         session = db_session()
         project = service.load_project(session, project_id, tenant_scope())
-        return service.faq_view(session, project), 200, {"ETag": service.faq_etag(project)}
+        return service.faq_view(session, project, _config()), 200, {"ETag": service.faq_etag(project)}
 
     @roles_required(*EDIT_ROLES)
     @blp.arguments(schemas.FaqIn)
@@ -246,27 +247,37 @@ class Faq(MethodView):
         """
         session = db_session()
         project = service.put_faq(session, current_principal(), project_id, tenant_scope(), data, _if_match())
-        return service.faq_view(session, project), 200, {"ETag": service.faq_etag(project)}
+        return service.faq_view(session, project, _config()), 200, {"ETag": service.faq_etag(project)}
+
+
+_FAQ_EXPORT_RESPONSES = export_responses("the FAQ sheet as CSV, an XLSX workbook or Markdown")
+_FAQ_EXPORT_RESPONSES["200"]["content"]["text/markdown"] = {"schema": {"type": "string"}}
 
 
 @blp.route("/projects/<project_id>/faq/export")
 @roles_required(*READ_ROLES)
 @blp.arguments(schemas.ExportArgs, location="query")
-@blp.response(200, description="text/csv (UTF-8 with BOM) or text/markdown")
+@blp.doc(responses=_FAQ_EXPORT_RESPONSES)
 def faq_export(args: dict[str, Any], project_id: str) -> Response:
-    """Export the FAQ sheet: CSV for Excel (format=csv) or Markdown for the trainers (format=md)"""
+    """Export the FAQ sheet: CSV or XLSX for Excel (format=csv|xlsx, lang=zh|en) or Markdown for the
+    trainers (format=md)"""
     session = db_session()
     project = service.load_project(session, project_id, tenant_scope())
     name = f"faq-{project.company_name or project.id}"
-    if args["format"] == "md":
-        body, mime, name = (
+    if args.get("format") == "md":
+        return Response(
             service.faq_markdown(session, project),
-            "text/markdown; charset=utf-8",
-            f"{name}.md",
+            content_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": content_disposition(f"{name}.md")},
         )
-    else:
-        body, mime, name = service.faq_csv(session, project), "text/csv; charset=utf-8", f"{name}.csv"
-    return Response(body, content_type=mime, headers={"Content-Disposition": content_disposition(name)})
+    return export_response(
+        service.FAQ_COLUMNS,
+        service.faq_rows(session, project, args["lang"]),
+        filename=name,
+        fmt=negotiate_format(args.get("format")),
+        lang=args["lang"],
+        sheet="常见问题咨询&话术",
+    )
 
 
 # --- materials -------------------------------------------------------------------------------------------

@@ -258,13 +258,96 @@ STANDARD_KEYS: tuple[str, ...] = tuple(q.key for q in STANDARD_QUESTIONS)
 QUESTIONS_BY_KEY: Mapping[str, StandardQuestion] = {q.key: q for q in STANDARD_QUESTIONS}
 
 
+#: Seed 004 closes the sheet with "常见问题由于各店铺不同,由商家根据以往工作中常遇到的问题为主": the common
+#: questions differ by shop and are mainly the shop's own. So a standard question may not apply to a shop,
+#: and a sheet without a single question of the shop's own is not finished.
+DEFAULT_MIN_OWN_QUESTIONS = 1
+
+
 def is_answered(answer: str | None) -> bool:
     return bool(answer and answer.strip())
 
 
 def unanswered_questions(answers: Mapping[str, str | None]) -> list[str]:
-    """The standard keys without an answer, in the sheet's order (confirmation needs none left)."""
+    """The standard keys without an answer, in the sheet's order."""
     return [key for key in STANDARD_KEYS if not is_answered(answers.get(key))]
+
+
+@dataclass(frozen=True)
+class StandardState:
+    """One standard question on a shop's sheet: answered, or marked not applicable (不适用), or neither."""
+
+    answer: str | None = None
+    not_applicable: bool = False
+
+
+def not_applicable_problem(answer: str | None, not_applicable: bool) -> str | None:
+    """A question either has an answer or does not apply: both at once would leave agents guessing."""
+    if not_applicable and is_answered(answer):
+        return (
+            "A question marked not applicable (not_applicable: true) takes no answer; leave the answer "
+            "empty, or answer it and drop the mark."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class FaqProgress:
+    """How far the sheet is: the confirmation checklist's FAQ part."""
+
+    answered: tuple[str, ...]
+    not_applicable: tuple[str, ...]
+    unanswered: tuple[str, ...]
+    own_questions: int
+    #: 1-based positions among the shop's own questions of those still without an answer
+    own_unanswered: tuple[int, ...]
+    min_own_questions: int
+
+    @property
+    def complete(self) -> bool:
+        return not self.problems()
+
+    def problems(self) -> list[str]:
+        out: list[str] = []
+        if self.unanswered:
+            listed = ", ".join(f"{k} ({QUESTIONS_BY_KEY[k].question})" for k in self.unanswered)
+            out.append(
+                f"every standard FAQ question must be answered or marked not applicable; open: {listed}"
+            )
+        if self.own_questions < self.min_own_questions:
+            out.append(
+                "the shop's own common questions come first (seed 004): the sheet needs at least "
+                f"{self.min_own_questions} of the shop's own questions with their answers (custom), "
+                f"it has {self.own_questions}"
+            )
+        if self.own_unanswered:
+            listed = ", ".join(f"custom #{n}" for n in self.own_unanswered)
+            out.append(f"each of the shop's own questions needs its answer; unanswered: {listed}")
+        return out
+
+
+def faq_progress(
+    standard: Mapping[str, StandardState], own_answers: Iterable[str | None], min_own_questions: int
+) -> FaqProgress:
+    """Count the sheet: standard questions answered, not applicable or open; the shop's own questions."""
+    answered, not_applicable, unanswered = [], [], []
+    for key in STANDARD_KEYS:
+        state = standard.get(key, StandardState())
+        if is_answered(state.answer):
+            answered.append(key)
+        elif state.not_applicable:
+            not_applicable.append(key)
+        else:
+            unanswered.append(key)
+    own = list(own_answers)
+    return FaqProgress(
+        answered=tuple(answered),
+        not_applicable=tuple(not_applicable),
+        unanswered=tuple(unanswered),
+        own_questions=len(own),
+        own_unanswered=tuple(n for n, answer in enumerate(own, start=1) if not is_answered(answer)),
+        min_own_questions=min_own_questions,
+    )
 
 
 # --- the seven-section checklist (订单确认) ----------------------------------------------------------------

@@ -143,6 +143,12 @@ class FaqEntry(Base):
     question: Mapped[str | None] = mapped_column(Text)
     answer: Mapped[str | None] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
+    #: a standard question that does not apply to this shop (seed 004: the questions vary by shop), and who
+    #: decided so (the token's sub and role) and when
+    not_applicable: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_by_role: Mapped[str | None] = mapped_column(String(20))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Material(Base):

@@ -16,8 +16,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from webargs.fields import DelimitedList
 
 from services.onboarding import domain
-from shared.money import Money
+from shared.money import DECIMAL_PATTERN, Money
 from shared.pagination import PageArgsSchema
+from shared.tabular import LangArgs
 from shared.workdays import today_shanghai
 
 SERVICE_TYPES = ("presale", "aftersale", "both")
@@ -68,7 +69,12 @@ class Percent(fields.Field[Decimal]):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("allow_none", True)
-        kwargs["metadata"] = {"type": "string", "example": "3.50", **(kwargs.get("metadata") or {})}
+        kwargs["metadata"] = {
+            "type": "string",
+            "pattern": DECIMAL_PATTERN,
+            "example": "3.50",
+            **(kwargs.get("metadata") or {}),
+        }
         super().__init__(**kwargs)
 
     def _serialize(self, value: Decimal | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
@@ -334,8 +340,16 @@ class SectionOut(Schema):
 
 
 class FaqStatusOut(Schema):
-    complete = fields.Boolean()
-    unanswered = fields.List(fields.String())
+    complete = fields.Boolean(
+        metadata={"description": "every standard question answered or not applicable, and the shop's own"}
+    )
+    unanswered = fields.List(
+        fields.String(), metadata={"description": "standard questions neither answered nor not applicable"}
+    )
+    not_applicable = fields.List(fields.String(), metadata={"description": "standard questions: 不适用"})
+    own_questions = fields.Integer(metadata={"description": "the shop's own questions on the sheet"})
+    min_own_questions = fields.Integer(metadata={"description": "how many of its own the sheet needs"})
+    problems = fields.List(fields.String(), metadata={"description": "what the sheet still needs"})
 
 
 class ChecklistOut(Schema):
@@ -359,12 +373,25 @@ class ChecklistOut(Schema):
 class StandardAnswerIn(Schema):
     key = fields.String(required=True, validate=validate.OneOf(domain.STANDARD_KEYS))
     answer = Text(max_length=5000)
+    not_applicable = fields.Boolean(
+        load_default=False,
+        metadata={"description": "the question does not apply to this shop (不适用); then no answer"},
+    )
     # what GET returns beside the answer may be sent back unchanged; it is ignored
     question = fields.Raw(load_only=True)
     label = fields.Raw(load_only=True)
     group = fields.Raw(load_only=True)
     hint = fields.Raw(load_only=True)
     answered = fields.Raw(load_only=True)
+    not_applicable_by = fields.Raw(load_only=True, allow_none=True)
+    not_applicable_by_role = fields.Raw(load_only=True, allow_none=True)
+    not_applicable_at = fields.Raw(load_only=True, allow_none=True)
+
+    @validates_schema
+    def _answer_or_not_applicable(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        problem = domain.not_applicable_problem(data.get("answer"), data.get("not_applicable", False))
+        if problem:
+            raise ValidationError(problem, "answer")
 
 
 class CustomQuestionIn(Schema):
@@ -396,6 +423,10 @@ class StandardAnswerOut(Schema):
     hint = fields.String()
     answer = fields.String(allow_none=True)
     answered = fields.Boolean()
+    not_applicable = fields.Boolean(metadata={"description": "marked as not applying to this shop"})
+    not_applicable_by = fields.String(allow_none=True, metadata={"description": "who marked it (token sub)"})
+    not_applicable_by_role = fields.String(allow_none=True, metadata={"description": "merchant or vendor …"})
+    not_applicable_at = fields.DateTime(allow_none=True)
 
 
 class CustomQuestionOut(Schema):
@@ -406,14 +437,24 @@ class CustomQuestionOut(Schema):
 class FaqOut(Schema):
     project_id = fields.String()
     version = fields.Integer(metadata={"description": 'also the ETag ("faq-N") for If-Match on PUT'})
-    complete = fields.Boolean()
+    complete = fields.Boolean(
+        metadata={"description": "every standard question answered or not applicable, and the shop's own"}
+    )
     unanswered = fields.List(fields.String())
+    not_applicable = fields.List(fields.String())
+    own_questions = fields.Integer(metadata={"description": "the shop's own questions (custom)"})
+    min_own_questions = fields.Integer()
+    problems = fields.List(fields.String(), metadata={"description": "what the sheet still needs"})
     standard = fields.List(fields.Nested(StandardAnswerOut))
     custom = fields.List(fields.Nested(CustomQuestionOut))
 
 
-class ExportArgs(Schema):
-    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "md")))
+class ExportArgs(LangArgs):
+    format = fields.String(
+        validate=validate.OneOf(("csv", "xlsx", "md")),
+        metadata={"description": "csv (UTF-8 with BOM), xlsx or md; without it the Accept header decides "
+                  "between csv and xlsx, CSV by default"},
+    )  # fmt: skip
 
 
 # --- materials -------------------------------------------------------------------------------------------

@@ -7,9 +7,7 @@ rows they describe. The caller passes ``today`` (Asia/Shanghai), which keeps the
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,6 +39,7 @@ from shared.errors import (
 from shared.events.outbox import add_event
 from shared.pagination import Page, paginate
 from shared.storage import FileStore
+from shared.tabular import Column
 from shared.workdays import SHANGHAI, Calendar, get_default_calendar
 
 log = logging.getLogger(__name__)
@@ -57,6 +56,8 @@ class OnboardingConfig:
 
     #: ONBOARDING_MIN_GO_LIVE_WORKDAYS: working days between confirmation and go-live (seed: 3-7)
     min_go_live_workdays: int = domain.DEFAULT_MIN_GO_LIVE_WORKDAYS
+    #: ONBOARDING_FAQ_MIN_OWN_QUESTIONS: the shop's own FAQ questions confirmation needs (seed 004)
+    min_own_faq_questions: int = domain.DEFAULT_MIN_OWN_QUESTIONS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OnboardingConfig:
@@ -67,7 +68,11 @@ class OnboardingConfig:
             raise ValueError(f"ONBOARDING_MIN_GO_LIVE_WORKDAYS must be an integer, got {raw!r}") from None
         if not 0 <= days <= 60:
             raise ValueError(f"ONBOARDING_MIN_GO_LIVE_WORKDAYS must be within 0..60, got {days}")
-        return cls(min_go_live_workdays=days)
+        own_key = "ONBOARDING_FAQ_MIN_OWN_QUESTIONS"
+        raw_own = settings.extra.get(own_key, str(domain.DEFAULT_MIN_OWN_QUESTIONS))
+        if not raw_own.strip().isdigit() or int(raw_own) > 200:
+            raise ValueError(f"{own_key} must be a whole number 0..200, got {raw_own!r}")
+        return cls(min_go_live_workdays=days, min_own_faq_questions=int(raw_own))
 
 
 # --- the project's public shape <-> its columns ----------------------------------------------------------
@@ -383,17 +388,21 @@ def _now() -> dt.datetime:
 
 
 @contextmanager
-def _optimistic(session: Session, project_id: str) -> Iterator[None]:
+def _optimistic(session: Session, project_id: str, if_match: IfMatch = None) -> Iterator[None]:
     """Flush and commit inside; a concurrent writer that committed first (the version moved under us,
-    whether it shows at a flush or at the commit) is a 412, not a 500."""
+    whether it shows at a flush or at the commit) is a 412 when the caller sent If-Match, else a 409:
+    a 412 answers a precondition, and a caller who sent none has no precondition to have failed."""
     try:
         yield
         session.commit()
     except StaleDataError:
         session.rollback()
-        raise PreconditionFailed(
+        detail = (
             f"Project {project_id} was changed by someone else at the same moment; GET it again and retry."
-        ) from None
+        )
+        if if_match is None:
+            raise Conflict(detail) from None
+        raise PreconditionFailed(detail) from None
 
 
 # --- create / update -------------------------------------------------------------------------------------
@@ -476,7 +485,7 @@ def update_project(
                     ).isoformat()
                 },
             )
-    with _optimistic(session, project.id):
+    with _optimistic(session, project.id, if_match):
         for path in changes:
             write_field(project, path, fields[path])
         project.updated_at = _now()
@@ -561,7 +570,7 @@ def checklist_view(
     session: Session, project: Project, today: dt.date, config: OnboardingConfig
 ) -> dict[str, Any]:
     result = checklist(session, project, today, config)
-    unanswered = domain.unanswered_questions(faq_answers(session, project))
+    faq = faq_progress(session, project, config)
     return {
         "project_id": project.id,
         "status": project.status,
@@ -579,8 +588,8 @@ def checklist_view(
         "min_go_live_workdays": result.min_workdays,
         "earliest_go_live_date": result.earliest_go_live_date,
         "notes": list(result.notes),
-        "faq": {"complete": not unanswered, "unanswered": unanswered},
-        "can_confirm": project.status == Status.SUBMITTED and result.complete and not unanswered,
+        "faq": faq_status(faq),
+        "can_confirm": project.status == Status.SUBMITTED and result.complete and faq.complete,
     }
 
 
@@ -644,7 +653,7 @@ def transition(
         project.closed_at = now
         project.close_reason = reason
 
-    with _optimistic(session, project.id):
+    with _optimistic(session, project.id, if_match):
         project.status = after.value
         project.updated_at = now
         _record(
@@ -681,22 +690,21 @@ def _check_confirmable(
     session: Session, project: Project, today: dt.date, config: OnboardingConfig, calendar: Calendar
 ) -> None:
     result = domain.build_checklist(facts(session, project), today, calendar, config.min_go_live_workdays)
-    unanswered = domain.unanswered_questions(faq_answers(session, project))
-    if result.complete and not unanswered:
+    faq = faq_progress(session, project, config)
+    if result.complete and faq.complete:
         return
     problems: list[str] = []
     if not result.complete:
         problems.append(f"checklist: {result.describe_missing()}")
-    if unanswered:
-        listed = ", ".join(f"{k} ({domain.QUESTIONS_BY_KEY[k].question})" for k in unanswered)
-        problems.append(f"every standard FAQ question must be answered; unanswered: {listed}")
-    only_go_live = not unanswered and [s.key for s in result.sections if s.missing] == ["go_live"]
+    problems.extend(faq.problems())
+    only_go_live = faq.complete and [s.key for s in result.sections if s.missing] == ["go_live"]
     raise BusinessRuleViolation(
         "The project cannot be confirmed: " + "; ".join(problems) + ".",
         rule="go-live-notice" if only_go_live else "confirmation-incomplete",
         extra={
             "missing": _missing_by_section(result),
-            "unanswered_faq": unanswered,
+            "unanswered_faq": list(faq.unanswered),
+            "faq": faq_status(faq),
             "earliest_go_live_date": result.earliest_go_live_date.isoformat(),
         },
     )
@@ -799,26 +807,60 @@ def faq_answers(session: Session, project: Project) -> dict[str, str | None]:
     return {e.key: e.answer for e in _faq_entries(session, project) if e.key is not None}
 
 
-def faq_view(session: Session, project: Project) -> dict[str, Any]:
+def _progress(entries: Iterable[FaqEntry], config: OnboardingConfig) -> domain.FaqProgress:
+    entries = list(entries)
+    standard = {
+        e.key: domain.StandardState(e.answer, bool(e.not_applicable)) for e in entries if e.key is not None
+    }
+    own = [e.answer for e in entries if e.key is None]
+    return domain.faq_progress(standard, own, config.min_own_faq_questions)
+
+
+def faq_progress(
+    session: Session, project: Project, config: OnboardingConfig | None = None
+) -> domain.FaqProgress:
+    return _progress(_faq_entries(session, project), config or OnboardingConfig())
+
+
+def faq_status(progress: domain.FaqProgress) -> dict[str, Any]:
+    return {
+        "complete": progress.complete,
+        "unanswered": list(progress.unanswered),
+        "not_applicable": list(progress.not_applicable),
+        "own_questions": progress.own_questions,
+        "min_own_questions": progress.min_own_questions,
+        "problems": progress.problems(),
+    }
+
+
+def faq_view(session: Session, project: Project, config: OnboardingConfig | None = None) -> dict[str, Any]:
     entries = _faq_entries(session, project)
-    answers = {e.key: e.answer for e in entries if e.key is not None}
+    by_key = {e.key: e for e in entries if e.key is not None}
+    progress = _progress(entries, config or OnboardingConfig())
+
+    def standard(q: domain.StandardQuestion) -> dict[str, Any]:
+        entry = by_key.get(q.key)
+        answer = entry.answer if entry else None
+        not_applicable = bool(entry and entry.not_applicable)
+        return {
+            "key": q.key,
+            "question": q.question,
+            "label": q.label,
+            "group": q.group,
+            "hint": q.hint,
+            "answer": answer,
+            "answered": domain.is_answered(answer),
+            "not_applicable": not_applicable,
+            "not_applicable_by": entry.decided_by if not_applicable and entry else None,
+            "not_applicable_by_role": entry.decided_by_role if not_applicable and entry else None,
+            "not_applicable_at": entry.decided_at if not_applicable and entry else None,
+        }
+
     return {
         "project_id": project.id,
         "version": project.faq_version,
-        "complete": not domain.unanswered_questions(answers),
-        "unanswered": domain.unanswered_questions(answers),
-        "standard": [
-            {
-                "key": q.key,
-                "question": q.question,
-                "label": q.label,
-                "group": q.group,
-                "hint": q.hint,
-                "answer": answers.get(q.key),
-                "answered": domain.is_answered(answers.get(q.key)),
-            }
-            for q in domain.STANDARD_QUESTIONS
-        ],
+        **faq_status(progress),
+        "standard": [standard(q) for q in domain.STANDARD_QUESTIONS],
         "custom": [{"question": e.question, "answer": e.answer} for e in entries if e.key is None],
     }
 
@@ -827,10 +869,22 @@ def faq_items(session: Session, project: Project) -> list[dict[str, Any]]:
     """The sheet as one list, standard questions first (the shape of the event and the exports)."""
     sheet = faq_view(session, project)
     return [
-        {"key": q["key"], "question": q["question"], "answer": q["answer"], "standard": True}
+        {
+            "key": q["key"],
+            "question": q["question"],
+            "answer": q["answer"],
+            "standard": True,
+            "not_applicable": q["not_applicable"],
+        }
         for q in sheet["standard"]
     ] + [
-        {"key": None, "question": c["question"], "answer": c["answer"], "standard": False}
+        {
+            "key": None,
+            "question": c["question"],
+            "answer": c["answer"],
+            "standard": False,
+            "not_applicable": False,
+        }
         for c in sheet["custom"]
     ]
 
@@ -851,23 +905,47 @@ def put_faq(
             "edited while the project is draft, submitted or returned.",
             extra={"current_status": project.status},
         )
-    before = faq_answers(session, project)
-    before_custom = sum(1 for e in _faq_entries(session, project) if e.key is None)
+    entries = _faq_entries(session, project)
+    before = {e.key: e for e in entries if e.key is not None}
+    before_custom = sum(1 for e in entries if e.key is None)
     new_answers = {item["key"]: item.get("answer") for item in data.get("standard", [])}
+    new_na = {item["key"] for item in data.get("standard", []) if item.get("not_applicable")}
+    was_na = {k for k, e in before.items() if e.not_applicable}
     changed = sorted(
-        k for k in domain.STANDARD_KEYS if (before.get(k) or None) != (new_answers.get(k) or None)
+        k
+        for k in domain.STANDARD_KEYS
+        if ((before[k].answer if k in before else None) or None) != (new_answers.get(k) or None)
     )
+    # who decided a question does not apply, and when, is kept while the mark stays
+    decisions = {k: (e.decided_by, e.decided_by_role, e.decided_at) for k, e in before.items() if k in new_na}
+    now = _now()
 
     session.execute(delete(FaqEntry).where(FaqEntry.project_id == project.id))
     position = 0
     for question in domain.STANDARD_QUESTIONS:
-        if new_answers.get(question.key):
+        key = question.key
+        if key in new_na:
+            by, role, at = decisions[key] if key in was_na else (actor.sub, actor.role, now)
             session.add(
                 FaqEntry(
                     id=str(uuid.uuid4()),
                     project_id=project.id,
-                    key=question.key,
-                    answer=new_answers[question.key],
+                    key=key,
+                    answer=None,
+                    position=position,
+                    not_applicable=True,
+                    decided_by=by,
+                    decided_by_role=role,
+                    decided_at=at,
+                )
+            )
+        elif new_answers.get(key):
+            session.add(
+                FaqEntry(
+                    id=str(uuid.uuid4()),
+                    project_id=project.id,
+                    key=key,
+                    answer=new_answers[key],
                     position=position,
                 )
             )
@@ -903,6 +981,7 @@ def put_faq(
         "faq_updated",
         changes={
             "answers_changed": changed,
+            "not_applicable": {"marked": sorted(new_na - was_na), "cleared": sorted(was_na - new_na)},
             "custom_questions": {"from": before_custom, "to": len(data.get("custom", []))},
         },
     )
@@ -915,28 +994,22 @@ def _sheet_title(project: Project) -> str:
     return f"常见问题咨询&话术 — {project.company_name or project.id}"
 
 
-def _csv_cell(text: str | None) -> str:
-    value = text or ""
-    # a cell starting with = + - @ is a formula to Excel: neutralise it (CSV injection)
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+FAQ_COLUMNS: tuple[Column, ...] = (
+    Column("no", "序号", kind="integer"),
+    Column("type", "类型"),
+    Column("key", "键"),
+    Column("question", "问题"),
+    Column("answer", "答案或话术"),
+)
 
 
-def faq_csv(session: Session, project: Project) -> bytes:
-    """UTF-8 with a BOM (Excel on Windows otherwise reads it as GBK) and CRLF rows."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["序号", "类型", "键", "问题", "答案或话术"])
-    for number, item in enumerate(faq_items(session, project), start=1):
-        writer.writerow(
-            [
-                number,
-                "标准" if item["standard"] else "商家自定义",
-                item["key"] or "",
-                _csv_cell(item["question"]),
-                _csv_cell(item["answer"]),
-            ]
-        )
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+def faq_rows(session: Session, project: Project, lang: str = "zh") -> list[list[Any]]:
+    """The sheet for ``shared.tabular``: standard questions first, then the merchant's own."""
+    kinds = {True: "standard", False: "custom"} if lang == "en" else {True: "标准", False: "商家自定义"}
+    return [
+        [number, kinds[item["standard"]], item["key"], item["question"], item["answer"]]
+        for number, item in enumerate(faq_items(session, project), start=1)
+    ]
 
 
 def _md_cell(text: str | None) -> str:
@@ -951,7 +1024,8 @@ def faq_markdown(session: Session, project: Project) -> bytes:
         lines += [f"## {heading}", "", "| 问题 | 答案或话术 |", "| --- | --- |"]
         for q in sheet["standard"]:
             if q["group"] == group:
-                answer = _md_cell(q["answer"]) if q["answered"] else "*(待商家填写)*"
+                pending = "*(不适用)*" if q["not_applicable"] else "*(待商家填写)*"
+                answer = _md_cell(q["answer"]) if q["answered"] else pending
                 question = _md_cell(q["question"]) + (f"<br>*{_md_cell(q['hint'])}*" if q["hint"] else "")
                 lines.append(f"| {question} | {answer} |")
         lines.append("")

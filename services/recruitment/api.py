@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -32,11 +31,12 @@ from services.recruitment.schemas import (
     RequisitionOut,
     RequisitionPage,
 )
-from shared.auth import ensure_self_or_roles, roles_required
-from shared.errors import NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from shared.auth import ensure_self_or_roles, roles_documented, roles_required
+from shared.errors import NotFound, ValidationFailed
 from shared.http import db_session, get_settings
 from shared.idempotency import idempotent
 from shared.pagination import paginate
+from shared.tabular import XLSX_MIME, FileRejected, read_upload
 
 blp = Blueprint(
     "recruitment",
@@ -46,13 +46,11 @@ blp = Blueprint(
 )
 
 READERS = ("vendor", "trainer", "supervisor")
-#: multipart boundaries and part headers around an upload of exactly the limit
-_MULTIPART_SLACK = 16 * 1024
-_CSV_TYPES = frozenset({"text/csv", "text/plain", "application/csv", "application/octet-stream"})
 
 _IMPORT_DOC = (
-    "All-or-nothing CSV import (UTF-8, with or without BOM), sent as multipart field `file` or as a "
-    "`text/csv` body. Columns (header line, any order; Chinese headers accepted): "
+    "All-or-nothing import of a CSV (UTF-8 with or without BOM, GBK or GB18030) or an .xlsx workbook "
+    "(first sheet), sent as multipart field `file` or as the request body (e.g. `text/csv`). "
+    "Columns (header line, any order; Chinese headers accepted): "
     + "; ".join(f"`{name}`: {text}" for name, text in csv_import.COLUMNS.items())
     + ". Any bad row → 422 listing every bad row with its line number (`rows`), nothing imported. A phone "
     "already in the pool updates that candidate (counted as `updated`). `?dry_run=true` validates and counts "
@@ -104,16 +102,17 @@ class Candidates(MethodView):
                 "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
             },
             "text/csv": {"schema": {"type": "string"}},
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
         },
     },
 )
 def import_candidates(args: dict[str, Any]) -> Any:
     """Import candidates from a CSV file (all or nothing)"""
     config = _config()
-    raw = _read_upload(config.import_max_bytes)
+    raw = read_upload(config.import_max_bytes, what="file")
     try:
         parsed = csv_import.parse_csv(raw, max_rows=config.import_max_rows)
-    except csv_import.FileRejected as exc:
+    except FileRejected as exc:
         raise ValidationFailed({"file": [str(exc)]}, detail=f"{exc} Nothing was imported.") from None
     if parsed.errors:
         lines = [e.line for e in parsed.errors]
@@ -131,31 +130,9 @@ def import_candidates(args: dict[str, Any]) -> Any:
     return result
 
 
-def _read_upload(limit: int) -> bytes:
-    too_large = PayloadTooLarge(
-        f"The file is larger than the import limit of {limit} bytes; split it into smaller files."
-    )
-    if request.content_length is not None and request.content_length > limit + _MULTIPART_SLACK:
-        raise too_large
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed({"file": ["Send the CSV file in the multipart field 'file'."]})
-        raw = upload.stream.read(limit + 1)
-    elif request.mimetype in _CSV_TYPES:
-        raw = request.get_data(cache=False)
-    else:
-        raise UnsupportedMediaType(
-            "Send the CSV as multipart/form-data (field 'file') or as a text/csv body, "
-            f"not {request.mimetype!r}."
-        )
-    if len(raw) > limit:
-        raise too_large
-    return raw
-
-
 @blp.route("/candidates/<candidate_id>")
 class CandidateItem(MethodView):
+    @roles_documented("agent", *READERS)  # an agent reaches only their own record (checked below)
     @blp.response(200, CandidateDetailOut)
     def get(self, candidate_id: str) -> Candidate:
         """A candidate with their history: every project matched to and the outcome (an agent: their own)"""

@@ -1,4 +1,5 @@
-"""Reading a talent-pool CSV: columns, encodings and every bad row with its line number (pure, no I/O).
+"""Reading a talent-pool file: columns and every bad row with its line number (pure, no I/O). Encodings
+(UTF-8, GBK, GB18030) and .xlsx workbooks are read by ``shared.tabular``.
 
 The import is all-or-nothing, so this module only *reads*: it returns every row it could parse and every
 problem it found; ``service.import_candidates`` refuses the whole file when there is any problem.
@@ -6,14 +7,13 @@ problem it found; ``service.import_candidates`` refuses the whole file when ther
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from services.recruitment import domain
+from shared import tabular
 
 #: Column → what it holds. Headers are matched case-insensitively; the Chinese names are accepted too.
 COLUMNS: dict[str, str] = {
@@ -64,7 +64,7 @@ MAX_CITY = 50
 MAX_NOTES = 2000
 
 
-class FileRejected(ValueError):
+class FileRejected(tabular.FileRejected):
     """The file as a whole cannot be read (encoding, header, empty)."""
 
 
@@ -95,26 +95,6 @@ class RowError:
 class ParsedFile:
     rows: list[tuple[int, CandidateInput]]
     errors: list[RowError]
-
-
-def decode(raw: bytes) -> str:
-    """UTF-8 with or without BOM. Anything else is refused, naming the likely culprit (Excel's GBK)."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        try:
-            raw.decode("gb18030")
-        except UnicodeDecodeError:
-            hint = ""
-        else:
-            hint = " It looks like GBK/GB18030, which Excel writes for 'CSV' on Chinese Windows;"
-        raise FileRejected(
-            f"The file is not UTF-8 text (bad byte at position {exc.start}).{hint} save it as "
-            "'CSV UTF-8 (逗号分隔)' and upload it again."
-        ) from exc
-    if "\x00" in text:
-        raise FileRejected("The file contains NUL bytes: it is not a CSV text file.")
-    return text
 
 
 def split_list(raw: str) -> list[str]:
@@ -202,26 +182,22 @@ def candidate_from_cells(cells: Mapping[str, str]) -> tuple[CandidateInput | Non
 
 
 def parse_csv(raw: bytes, *, max_rows: int) -> ParsedFile:
-    """Every row of the file, or the reason the file as a whole is refused (``FileRejected``)."""
+    """Every row of the file (CSV or .xlsx), or the reason the file as a whole is refused
+    (``FileRejected``, or ``shared.tabular.FileRejected`` for an unreadable encoding or workbook)."""
     if not raw.strip():
         raise FileRejected("The file is empty; send a header line and at least one candidate row.")
-    text = decode(raw)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise FileRejected(f"Line 1 is not valid CSV: {exc}.") from None
-    columns = _read_header(header or [])
+    reader = tabular.read_rows(raw)
+    _, header = next(reader, (1, []))
+    columns = _read_header(header)
     rows: list[tuple[int, CandidateInput]] = []
     errors: list[RowError] = []
     seen_phones: dict[str, int] = {}
-    count = 0
+    count, line = 0, 1
     while True:
-        line = reader.line_num + 1
         try:
-            cells = next(reader, None)
-        except csv.Error as exc:
-            errors.append(RowError(line, {"_row": [f"not valid CSV: {exc}."]}))
+            line, cells = next(reader, (0, None))
+        except tabular.FileRejected as exc:
+            errors.append(RowError(exc.line or line + 1, {"_row": [str(exc)]}))
             break
         if cells is None:
             break

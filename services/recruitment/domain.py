@@ -125,8 +125,6 @@ MANUAL_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 DEFAULT_MATCH_RATIO = Decimal(3)  # 匹配比例 1:3
 DEFAULT_DUE_WORKDAYS = 3  # 匹配周期 1–3 个工作日: the far end is the deadline
 DEFAULT_PRESALE_SHARE = Decimal("0.7")  # seed 002: pre-sales : after-sales = 7 : 3
-#: 3 matched per seat ÷ 2 admitted per seat: match 1.5 people for each agent that must come out of training.
-DEFAULT_REPLACEMENT_FACTOR = Decimal("1.5")
 
 # --- the ranking score -----------------------------------------------------------------------------------
 
@@ -214,11 +212,6 @@ def match_target(seats: int, ratio: Decimal) -> int:
     if seats < 0 or ratio <= 0:
         raise ValueError("seats must be >= 0 and the ratio > 0")
     return int((Decimal(seats) * ratio).to_integral_value(rounding=ROUND_CEILING))
-
-
-def replacement_target(missing: int, factor: Decimal) -> int:
-    """People to match so that ``missing`` agents survive training: ``ceil(missing × 3/2)`` by default."""
-    return match_target(missing, factor)
 
 
 def due_date(

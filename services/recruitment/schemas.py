@@ -10,7 +10,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from services.recruitment import domain
 from services.recruitment.csv_import import MAX_CITY, MAX_NAME, MAX_NOTES, CandidateInput
+from shared.money import DecimalString
 from shared.pagination import PageArgsSchema, page_response_schema
+from shared.privacy import ContactField
 
 
 class _Normalized(fields.String):
@@ -60,10 +62,9 @@ class CandidateIn(Schema):
     basic_training_passed = fields.Boolean(
         required=True, metadata={"description": "finished basic customer-service training and passed it"}
     )
-    basic_score = fields.Decimal(
-        required=True,
+    basic_score = DecimalString(
         places=2,
-        as_string=False,
+        required=True,
         validate=_between(Decimal(0), Decimal(100)),
         metadata={"description": "basic training score 0–100"},
     )
@@ -91,7 +92,7 @@ class CandidatePatch(CandidateIn):
 class CandidateOut(Schema):
     id = fields.String()
     name = fields.String()
-    phone = fields.String()
+    phone = ContactField(owner="id")
     skills = fields.List(fields.String())
     categories = fields.List(fields.String())
     platforms = fields.List(fields.String())
@@ -131,7 +132,7 @@ class CandidateListArgs(PageArgsSchema):
     status = fields.String(validate=validate.OneOf([s.value for s in domain.CandidateStatus]))
     basic_training_passed = fields.Boolean()
     city = fields.String(validate=validate.Length(min=1, max=MAX_CITY))
-    min_score = fields.Decimal(
+    min_score = DecimalString(
         validate=_between(Decimal(0), Decimal(100)), metadata={"description": "basic_score at least (0–100)"}
     )
     q = fields.String(
@@ -166,7 +167,7 @@ class ImportResultOut(Schema):
 class MatchOut(Schema):
     candidate_id = fields.String()
     name = fields.Function(lambda m: m.candidate.name)
-    phone = fields.Function(lambda m: m.candidate.phone)
+    phone = ContactField(attribute="candidate.phone", owner="candidate_id")
     skill = fields.String(metadata={"description": "the skill slot filled"})
     score = fields.Float(metadata={"description": "the ranking score when matched"})
     rank = fields.Integer()
@@ -232,9 +233,9 @@ class ProjectOut(Schema):
 
 
 class ProjectPatch(Schema):
-    match_ratio = fields.Decimal(
-        allow_none=True,
+    match_ratio = DecimalString(
         places=2,
+        allow_none=True,
         validate=_between(Decimal("0.5"), Decimal(10)),
         metadata={"description": "candidates per seat for this project, 0.5–10 (null: the default setting)"},
     )

@@ -50,7 +50,6 @@ class Config:
     match_ratio: Decimal = domain.DEFAULT_MATCH_RATIO
     due_workdays: int = domain.DEFAULT_DUE_WORKDAYS
     presale_share: Decimal = domain.DEFAULT_PRESALE_SHARE
-    replacement_factor: Decimal = domain.DEFAULT_REPLACEMENT_FACTOR
     import_max_bytes: int = 10 * 1024 * 1024
     import_max_rows: int = 50_000
     overdue_check_seconds: float = 300.0
@@ -81,9 +80,6 @@ class Config:
             match_ratio=dec("RECRUITMENT_MATCH_RATIO", cls.match_ratio, Decimal("0.5"), Decimal(10)),
             due_workdays=num("RECRUITMENT_DUE_WORKDAYS", cls.due_workdays, 0),
             presale_share=dec("RECRUITMENT_BOTH_PRESALE_SHARE", cls.presale_share, Decimal(0), Decimal(1)),
-            replacement_factor=dec(
-                "RECRUITMENT_REPLACEMENT_FACTOR", cls.replacement_factor, Decimal(1), Decimal(10)
-            ),
             import_max_bytes=num("RECRUITMENT_IMPORT_MAX_BYTES", cls.import_max_bytes, 1),
             import_max_rows=num("RECRUITMENT_IMPORT_MAX_ROWS", cls.import_max_rows, 1),
             overdue_check_seconds=float(num("RECRUITMENT_OVERDUE_CHECK_SECONDS", 300, 1)),
@@ -902,7 +898,8 @@ def replacement_requisition(
     source_ref: str,
     config: Config,
 ) -> Requisition | None:
-    """Scheduling needs ``agents_needed`` more agents: match ``ceil(n × 1.5)`` so enough survive training."""
+    """Scheduling needs ``agents_needed`` more agents: a requisition for that many seats at the project's
+    matching ratio (1:3), like any other recruitment request: one missing agent → 3 candidates."""
     project = ensure_project(session, project_id)
     if agents_needed <= 0:
         return None
@@ -912,7 +909,7 @@ def replacement_requisition(
         reason=reason,
         source_ref=source_ref,
         seats=agents_needed,
-        ratio=config.replacement_factor,
+        ratio=project.match_ratio or config.match_ratio,
         start=today_shanghai(),
         config=config,
     )

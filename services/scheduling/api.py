@@ -47,6 +47,7 @@ from shared.errors import NotFound
 from shared.http import db_session, get_settings
 from shared.idempotency import idempotent
 from shared.pagination import PageArgsSchema, paginate
+from shared.tabular import export_response, export_responses
 from shared.workdays import today_shanghai
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")
@@ -161,18 +162,40 @@ def _export_view(project_id: str, args: dict[str, Any]) -> tuple[Project, dict[s
     return project, view
 
 
+def _roster_export(project_id: str, args: dict[str, Any], fmt: str) -> Response:
+    _project_obj, view = _export_view(project_id, args)
+    return export_response(
+        service.ROSTER_COLUMNS,
+        service.roster_rows(view),
+        filename=f"roster-{project_id}",
+        fmt=fmt,
+        lang=args["lang"],
+        sheet="roster",
+    )
+
+
+_ROSTER_EXPORT_DOC = (
+    "One row per shift, then one per uncovered shift (with its missing headcount and the reason). "
+    "Chinese headers; `?lang=en` for English ones."
+)
+
+
 @blp.route("/projects/<project_id>/roster.csv")
 @roles_required(*READERS)
 @blp.arguments(ExportQuerySchema, location="query")
-@blp.doc(responses={"200": {"description": "text/csv: one row per shift, then one per uncovered shift"}})
+@blp.doc(description=_ROSTER_EXPORT_DOC, responses=export_responses("the roster as CSV", "csv"))
 def roster_csv(args: dict[str, Any], project_id: str) -> Response:
     """The roster in force as CSV"""
-    _project_obj, view = _export_view(project_id, args)
-    return Response(
-        service.roster_csv(view),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="roster-{project_id}.csv"'},
-    )
+    return _roster_export(project_id, args, "csv")
+
+
+@blp.route("/projects/<project_id>/roster.xlsx")
+@roles_required(*READERS)
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.doc(description=_ROSTER_EXPORT_DOC, responses=export_responses("the roster as a workbook", "xlsx"))
+def roster_xlsx(args: dict[str, Any], project_id: str) -> Response:
+    """The roster in force as an Excel workbook"""
+    return _roster_export(project_id, args, "xlsx")
 
 
 @blp.route("/projects/<project_id>/roster.ics")
@@ -378,22 +401,38 @@ class TimesheetsResource(MethodView):
         )
 
 
-@blp.route("/timesheets.csv")
-@roles_required("vendor", "supervisor", "finance", "merchant", "agent")
-@blp.arguments(TimesheetExportArgsSchema, location="query")
-@blp.doc(responses={"200": {"description": "text/csv: one row per entry"}})
-def timesheets_csv(args: dict[str, Any]) -> Response:
-    """Timesheet entries as CSV (same filters as the list)"""
+def _timesheets_export(args: dict[str, Any], fmt: str) -> Response:
     principal = current_principal()
     stmt = service.timesheet_query(
         args, merchant_id=tenant_scope(), agent_only=principal.sub if principal.role == "agent" else None
     )
     rows = db_session().scalars(stmt.limit(100_000)).all()
-    return Response(
-        service.timesheets_csv(rows),
-        content_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="timesheets.csv"'},
+    return export_response(
+        service.TIMESHEET_COLUMNS,
+        service.timesheet_rows(rows),
+        filename="timesheets",
+        fmt=fmt,
+        lang=args["lang"],
+        sheet="timesheets",
     )
+
+
+@blp.route("/timesheets.csv")
+@roles_required("vendor", "supervisor", "finance", "merchant", "agent")
+@blp.arguments(TimesheetExportArgsSchema, location="query")
+@blp.doc(responses=export_responses("one row per entry", "csv"))
+def timesheets_csv(args: dict[str, Any]) -> Response:
+    """Timesheet entries as CSV (same filters as the list; `?lang=en` for English headers)"""
+    return _timesheets_export(args, "csv")
+
+
+@blp.route("/timesheets.xlsx")
+@roles_required("vendor", "supervisor", "finance", "merchant", "agent")
+@blp.arguments(TimesheetExportArgsSchema, location="query")
+@blp.doc(responses=export_responses("one row per entry", "xlsx"))
+def timesheets_xlsx(args: dict[str, Any]) -> Response:
+    """Timesheet entries as an Excel workbook (same filters as the list)"""
+    return _timesheets_export(args, "xlsx")
 
 
 # --- staffing estimate ------------------------------------------------------------------------------------

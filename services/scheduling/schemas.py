@@ -7,7 +7,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.events.catalogue import SHIFTS
+from shared.money import DecimalString
 from shared.pagination import PageArgsSchema, page_response_schema
+from shared.tabular import LangArgs
 
 _ID = validate.Length(min=1, max=64)
 
@@ -90,7 +92,7 @@ class RosterQuerySchema(PageArgsSchema):
         _check_range(data, "from_", "to")
 
 
-class ExportQuerySchema(Schema):
+class ExportQuerySchema(LangArgs):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     agent_id = fields.String(validate=_ID)
@@ -200,7 +202,7 @@ class SurgeSchema(Schema):
     project_id = fields.String()
     start_date = fields.Date()
     end_date = fields.Date()
-    increase_pct = fields.Decimal(as_string=True)
+    increase_pct = DecimalString()
     status = fields.String(metadata={"description": "accepted | rejected | cancelled"})
     notice_days = fields.Integer()
     extra_seats = fields.Integer()
@@ -304,7 +306,7 @@ class TimesheetSchema(Schema):
     project_id = fields.String()
     agent_id = fields.String()
     date = fields.Date()
-    hours = fields.Decimal(as_string=True)
+    hours = DecimalString()
     note = fields.String(allow_none=True)
     recorded_by = fields.String(allow_none=True)
     recorded_at = fields.AwareDateTime()
@@ -330,7 +332,7 @@ class TimesheetArgsSchema(PageArgsSchema):
         _check_range(data, "from_", "to")
 
 
-class TimesheetExportArgsSchema(Schema):
+class TimesheetExportArgsSchema(LangArgs):
     project_id = fields.String(validate=_ID)
     agent_id = fields.String(validate=_ID)
     from_ = fields.Date(data_key="from")

@@ -6,14 +6,12 @@ event handlers are the exception: they run inside the consumer's inbox transacti
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -46,6 +44,7 @@ from services.scheduling.rostering import (
 from shared.db import utcnow
 from shared.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
 from shared.events.outbox import add_event
+from shared.tabular import Column
 from shared.workdays import SHANGHAI
 
 PROJECT_NOT_FOUND = "There is no confirmed project with this id in scheduling."
@@ -759,21 +758,34 @@ def roster_view(
     }
 
 
-def roster_csv(view: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["date", "shift", "start", "end", "hours", "agent_id", "agent_name", "role", "version"])
-    for s in view["items"]:
-        writer.writerow(
-            [s["date"].isoformat(), s["shift"], s["start"], s["end"], s["hours"], s["agent_id"],
-             s["agent_name"] or "", s["role"], s["version"]]
-        )  # fmt: skip
-    for g in view["uncovered"]:
-        writer.writerow(
-            [g["date"].isoformat(), g["shift"], g["start"], g["end"], "", "", f"UNCOVERED x{g['missing']}",
-             g["rule"] or "", ""]
-        )  # fmt: skip
-    return out.getvalue()
+ROSTER_COLUMNS: tuple[Column, ...] = (
+    Column("date", "日期", kind="date"),
+    Column("shift", "班次"),
+    Column("start", "开始"),
+    Column("end", "结束"),
+    Column("hours", "工时(小时)", kind="number"),
+    Column("agent_id", "坐席编号"),
+    Column("agent_name", "坐席姓名"),
+    Column("role", "岗位"),
+    Column("version", "排班版本", kind="integer"),
+    Column("uncovered", "缺员人数", kind="integer"),
+    Column("rule", "缺员原因"),
+)
+
+
+def roster_rows(view: dict[str, Any]) -> list[list[Any]]:
+    """One row per shift, then one per uncovered shift: its missing headcount and the rule that left it
+    short, in columns of their own (the agent columns stay empty)."""
+    rows: list[list[Any]] = [
+        [s["date"], s["shift"], s["start"], s["end"], Decimal(s["hours"]), s["agent_id"], s["agent_name"],
+         s["role"], s["version"], None, None]
+        for s in view["items"]
+    ]  # fmt: skip
+    rows += [
+        [g["date"], g["shift"], g["start"], g["end"], None, None, None, None, None, g["missing"], g["rule"]]
+        for g in view["uncovered"]
+    ]
+    return rows
 
 
 def _ics_text(value: str) -> str:
@@ -914,18 +926,9 @@ def request_surge(
             },
         )
     roster = _staff_surge(session, project, surge, cfg, today, actor)
+    # ``uncovered`` is the surge's whole shortage: recruitment asks for people from this one event. Also
+    # sending reserve.shortfall for the same seats made it open a second requisition for the same agents.
     add_event(session, "surge.accepted", _surge_event(surge))
-    if surge.uncovered > 0:
-        add_event(
-            session,
-            "reserve.shortfall",
-            {
-                "project_id": project.id,
-                "missing": surge.uncovered,
-                "reason": f"surge {surge.id}: {surge.uncovered} of {surge.extra_seats} extra seats "
-                f"not covered by reserve agents ({start.isoformat()} to {end.isoformat()})",
-            },
-        )
     session.commit()
     return SurgeOutcome(surge, roster)
 
@@ -1446,19 +1449,24 @@ def timesheet_query(args: dict[str, Any], *, merchant_id: str | None, agent_only
     )
 
 
-def timesheets_csv(rows: Iterable[TimesheetEntry]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(
-        ["date", "project_id", "agent_id", "hours", "current", "recorded_at", "recorded_by", "note"]
-    )
-    for t in rows:
-        writer.writerow(
-            [t.date.isoformat(), t.project_id, t.agent_id, f"{t.hours:.2f}",
-             "yes" if t.superseded_at is None else "no", t.recorded_at.isoformat(), t.recorded_by or "",
-             t.note or ""]
-        )  # fmt: skip
-    return out.getvalue()
+TIMESHEET_COLUMNS: tuple[Column, ...] = (
+    Column("date", "日期", kind="date"),
+    Column("project_id", "项目编号"),
+    Column("agent_id", "坐席编号"),
+    Column("hours", "工时(小时)", kind="number"),
+    Column("current", "当前有效", kind="bool"),
+    Column("recorded_at", "录入时间", kind="datetime"),
+    Column("recorded_by", "录入人"),
+    Column("note", "备注"),
+)
+
+
+def timesheet_rows(rows: Iterable[TimesheetEntry]) -> list[list[Any]]:
+    return [
+        [t.date, t.project_id, t.agent_id, Decimal(t.hours).quantize(Decimal("0.01")),
+         t.superseded_at is None, t.recorded_at, t.recorded_by, t.note]
+        for t in rows
+    ]  # fmt: skip
 
 
 # --- staffing estimate ------------------------------------------------------------------------------------
@@ -1467,16 +1475,23 @@ def timesheets_csv(rows: Iterable[TimesheetEntry]) -> str:
 def staffing_estimate(data: dict[str, Any], cfg: SchedulingSettings) -> dict[str, Any]:
     out: dict[str, Any] = {"presale": None, "aftersale": None}
     total = 0
-    if data.get("presale"):
-        p = {k: v for k, v in data["presale"].items() if v is not None}
-        p.setdefault("receptions_per_hour", cfg.receptions_per_hour)
-        out["presale"] = domain.presale_estimate(**p)
-        total += out["presale"]["headcount"]
-    if data.get("aftersale"):
-        out["aftersale"] = domain.aftersale_estimate(
-            **{k: v for k, v in data["aftersale"].items() if v is not None}
-        )
-        total += out["aftersale"]["headcount"]
+    try:
+        if data.get("presale"):
+            p = {k: v for k, v in data["presale"].items() if v is not None}
+            p.setdefault("receptions_per_hour", cfg.receptions_per_hour)
+            out["presale"] = domain.presale_estimate(**p)
+            total += out["presale"]["headcount"]
+        if data.get("aftersale"):
+            out["aftersale"] = domain.aftersale_estimate(
+                **{k: v for k, v in data["aftersale"].items() if v is not None}
+            )
+            total += out["aftersale"]["headcount"]
+    except InvalidOperation as exc:
+        # Huge counts over tiny rates overflow Decimal's 28 significant digits: bad input, not a crash.
+        raise ValidationFailed(
+            {"_schema": ["the figures are out of range: the result does not fit 28 significant digits"]},
+            detail="The estimate cannot be computed from these figures; check the magnitudes sent.",
+        ) from exc
     out["headcount"] = total
     out["funnel"] = domain.funnel(total, cfg.active_ratio)
     return out

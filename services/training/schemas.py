@@ -15,7 +15,9 @@ from services.training.domain import (
     Topic,
     TraineeStatus,
 )
+from shared.money import DecimalString
 from shared.pagination import PageArgsSchema, page_response_schema
+from shared.privacy import ContactField
 
 MAX_BULK_ROWS = 2000
 
@@ -71,7 +73,7 @@ class TraineeOut(Schema):
     id = fields.String()
     candidate_id = fields.String()
     name = fields.String()
-    phone = fields.String(allow_none=True)
+    phone = ContactField(allow_none=True, owner="candidate_id")
     skills = fields.List(fields.String())
     shifts_available = fields.List(fields.String())
     basic_score = Score(allow_none=True)
@@ -316,7 +318,7 @@ class RetrainingOut(Schema):
     merchant_id = fields.String(allow_none=True)
     agent_id = fields.String()
     agent_name = fields.String(allow_none=True)
-    penalty = fields.Decimal(as_string=True, places=2)
+    penalty = DecimalString(places=2)
     status = fields.String()
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)

@@ -260,7 +260,7 @@ def test_a_raw_text_csv_body_is_accepted(h: ServiceHarness) -> None:
         (b"", "empty"),
         (HEADER.encode(), "no candidate rows"),
         (b"name,phone,wage\n", "unknown column(s): wage"),
-        ((HEADER + "张三,13800138000,售前,早班,是,80,,,,,\n").encode("gbk"), "GBK"),
+        ((HEADER + "张三,13800138000,售前,早班,是,80,,,,,\n").encode("gbk") + b"\xff\n", "GB18030"),
     ],
 )
 def test_bad_files_are_422_with_the_reason(h: ServiceHarness, body: bytes, fragment: str) -> None:

@@ -452,11 +452,11 @@ def test_project_closed_releases_reserved_people_and_they_top_up_others(
     assert {m["candidate_id"] for m in moved["matches"]} == set(ids)
 
 
-def test_reserve_and_surge_shortfalls_match_one_and_a_half_per_missing_agent(
+def test_reserve_and_surge_shortfalls_match_three_per_missing_agent(
     service_env: Callable[..., ServiceHarness],
 ) -> None:
     h = service_env("recruitment")
-    import_rows(h, [row() for _ in range(20)])
+    import_rows(h, [row() for _ in range(30)])
     project_id = str(uuid.uuid4())
     # scheduling speaks before onboarding's confirmation reached us: the project is not known yet
     deliver(h, "reserve.shortfall", {"project_id": project_id, "missing": 4})
@@ -464,14 +464,14 @@ def test_reserve_and_surge_shortfalls_match_one_and_a_half_per_missing_agent(
     assert (early["reason"], early["seats"], early["target"], early["matched"]) == (
         "reserve_shortfall",
         4,
-        6,
+        12,
         0,
     )
     assert early["status"] == "short"
     deliver(h, "project.confirmed", confirmed(project_id, seats=2))
     by_reason = {r["reason"]: r for r in requisitions(h, project_id)}
     assert by_reason["project_confirmed"]["matched"] == 6
-    assert by_reason["reserve_shortfall"]["matched"] == 6
+    assert by_reason["reserve_shortfall"]["matched"] == 12
     surge = {
         "project_id": project_id,
         "surge_id": "surge-1",
@@ -487,7 +487,7 @@ def test_reserve_and_surge_shortfalls_match_one_and_a_half_per_missing_agent(
     deliver(h, "surge.accepted", surge)  # announced twice: still one requisition per surge
     deliver(h, "surge.accepted", {**surge, "surge_id": "surge-2", "covered": 3, "uncovered": 0})
     surges = [r for r in requisitions(h, project_id) if r["reason"] == "surge"]
-    assert [(r["seats"], r["target"], r["matched"]) for r in surges] == [(2, 3, 3)]
+    assert [(r["seats"], r["target"], r["matched"]) for r in surges] == [(2, 6, 6)]
 
 
 def test_events_about_unknown_projects_and_people_are_handled(

@@ -90,9 +90,13 @@ def test_file_level_problems(text: str, message: str) -> None:
         parse(text)
 
 
-def test_gbk_files_are_refused_with_a_hint() -> None:
-    with pytest.raises(FileRejected, match="GBK"):
-        parse(HEADER + "张三,13800138000,售前,早班,是,80,,,,,\n", encoding="gbk")
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_and_gb18030_files_are_read_like_utf8(encoding: str) -> None:
+    parsed = parse(
+        "姓名,手机,技能,班次,基础培训通过,基础分,城市\n张三,13800138000,售前,早班,是,80,杭州\n", encoding
+    )
+    assert parsed.errors == []
+    assert [(c.name, c.city) for _, c in parsed.rows] == [("张三", "杭州")]
 
 
 def test_too_many_rows() -> None:

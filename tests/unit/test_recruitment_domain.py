@@ -64,13 +64,6 @@ def test_the_default_ratio_is_the_seeds_one_to_three() -> None:
     assert domain.match_target(10, Config().match_ratio) == 30
 
 
-def test_replacements_are_matched_at_three_per_two_so_enough_survive_training() -> None:
-    # 3 matched per seat, 2 admitted per seat: 4 missing agents need ceil(4 × 1.5) = 6 candidates
-    assert Config().replacement_factor == Decimal("1.5")
-    assert domain.replacement_target(4, Config().replacement_factor) == 6
-    assert domain.replacement_target(5, Config().replacement_factor) == 8
-
-
 def test_due_date_is_three_china_working_days_after_confirmation() -> None:
     assert Config().due_workdays == 3
     # an ordinary week: Monday 2025-09-22 → Thursday 2025-09-25
