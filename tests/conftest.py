@@ -215,23 +215,30 @@ def amqp_url(test_servers: ServerUrls) -> Iterator[str]:
         delete_broker_objects(BROKER_PREFIX)
 
 
-def delete_broker_objects(prefix: str) -> None:
+def _broker_names(kind: str, prefix: str) -> list[str]:
     try:
         out = subprocess.run(
-            ["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True, timeout=60
+            ["rabbitmqctl", "-q", f"list_{kind}", "name"], capture_output=True, text=True, timeout=60
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
-        return
-    names = [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+        return []
+    return [line.strip() for line in out.splitlines() if line.strip().startswith(prefix)]
+
+
+def delete_broker_objects(prefix: str) -> None:
+    """Every queue and exchange named by this session's prefix, the tests' own sub-prefixes included
+    (``unique_prefix``, the harnesses, the e2e stacks each declare ``<prefix>-<x>.events``)."""
+    queues = _broker_names("queues", prefix)
+    exchanges = _broker_names("exchanges", prefix) or [f"{prefix}.events"]
     try:
         conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
     except Exception:
         return
     ch = conn.channel()
-    for name in names:
+    for name in queues:
         ch.queue_delete(name)
-    for suffix in ("events",):
-        ch.exchange_delete(f"{prefix}.{suffix}")
+    for name in exchanges:
+        ch.exchange_delete(name)
     conn.close()
 
 
