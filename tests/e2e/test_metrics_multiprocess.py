@@ -13,6 +13,7 @@ import socket
 import urllib.request
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -23,6 +24,8 @@ from shared.service import load_spec
 from shared.stack import Stack, StackConfig
 from tests.e2e.conftest import SECRET
 
+#: Concurrent /healthz requests per burst.
+BURST = 16
 HEALTHZ_SAMPLE = re.compile(
     r'^http_requests_total\{(?=[^}]*endpoint="/healthz")(?=[^}]*status="200")[^}]*\} (\S+)$', re.M
 )
@@ -74,12 +77,14 @@ def test_metrics_sum_the_requests_of_every_gunicorn_worker(
         stack.wait_ready(["onboarding"], timeout=90)
         base = config.base_url("onboarding")
         sent = 0
-        # fresh connections land on either worker; go on until both have answered (bounded)
-        while sent < 400 and (
-            sent < 20 or len([n for n in _healthz_by_worker(metrics_dir).values() if n]) < 2
-        ):
-            _get(base + "/healthz")
-            sent += 1
+        # Bursts of concurrent connections: while one worker is busy accepting, the other takes some (one
+        # request at a time can land on the same idle worker every time). Bounded either way.
+        with ThreadPoolExecutor(max_workers=BURST) as pool:
+            while sent < 100 * BURST and (
+                sent < 20 or len([n for n in _healthz_by_worker(metrics_dir).values() if n]) < 2
+            ):
+                list(pool.map(_get, [base + "/healthz"] * BURST))
+                sent += BURST
         per_worker = _healthz_by_worker(metrics_dir)
         assert len([n for n in per_worker.values() if n]) == 2, (
             f"one worker answered everything: {per_worker}"
