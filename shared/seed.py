@@ -12,8 +12,6 @@ in step).
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 import sys
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from typing import Any
 
 import click
 
+from shared import tabular
 from shared.config import SERVICES, project_root
 
 DEFAULT_SIZE = 200
@@ -42,6 +41,7 @@ HEADER = (
     "经验月数",
     "备注",
 )
+COLUMNS = tuple(tabular.Column(key=header, zh=header) for header in HEADER)
 
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
@@ -145,13 +145,9 @@ def candidates(size: int = DEFAULT_SIZE) -> list[Candidate]:
     return [candidate(i) for i in range(1, size + 1)]
 
 
-def to_csv(people: list[Candidate]) -> str:
-    """UTF-8 CSV with a BOM, so Excel on Chinese Windows opens it as is."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerows(person.row() for person in people)
-    return "\ufeff" + out.getvalue()
+def to_csv(people: list[Candidate]) -> bytes:
+    """The import's CSV, written like every export (``shared.tabular``: UTF-8 with a BOM for Excel)."""
+    return tabular.to_csv(COLUMNS, (person.row() for person in people))
 
 
 def import_csv(api: Any, content: bytes, filename: str, *, dry_run: bool = False) -> dict[str, Any]:
@@ -217,7 +213,7 @@ def seed(
     if csv_file is not None:
         content, filename = csv_file.read_bytes(), csv_file.name
     else:
-        content, filename = to_csv(candidates(size)).encode(), "yunkefu-seed.csv"
+        content, filename = to_csv(candidates(size)), "yunkefu-seed.csv"
     if write_to is not None:
         if str(write_to) == "-":
             sys.stdout.buffer.write(content)

@@ -37,7 +37,7 @@ def test_the_same_size_gives_the_same_people_and_a_larger_size_only_adds() -> No
 
 def test_every_generated_row_is_accepted_by_recruitments_csv_import() -> None:
     people = candidates(2000)
-    parsed = parse_csv(to_csv(people).encode(), max_rows=5000)
+    parsed = parse_csv(to_csv(people), max_rows=5000)
     assert parsed.errors == []
     assert len(parsed.rows) == 2000
     # unique phones are what make a second import update instead of add
@@ -47,7 +47,7 @@ def test_every_generated_row_is_accepted_by_recruitments_csv_import() -> None:
 
 
 def test_the_pool_is_varied_and_has_room_for_several_tours() -> None:
-    parsed = parse_csv(to_csv(candidates(DEFAULT_SIZE)).encode(), max_rows=DEFAULT_SIZE)
+    parsed = parse_csv(to_csv(candidates(DEFAULT_SIZE)), max_rows=DEFAULT_SIZE)
     rows = [row for _, row in parsed.rows]
     tour = recruitment.Requirement(shifts=frozenset(recruitment.project_shifts("09:00", "17:00")))
     eligible = [
@@ -77,14 +77,14 @@ def test_the_pool_is_varied_and_has_room_for_several_tours() -> None:
 
 
 def test_the_shipped_sample_is_the_generators_default_output() -> None:
-    assert SAMPLE_CSV.read_bytes() == to_csv(candidates(DEFAULT_SIZE)).encode()
+    assert SAMPLE_CSV.read_bytes() == to_csv(candidates(DEFAULT_SIZE))
     assert SAMPLE_CSV.read_bytes().startswith("\ufeff".encode())  # Excel opens it as UTF-8
 
 
 def test_the_seed_command_is_registered_and_writes_the_csv_without_sending_it() -> None:
     result = CliRunner().invoke(main, ["seed", "--size", "3", "--write", "-"])
     assert result.exit_code == 0, result.output
-    assert result.stdout_bytes == to_csv(candidates(3)).encode()
+    assert result.stdout_bytes == to_csv(candidates(3))
 
 
 def test_the_seed_says_where_it_tried_when_recruitment_is_down() -> None:
