@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._support import Scratch  # noqa: E402
-from shared.auth import mint_token  # noqa: E402
+from shared.auth import SigningKey, mint_token  # noqa: E402
 from shared.config import SERVICES, Settings  # noqa: E402
-from shared.stack import Api, Stack, StackConfig  # noqa: E402
+from shared.stack import Api, Stack, StackConfig, generate_stack_keys  # noqa: E402
 
 HELLO = """
 from flask import Flask
@@ -127,12 +127,11 @@ def measure(args: argparse.Namespace, scratch: Scratch) -> int:
     databases, the folder (logs, media, the hello app), and the stack's queues and exchange."""
     database_urls = {s: scratch.database(s) for s in SERVICES}
     var = scratch.folder()
-    secret = "bench-secret-" + "x" * 32
     config = StackConfig(
         database_urls=database_urls,
         amqp_url=scratch.amqp_url,
         broker_prefix=f"yk-httpbench-{scratch.run}",
-        jwt_secret=secret,
+        keys_dir=generate_stack_keys(var / "keys"),
         var_dir=var,
         port_offset=20000,
         gunicorn_workers=2,
@@ -164,7 +163,9 @@ def measure(args: argparse.Namespace, scratch: Scratch) -> int:
         stack.start()
         from shared.demo import Story
 
-        story = Story({s: config.base_url(s) for s in SERVICES}, secret, say=lambda _line: None, pool=7)
+        key = SigningKey.load(config.private_key_file)
+
+        story = Story({s: config.base_url(s) for s in SERVICES}, key, say=lambda _line: None, pool=7)
         story.run()
         flow = (
             "the requisition's 30 matches",
@@ -180,8 +181,8 @@ def measure(args: argparse.Namespace, scratch: Scratch) -> int:
         for name in list(stack.processes):
             if name != "onboarding:web":  # measure the web process alone, not six idle workers beside it
                 stack.kill(name, signal.SIGTERM)
-        merchant = mint_token(secret, "merchant", merchant_id="m-bench")
-        api = Api(config.base_url("onboarding"), mint_token(secret, "merchant", merchant_id="m-bench"))
+        merchant = mint_token(key, "merchant", merchant_id="m-bench")
+        api = Api(config.base_url("onboarding"), mint_token(key, "merchant", merchant_id="m-bench"))
         ids = []
         for i in range(args.projects):
             status, body, _ = api.post("/api/v1/projects", project_payload(i))

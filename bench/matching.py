@@ -43,6 +43,7 @@ from shared.config import Settings
 from shared.db import Database, utcnow
 from shared.events.outbox import add_event
 from shared.migrate import upgrade
+from shared.stack import STACK_PRIVATE_KEY, generate_stack_keys
 
 TARGET_SECONDS = 1.0
 PLATFORMS = ["taobao", "jd", "pinduoduo", "douyin", "kuaishou"]
@@ -241,13 +242,13 @@ def main() -> int:
         url = scratch.database("recruitment")
         database = Database(url)
         try:
-            measure(args, url, database)
+            measure(args, url, database, scratch.folder())
         finally:
             database.dispose()
     return 0
 
 
-def measure(args: argparse.Namespace, url: str, database: Database) -> None:
+def measure(args: argparse.Namespace, url: str, database: Database, keys_dir: Path) -> None:
     upgrade(SPEC, url)
     rng = random.Random(20261127)
     t0 = time.perf_counter()
@@ -304,14 +305,14 @@ def measure(args: argparse.Namespace, url: str, database: Database) -> None:
     settings = Settings(
         service="recruitment",
         database_url=url,
-        jwt_secret="bench-secret-" + "x" * 32,
+        jwt_public_keys=str(generate_stack_keys(keys_dir) / "public"),
         log_json=False,
         log_level="WARNING",
     )
     app = SPEC.create_app(settings=settings, database=database)
-    from shared.auth import mint_token
+    from shared.auth import SigningKey, mint_token
 
-    token = mint_token(settings.jwt_secret, "vendor")
+    token = mint_token(SigningKey.load(keys_dir / STACK_PRIVATE_KEY), "vendor")
     client = app.test_client()
     t0 = time.perf_counter()
     response = client.post(

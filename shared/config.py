@@ -24,9 +24,6 @@ SERVICES: dict[str, int] = {
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
-#: Published in the README, so anyone can sign an admin token with it: accepted only in development.
-DEV_JWT_SECRET = "dev-only-secret-change-me-in-production"
-MIN_JWT_SECRET_BYTES = 32
 #: ``YUNKEFU_ENV`` value that relaxes the start-up checks (``make run``, ``make demo`` and the tests set it).
 DEVELOPMENT = "development"
 
@@ -82,38 +79,58 @@ def port_offset(environ: Mapping[str, str] | None = None) -> int:
     return _int(env, "PORT_OFFSET", 0)
 
 
-def jwt_secret_problems(settings: Settings) -> list[str]:
-    """What is wrong with the secrets a service would sign or accept tokens with (empty: nothing)."""
+def jwt_key_problems(settings: Settings) -> list[str]:
+    """What is wrong with the keys a process would verify (and, the console, sign) tokens with."""
+    from shared.auth import load_keyring, load_signing_key
+
     problems = []
-    named = [("JWT_SECRET", settings.jwt_secret)] + [
-        (f"JWT_PREVIOUS_SECRETS[{i}]", s) for i, s in enumerate(settings.jwt_previous_secrets)
-    ]
-    for name, secret in named:
-        if not secret:
-            problems.append(f"{name} is not set")
-        elif secret == DEV_JWT_SECRET:
-            problems.append(f"{name} is the public development default")
-        elif len(secret.encode()) < MIN_JWT_SECRET_BYTES:
-            problems.append(f"{name} is shorter than {MIN_JWT_SECRET_BYTES} bytes")
+    try:
+        if not load_keyring(settings).kids:
+            problems.append(f"JWT_PUBLIC_KEYS ({settings.jwt_public_keys}) holds no public key")
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if settings.service == "console":  # the one process that signs tokens
+        try:
+            load_signing_key(settings)
+        except ConfigError as exc:
+            problems.append(str(exc))
     return problems
 
 
 def validate_for_start(settings: Settings, environ: Mapping[str, str] | None = None) -> list[str]:
     """Refuse settings a web or worker process must not start with; returns the warnings to log.
 
-    Outside development (``YUNKEFU_ENV=development``) a missing, default or short JWT secret would let
-    anyone who read the README mint an admin token, so it raises :class:`ConfigError` instead.
+    Outside development (``YUNKEFU_ENV=development``) a process without a public key to verify tokens
+    with (the console: without its private key) could not authenticate anyone, so it raises
+    :class:`ConfigError` instead of starting half-configured. In development the keys default to a pair
+    generated under ``<VAR_DIR>/keys/``.
     """
-    problems = jwt_secret_problems(settings)
+    problems = jwt_key_problems(settings)
     if not problems:
         return []
     if is_development(environ):
         return [f"{p} (accepted only because YUNKEFU_ENV={DEVELOPMENT})" for p in problems]
     raise ConfigError(
-        f"refusing to start {settings.service}: {'; '.join(problems)}. Set JWT_SECRET to a random value of "
-        f"at least {MIN_JWT_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; "
-        f"print(secrets.token_urlsafe(48))'`), or YUNKEFU_ENV={DEVELOPMENT} on a development machine."
+        f"refusing to start {settings.service}: {'; '.join(problems)}. Publish the console's public key(s) "
+        "to JWT_PUBLIC_KEYS (`yunkefu keys generate --dir DIR` makes a pair; see docs/operations.md), or set "
+        f"YUNKEFU_ENV={DEVELOPMENT} on a development machine to use a generated development key pair."
     )
+
+
+def jwt_key_defaults(environ: Mapping[str, str]) -> tuple[str, str, str]:
+    """``(private key file, public keys, development keys dir)`` from the environment.
+
+    In development with neither variable set, both point into ``<VAR_DIR>/keys/``, where the pair is
+    generated on first use (the third value says so); otherwise they are what the variables say.
+    """
+    private = environ.get("JWT_PRIVATE_KEY_FILE", "").strip()
+    public = environ.get("JWT_PUBLIC_KEYS", "").strip()
+    if private or public or not is_development(environ):
+        return private, public, ""
+    from shared.auth import DEV_PRIVATE_KEY_NAME, DEV_PUBLIC_KEY_NAME
+
+    keys = var_dir(environ) / "keys"
+    return str(keys / DEV_PRIVATE_KEY_NAME), str(keys / DEV_PUBLIC_KEY_NAME), str(keys)
 
 
 def media_root_for(service: str, environ: Mapping[str, str] | None = None) -> str:
@@ -168,10 +185,13 @@ class Settings:
     broker_prefix: str = "yunkefu"
     #: ``classic`` (default) or ``quorum``; many quorum queues declared at once wedged a 3.10 node here
     queue_type: str = "classic"
-    jwt_secret: str = DEV_JWT_SECRET
+    #: PEM (PKCS#8) Ed25519 private key tokens are minted with: the console and ``yunkefu token`` only
+    jwt_private_key_file: str = ""
+    #: ``,``-separated directories of ``*.pem`` public keys, PEM files or JWKS files: tokens verify by kid
+    jwt_public_keys: str = ""
+    #: set in development when both of the above default into this folder (the pair is generated there)
+    jwt_dev_keys_dir: str = ""
     jwt_ttl_seconds: int = 8 * 3600
-    #: retired secrets still accepted (not used for minting) while clients move to new tokens
-    jwt_previous_secrets: tuple[str, ...] = ()
     max_delivery_attempts: int = 5
     #: the first retry's wait; later waits grow so that all of them last ``retry_total_seconds``
     retry_delay_ms: int = 2000
@@ -217,17 +237,17 @@ class Settings:
     @classmethod
     def from_env(cls, service: str, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
+        private_key, public_keys, dev_keys = jwt_key_defaults(env)
         return cls(
             service=service,
             database_url=database_url_for(service, env),
             amqp_url=env.get("AMQP_URL", DEFAULT_AMQP_URL),
             broker_prefix=env.get("BROKER_PREFIX", "yunkefu"),
             queue_type=env.get("QUEUE_TYPE", "classic"),
-            jwt_secret=env.get("JWT_SECRET", DEV_JWT_SECRET),
+            jwt_private_key_file=private_key,
+            jwt_public_keys=public_keys,
+            jwt_dev_keys_dir=dev_keys,
             jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 8 * 3600),
-            jwt_previous_secrets=tuple(
-                s.strip() for s in env.get("JWT_PREVIOUS_SECRETS", "").split(",") if s.strip()
-            ),
             max_delivery_attempts=_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
             retry_delay_ms=_int(env, "RETRY_DELAY_MS", 2000),
             retry_total_seconds=_float(env, "RETRY_TOTAL_SECONDS", 600.0),

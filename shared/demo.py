@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from shared.auth import mint_token
+from shared.auth import SigningKey, mint_token
 from shared.stack import Api
 from shared.workdays import add_workdays, today_shanghai
 
@@ -74,7 +74,7 @@ class Story:
     def __init__(
         self,
         base_urls: dict[str, str],
-        jwt_secret: str,
+        signing_key: SigningKey,
         *,
         say: Callable[[str], None] = print,
         timeout: float = 60.0,
@@ -82,7 +82,7 @@ class Story:
         pool: int = 9,
     ) -> None:
         self.urls = base_urls
-        self.secret = jwt_secret
+        self.signing_key = signing_key
         self.say = say
         self.timeout = timeout
         self.today = today or today_shanghai()
@@ -96,7 +96,7 @@ class Story:
     # --- helpers -------------------------------------------------------------------------------------
 
     def api(self, service: str, role: str, **claims: str) -> Api:
-        return Api(self.urls[service], mint_token(self.secret, role, **claims))
+        return Api(self.urls[service], mint_token(self.signing_key, role, **claims))
 
     def merchant(self, service: str) -> Api:
         return self.api(service, "merchant", merchant_id=MERCHANT_ID, sub="u-merchant-wang")
@@ -642,24 +642,29 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
     """Start the stack (or use the running one), play the story, print the summary.
 
     0 when every outcome matched, 1 when one differed, 2 when the stack could not start (its ports are
-    busy). A stack of our own gets a random JWT secret and a broker prefix of its own; its queues, exchange
+    busy). A stack of our own gets a key pair of its own and a broker prefix of its own; its queues, exchange
     and temporary folder are removed afterwards (the folder is kept, with the logs, when the story failed).
     """
     import os
-    import secrets
     import shutil
     import tempfile
     import uuid
     from pathlib import Path
 
-    from shared.config import SERVICES, Settings, database_url_for, port_offset
-    from shared.stack import PortsBusy, Stack, StackConfig, delete_broker_objects
+    from shared.auth import load_signing_key
+    from shared.config import SERVICES, ConfigError, Settings, database_url_for, port_offset
+    from shared.stack import PortsBusy, Stack, StackConfig, delete_broker_objects, generate_stack_keys
 
     settings = Settings.from_env("demo")
     if use_running:
         offset = port_offset()
         urls = {s: f"http://127.0.0.1:{p + offset}" for s, p in SERVICES.items()}
-        return _play(urls, settings.jwt_secret, timeout, say)
+        try:
+            key = load_signing_key(settings)  # the running services' own key pair, as `yunkefu token`
+        except ConfigError as exc:
+            say(f"✗ cannot sign tokens for the running services: {exc}")
+            return 2
+        return _play(urls, key, timeout, say)
     run = uuid.uuid4().hex[:6]
     var_dir = Path(tempfile.mkdtemp(prefix=f"yunkefu-demo-{run}-"))
     if os.environ.get("DATABASE_URL"):
@@ -672,12 +677,12 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
     else:
         database_urls = {s: f"sqlite:///{var_dir / f'{s}.db'}" for s in SERVICES}
         where = f"SQLite under {var_dir}"
-    secret = secrets.token_urlsafe(48)  # the stack is ours alone: no need for the public default
+    # the stack is ours alone: a key pair of its own, never the development default
     config = StackConfig(
         database_urls=database_urls,
         amqp_url=settings.amqp_url,
         broker_prefix=f"yunkefu-demo-{run}",
-        jwt_secret=secret,
+        keys_dir=generate_stack_keys(var_dir / "keys"),
         var_dir=var_dir,
         port_offset=int(os.environ.get("DEMO_PORT_OFFSET", "100")),
         extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3"},
@@ -696,7 +701,8 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
                 code = 2
                 return code
             say(f"all ready; logs in {var_dir / 'logs'}")
-            code = _play({s: config.base_url(s) for s in SERVICES}, secret, timeout, say)
+            key = SigningKey.load(config.private_key_file)
+            code = _play({s: config.base_url(s) for s in SERVICES}, key, timeout, say)
             return code
     finally:
         if declared:
@@ -710,8 +716,8 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
             shutil.rmtree(var_dir, ignore_errors=True)
 
 
-def _play(urls: dict[str, str], secret: str, timeout: float, say: Callable[[str], None]) -> int:
-    story = Story(urls, secret, say=say, timeout=timeout)
+def _play(urls: dict[str, str], key: SigningKey, timeout: float, say: Callable[[str], None]) -> int:
+    story = Story(urls, key, say=say, timeout=timeout)
     try:
         outcome = story.run()
     except DemoFailure as exc:

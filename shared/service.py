@@ -47,10 +47,15 @@ class ServiceSpec:
     jobs: Sequence[Job] = ()
 
 
+#: The web console has a spec (app factory, models, migrations) but neither events nor a worker, so it
+#: is not one of ``SERVICES``.
+CONSOLE = "console"
+
+
 def load_spec(name: str) -> ServiceSpec:
     if ":" in name:
         module_name, _, attr = name.partition(":")
         return getattr(importlib.import_module(module_name), attr)
-    if name not in SERVICES:
-        raise LookupError(f"unknown service {name!r}; one of: {', '.join(SERVICES)}")
+    if name not in SERVICES and name != CONSOLE:
+        raise LookupError(f"unknown service {name!r}; one of: {', '.join([*SERVICES, CONSOLE])}")
     return importlib.import_module(f"services.{name}.spec").SPEC

@@ -1,9 +1,10 @@
 """The whole product as real processes: six gunicorn web servers and six ``yunkefu worker`` processes.
 
 Used by ``make demo`` (``yunkefu demo``) and the end-to-end and fault tests. Each process gets its own
-environment (database URL, broker prefix, JWT secret, media root); ``start`` migrates every database first
-and waits until every ``/readyz`` answers 200. Processes can be killed (``kill -9``) and restarted one by
-one, which is what the fault tests do.
+environment (database URL, broker prefix, token keys, media root); ``start`` migrates every database
+first and waits until every ``/readyz`` answers 200. With ``with_console`` the web console runs beside
+them (``console:web``), the only process given the private key tokens are signed with. Processes can be
+killed (``kill -9``) and restarted one by one, which is what the fault tests do.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import errno
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -25,8 +27,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from shared.config import SERVICES, Settings, project_root
+from shared.service import CONSOLE
 
 ROOT = project_root()
+#: the console's port before ``port_offset`` (the six services use 8001…8006)
+CONSOLE_PORT = 8000
 
 
 @dataclass
@@ -34,14 +39,33 @@ class StackConfig:
     database_urls: dict[str, str]
     amqp_url: str
     broker_prefix: str
-    jwt_secret: str
+    #: holds the stack's key pair (``generate_stack_keys``): services get the public key, the console
+    #: alone the private one
+    keys_dir: Path
     var_dir: Path
     port_offset: int = 0
     extra_env: dict[str, str] = field(default_factory=dict)
     gunicorn_workers: int = 1
+    #: also run the web console (``console:web`` on 8000 + port_offset; needs ``database_urls["console"]``)
+    with_console: bool = False
+    #: the console's session-cookie key, random per stack
+    console_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+
+    @property
+    def private_key_file(self) -> Path:
+        return self.keys_dir / STACK_PRIVATE_KEY
+
+    @property
+    def public_keys(self) -> Path:
+        return self.keys_dir / "public"
+
+    @property
+    def services(self) -> list[str]:
+        """Every web process the stack runs: the six services, and the console when configured."""
+        return [*SERVICES, CONSOLE] if self.with_console else list(SERVICES)
 
     def port(self, service: str) -> int:
-        return SERVICES[service] + self.port_offset
+        return (CONSOLE_PORT if service == CONSOLE else SERVICES[service]) + self.port_offset
 
     def base_url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.port(service)}"
@@ -57,7 +81,7 @@ class StackConfig:
             f"{service.upper()}_DATABASE_URL": self.database_urls[service],
             "AMQP_URL": self.amqp_url,
             "BROKER_PREFIX": self.broker_prefix,
-            "JWT_SECRET": self.jwt_secret,
+            "JWT_PUBLIC_KEYS": str(self.public_keys),
             "VAR_DIR": str(self.var_dir),
             "MEDIA_ROOT": str(self.var_dir / "media"),  # the parent: each service uses media/<service>
             "PORT": str(self.port(service)),
@@ -70,7 +94,32 @@ class StackConfig:
             **self.extra_env,
         }
         env.pop("DATABASE_URL", None)
+        env.pop("JWT_PRIVATE_KEY_FILE", None)  # a service never holds the private key
+        if service == CONSOLE:
+            env.update(
+                {f"CONSOLE_{s.upper()}_URL": self.base_url(s) for s in SERVICES},
+                JWT_PRIVATE_KEY_FILE=str(self.private_key_file),
+                CONSOLE_SECRET_KEY=self.console_secret_key,
+                CONSOLE_COOKIE_SECURE="0",  # plain http on 127.0.0.1
+            )
         return env
+
+
+STACK_PRIVATE_KEY = "stack.key.pem"
+
+
+def generate_stack_keys(keys_dir: Path) -> Path:
+    """A fresh key pair for one stack: ``<keys_dir>/stack.key.pem`` and ``<keys_dir>/public/*.pem``.
+
+    The public key goes into a folder of its own because ``JWT_PUBLIC_KEYS`` refuses a private key.
+    Returns ``keys_dir`` (what :class:`StackConfig` takes).
+    """
+    from shared.auth import generate_key_pair
+
+    _private, public = generate_key_pair(keys_dir, STACK_PRIVATE_KEY.removesuffix(".key.pem"))
+    (keys_dir / "public").mkdir(parents=True, exist_ok=True)
+    public.rename(keys_dir / "public" / public.name)
+    return keys_dir
 
 
 class PortsBusy(RuntimeError):
@@ -153,7 +202,7 @@ class Stack:
         from shared.migrate import upgrade
         from shared.service import load_spec
 
-        names = services or list(SERVICES)
+        names = services or self.config.services
         busy = busy_ports([self.config.port(s) for s in names])
         if busy:
             raise PortsBusy(
@@ -164,7 +213,8 @@ class Stack:
             upgrade(load_spec(service), self.config.database_urls[service])
         for service in names:
             self.spawn(f"{service}:web")
-            self.spawn(f"{service}:worker")
+            if service != CONSOLE:  # the console has no events, so no worker
+                self.spawn(f"{service}:worker")
         self.wait_ready(names, timeout)
         return self
 

@@ -6,8 +6,9 @@ a server that does not answer is brought up from ``docker-compose.yml`` through 
 down at the end) when a Docker engine answers; otherwise the tests that need it **fail** with a message
 saying how to start it; nothing is skipped.
 
-The session runs in development mode (``YUNKEFU_ENV=development``): apps built in-process with the
-default settings would otherwise refuse the public default JWT secret.
+The session runs in development mode (``YUNKEFU_ENV=development``) with a key pair of its own, generated
+under a temporary folder and exported as ``JWT_PRIVATE_KEY_FILE`` / ``JWT_PUBLIC_KEYS`` so that every
+``Settings.from_env`` (and every CLI subprocess) signs and verifies tokens with it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,7 +34,29 @@ from shared.config import DEVELOPMENT, normalize_db_url
 # before anything builds an app or a worker; the stacks (tests/e2e) copy it into their processes
 os.environ["YUNKEFU_ENV"] = DEVELOPMENT
 
-from tests.support import ServiceHarness, make_harness
+from shared.auth import generate_key_pair
+
+
+def _session_key_pair() -> tuple[Path, Path]:
+    """The session's key pair: ``<tmp>/test.key.pem`` and ``<tmp>/public/test.pub.pem`` (a public-key
+    folder holds no private key), exported through the environment before any settings are read."""
+    folder = Path(tempfile.mkdtemp(prefix="yunkefu-test-keys-"))
+    private, public = generate_key_pair(folder, "test")
+    (folder / "public").mkdir()
+    public = public.rename(folder / "public" / public.name)
+    os.environ["JWT_PRIVATE_KEY_FILE"] = str(private)
+    os.environ["JWT_PUBLIC_KEYS"] = str(public.parent)
+    return private, public
+
+
+TEST_PRIVATE_KEY, TEST_PUBLIC_KEY = _session_key_pair()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(TEST_PRIVATE_KEY.parent, ignore_errors=True)
+
+
+from tests.support import ServiceHarness, make_harness  # noqa: E402 - after the keys are exported
 
 RUN_ID = uuid.uuid4().hex[:8]
 ADMIN_DB_URL = normalize_db_url(

@@ -8,6 +8,7 @@ events, publishes envelopes as another service would, and mints tokens.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ import pika
 from flask import Flask
 from flask.testing import FlaskClient
 
-from shared.auth import mint_token
+from shared.auth import SigningKey, load_signing_key, mint_token
 from shared.config import Settings
 from shared.db import Database
 from shared.events import topology
@@ -25,6 +26,16 @@ from shared.events.envelope import Envelope, build_envelope
 from shared.migrate import upgrade
 from shared.service import ServiceSpec, load_spec
 from shared.worker import Worker
+
+
+def session_signing_key() -> SigningKey:
+    """The test session's private key (tests/conftest.py generates it): what the console would sign with."""
+    return SigningKey.load(os.environ["JWT_PRIVATE_KEY_FILE"])
+
+
+def session_public_keys() -> str:
+    """The test session's ``JWT_PUBLIC_KEYS``: the settings of an app built by hand verify with it."""
+    return os.environ["JWT_PUBLIC_KEYS"]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
@@ -91,8 +102,12 @@ class ServiceHarness:
     worker: Worker | None = None
     taps: list[EventTap] = field(default_factory=list)
 
+    @property
+    def signing_key(self) -> SigningKey:
+        return load_signing_key(self.settings)
+
     def token(self, role: str, *, sub: str | None = None, merchant_id: str | None = None) -> str:
-        return mint_token(self.settings.jwt_secret, role, sub=sub, merchant_id=merchant_id)
+        return mint_token(self.signing_key, role, sub=sub, merchant_id=merchant_id)
 
     def auth(self, role: str, *, sub: str | None = None, merchant_id: str | None = None) -> dict[str, str]:
         """Headers for the test client: ``client.get(url, headers=h.auth("vendor"))``."""
@@ -154,7 +169,9 @@ def make_harness(
 ) -> ServiceHarness:
     spec = load_spec(service)
     upgrade(spec, database_url)
-    base = Settings.from_env(spec.name, env or {})
+    # the session's key pair (tests/conftest.py exports it) unless the test brings its own
+    keys = {k: os.environ[k] for k in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEYS") if k in os.environ}
+    base = Settings.from_env(spec.name, {**keys, **(env or {})})
     settings = Settings(
         **{
             **base.__dict__,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from shared.auth import SigningKey
 from shared.config import SERVICES
-from shared.stack import Stack, StackConfig
+from shared.stack import Stack, StackConfig, generate_stack_keys
 
 _stacks = itertools.count()
-SECRET = "e2e-secret-" + "s" * 32
 
 
 def build_stack(make_database: Callable[[str], str], amqp_url: str, broker_prefix: str, tmp: Path) -> Stack:
@@ -22,7 +22,7 @@ def build_stack(make_database: Callable[[str], str], amqp_url: str, broker_prefi
         database_urls={s: make_database(f"e2e{n}_{s}") for s in SERVICES},
         amqp_url=amqp_url,
         broker_prefix=f"{broker_prefix}-e2e{n}-{uuid.uuid4().hex[:4]}",
-        jwt_secret=SECRET,
+        keys_dir=generate_stack_keys(tmp / "keys"),
         var_dir=tmp,
         port_offset=11000 + 100 * n,
         extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3", "MAX_DELIVERY_ATTEMPTS": "4"},
@@ -47,3 +47,8 @@ def stack(
 
 def urls(stack: Stack) -> dict[str, str]:
     return {s: stack.config.base_url(s) for s in SERVICES}
+
+
+def signing_key(stack: Stack) -> SigningKey:
+    """The private key the stack's services accept tokens from (what the console would sign with)."""
+    return SigningKey.load(stack.config.private_key_file)

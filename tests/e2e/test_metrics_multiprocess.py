@@ -21,8 +21,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from shared.config import SERVICES
 from shared.migrate import upgrade
 from shared.service import load_spec
-from shared.stack import Stack, StackConfig
-from tests.e2e.conftest import SECRET
+from shared.stack import Stack, StackConfig, generate_stack_keys
 
 #: Concurrent /healthz requests per burst.
 BURST = 16
@@ -65,7 +64,7 @@ def test_metrics_sum_the_requests_of_every_gunicorn_worker(
         database_urls={"onboarding": url},
         amqp_url=amqp_url,
         broker_prefix=f"{broker_prefix}-metrics",
-        jwt_secret=SECRET,
+        keys_dir=generate_stack_keys(tmp_path / "keys"),
         var_dir=tmp_path,
         port_offset=_free_port() - SERVICES["onboarding"],
         gunicorn_workers=2,

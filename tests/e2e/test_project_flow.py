@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from shared.demo import SEATS, Story
 from shared.stack import Stack
-from tests.e2e.conftest import SECRET, urls
+from tests.e2e.conftest import signing_key, urls
 
 
 def test_one_order_travels_from_confirmation_to_payroll(stack: Stack) -> None:
     lines: list[str] = []
-    story = Story(urls(stack), SECRET, say=lines.append, timeout=60)
+    story = Story(urls(stack), signing_key(stack), say=lines.append, timeout=60)
     outcome = story.run()
     assert outcome.failures == [], "\n".join(lines)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from shared.config import SERVICES, project_root
 from shared.seed import DEFAULT_SIZE
 from shared.stack import Stack
-from tests.e2e.conftest import SECRET
 
 ROOT = project_root()
 
@@ -34,8 +33,9 @@ def tour_env(stack: Stack) -> dict[str, str]:
     env.update({service.upper(): stack.config.base_url(service) for service in SERVICES})
     # the venv running the tests provides `yunkefu` even when it is not ./.venv (CI uses .ci-venv)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env["JWT_SECRET"] = SECRET
-    env.pop("JWT_PREVIOUS_SECRETS", None)
+    # `yunkefu token` in the tour signs with the stack's private key, as the console would
+    env["JWT_PRIVATE_KEY_FILE"] = str(stack.config.private_key_file)
+    env["JWT_PUBLIC_KEYS"] = str(stack.config.public_keys)
     return env
 
 

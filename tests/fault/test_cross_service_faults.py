@@ -26,7 +26,7 @@ from shared.events import topology
 from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
 from shared.stack import Api, Stack
-from tests.e2e.conftest import SECRET, build_stack, urls
+from tests.e2e.conftest import build_stack, signing_key, urls
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,11 +48,11 @@ def stack(
 
 
 def story(stack: Stack, pool: int) -> Story:
-    return Story(urls(stack), SECRET, say=lambda _line: None, timeout=90, pool=pool)
+    return Story(urls(stack), signing_key(stack), say=lambda _line: None, timeout=90, pool=pool)
 
 
 def vendor(stack: Stack, service: str) -> Api:
-    return Api(stack.config.base_url(service), mint_token(SECRET, "vendor"))
+    return Api(stack.config.base_url(service), mint_token(signing_key(stack), "vendor"))
 
 
 def queue_depths(stack: Stack) -> dict[str, int]:
@@ -214,7 +214,7 @@ def test_database_outage_retries_then_parks_and_replay_after_the_fix_delivers(
     played.recruit()
     played.train()
     project_id = played.outcome.project_id
-    trainer = Api(stack.config.base_url("training"), mint_token(SECRET, "trainer"))
+    trainer = Api(stack.config.base_url("training"), mint_token(signing_key(stack), "trainer"))
     cohort_id = trainer.get(f"/api/v1/cohorts?project_id={project_id}")[1]["items"][0]["id"]
     trainees = trainer.get(f"/api/v1/cohorts/{cohort_id}")[1]["trainees"]
     agent_id = next(t["candidate_id"] for t in trainees if t["status"] == "admitted")

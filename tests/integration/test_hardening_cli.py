@@ -17,6 +17,7 @@ import pika.exceptions
 import pytest
 from click.testing import CliRunner
 
+from shared.auth import generate_key_pair
 from shared.cli import main as cli
 from shared.config import SERVICES
 from shared.demo import run_demo
@@ -25,7 +26,6 @@ from shared.stack import PortsBusy, Stack, StackConfig, delete_broker_objects
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-STRONG = "s" * 48
 
 
 @pytest.mark.parametrize(
@@ -49,6 +49,7 @@ def test_an_unknown_service_is_one_line_exit_2_and_creates_nothing(
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
         f"yunkefu {' '.join(args[:-1])}: unknown service 'nosuch'; one of: {', '.join(SERVICES)}"
+        + (", console" if args[0] == "migrate" else "")
         + (", all" if args[0] in ("migrate", "outbox") else "")
     ]
     assert list(tmp_path.iterdir()) == []  # no SQLite file, no media folder
@@ -62,12 +63,14 @@ def test_an_unknown_service_is_one_line_exit_2_and_creates_nothing(
 
 def _without_dev_mode(**extra: str) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if k not in ("YUNKEFU_ENV", "JWT_SECRET", "JWT_PREVIOUS_SECRETS")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("YUNKEFU_ENV", "JWT_PUBLIC_KEYS", "JWT_PRIVATE_KEY_FILE")
     }
     return {**env, **extra}
 
 
-def test_a_worker_without_a_real_secret_refuses_to_start_in_one_line(tmp_path: Path) -> None:
+def test_a_worker_without_a_public_key_refuses_to_start_in_one_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "shared.cli", "worker", "onboarding"],
         env=_without_dev_mode(VAR_DIR=str(tmp_path), AMQP_URL="amqp://guest:guest@127.0.0.1:1/%2F"),
@@ -77,13 +80,12 @@ def test_a_worker_without_a_real_secret_refuses_to_start_in_one_line(tmp_path: P
         timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.startswith(
-        "yunkefu: refusing to start onboarding: JWT_SECRET is the public development"
-    )
+    assert result.stderr.startswith("yunkefu: refusing to start onboarding: JWT_PUBLIC_KEYS is not set")
     assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_gunicorn_stops_with_the_reason_when_the_secret_is_short(tmp_path: Path) -> None:
+def test_gunicorn_stops_with_the_reason_when_a_service_is_given_the_private_key(tmp_path: Path) -> None:
+    private, _public = generate_key_pair(tmp_path / "keys", "console")
     result = subprocess.run(
         [
             sys.executable,
@@ -97,14 +99,15 @@ def test_gunicorn_stops_with_the_reason_when_the_secret_is_short(tmp_path: Path)
             "1",
             "services.onboarding.app:create_app()",
         ],
-        env=_without_dev_mode(VAR_DIR=str(tmp_path), JWT_SECRET="too-short"),
+        env=_without_dev_mode(VAR_DIR=str(tmp_path), JWT_PUBLIC_KEYS=str(private.parent)),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert result.returncode != 0
-    assert "refusing to start onboarding: JWT_SECRET is shorter than 32 bytes" in result.stderr
+    assert "refusing to start onboarding: " in result.stderr
+    assert f"{private} holds a PRIVATE key: JWT_PUBLIC_KEYS must name public keys only" in result.stderr
 
 
 # --- yunkefu run (make run) ---------------------------------------------------------------------------
@@ -183,7 +186,7 @@ def test_a_stack_refuses_to_start_on_busy_ports(tmp_path: Path) -> None:
             database_urls={s: "sqlite://" for s in SERVICES},
             amqp_url="amqp://unused",
             broker_prefix="unused",
-            jwt_secret=STRONG,
+            keys_dir=tmp_path / "keys",
             var_dir=tmp_path,
             port_offset=port - SERVICES["training"],
         )
@@ -214,7 +217,7 @@ def test_delete_broker_objects_removes_the_exchange_and_every_queue_of_a_stack(
         database_urls={s: "sqlite://" for s in SERVICES},
         amqp_url=amqp_url,
         broker_prefix=unique_prefix,
-        jwt_secret=STRONG,
+        keys_dir=tmp_path / "keys",
         var_dir=tmp_path,
     )
     settings = config.settings("onboarding")

@@ -27,7 +27,7 @@ from werkzeug.test import TestResponse
 
 from services.onboarding import service as onboarding_service
 from services.onboarding.models import FaqEntry, Project
-from shared.auth import mint_token, roles_required
+from shared.auth import SigningKey, mint_token, roles_required
 from shared.config import Settings
 from shared.db import Database, new_metadata, platform_metadata, utcnow
 from shared.http import create_app, db_session
@@ -35,9 +35,9 @@ from shared.idempotency import idempotency_keys, idempotent
 from shared.pagination import MAX_PAGE, PageArgsSchema, page_response_schema, paginate
 from shared.ratelimit import RateLimitConfigError
 from shared.workdays import add_workdays, today_shanghai
-from tests.support import ServiceHarness
+from tests.support import ServiceHarness, session_public_keys, session_signing_key
 
-SECRET = "hardening-test-secret-0123456789abcdef"
+KEY = session_signing_key()
 PROBLEM = "application/problem+json"
 MAX_JSON = 2048
 MAX_UPLOAD = 64 * 1024
@@ -143,7 +143,7 @@ def settings(database: Database, amqp_url: str, broker_prefix: str) -> Settings:
         database_url=database.url,
         amqp_url=amqp_url,
         broker_prefix=broker_prefix,
-        jwt_secret=SECRET,
+        jwt_public_keys=session_public_keys(),
         max_upload_bytes=MAX_UPLOAD,
         max_json_bytes=MAX_JSON,
     )
@@ -160,7 +160,7 @@ def client(settings: Settings, database: Database) -> FlaskClient:
 
 
 def bearer(role: str = "vendor", sub: str = "vendor-1") -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, role, sub=sub)}"}
+    return {"Authorization": f"Bearer {mint_token(KEY, role, sub=sub)}"}
 
 
 VENDOR = bearer()
@@ -207,7 +207,7 @@ def test_answers_401_and_403_spend_a_stricter_budget_per_address(
     settings: Settings, database: Database
 ) -> None:
     client = build(settings, database, rate_limit_auth_failures="3/minute").test_client()
-    forged = {"Authorization": f"Bearer {mint_token('another-secret-0123456789abcdef-xyz', 'vendor')}"}
+    forged = {"Authorization": f"Bearer {mint_token(SigningKey.generate(), 'vendor')}"}
     assert_problem(client.get("/api/v1/gadgets", headers=forged), 401)
     assert_problem(client.get("/api/v1/gadgets"), 401)
     assert_problem(client.get("/api/v1/gadgets", headers=bearer(role="trainer")), 403)

@@ -28,17 +28,16 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from shared.auth import mint_token, roles_required
+from shared.auth import SigningKey, mint_token, roles_required
 from shared.config import SERVICES, Settings
 from shared.db import Database
-from tests.support import ServiceHarness
+from tests.support import ServiceHarness, session_public_keys, session_signing_key
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("OPENAPI_FUZZ_EXAMPLES", "6"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
 MODES = (schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE)
-SECRET = "conformance-" + "s" * 40
 FUZZ_MERCHANT = "m-fuzz"
 
 #: (METHOD, path, failure class) → why a failure is tolerated for now; every entry names its owner.
@@ -51,10 +50,10 @@ def _role_for(operation: dict[str, Any]) -> str:
     return roles[0] if roles else "admin"
 
 
-def _headers(secret: str, role: str) -> dict[str, str]:
+def _headers(key: SigningKey, role: str) -> dict[str, str]:
     """The same caller per role for the whole run, so a merchant's reads see what its writes created."""
     merchant_id = FUZZ_MERCHANT if role == "merchant" else None
-    token = mint_token(secret, role, sub=f"fuzz-{role}", merchant_id=merchant_id)
+    token = mint_token(key, role, sub=f"fuzz-{role}", merchant_id=merchant_id)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -65,7 +64,7 @@ def _first_line(failure: Any) -> str:
     return text.splitlines()[0][:300]
 
 
-def fuzz(app: Flask, secret: str, examples: int = EXAMPLES) -> list[str]:
+def fuzz(app: Flask, key: SigningKey, examples: int = EXAMPLES) -> list[str]:
     """Every /api/v1 operation of ``app``; returns one line per (operation, check) that failed."""
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
@@ -75,7 +74,7 @@ def fuzz(app: Flask, secret: str, examples: int = EXAMPLES) -> list[str]:
     failures: dict[tuple[str, str, str], str] = {}
     for operation in operations:
         if operation.path.startswith("/api/v1"):
-            headers = _headers(secret, _role_for(operation.definition.raw))
+            headers = _headers(key, _role_for(operation.definition.raw))
             for mode in MODES:
                 _fuzz_operation(operation, mode, headers, examples, failures)
     return sorted(failures.values())
@@ -124,8 +123,8 @@ def _fuzz_operation(
 def test_responses_match_the_openapi_document(
     service: str, service_env: Callable[..., ServiceHarness]
 ) -> None:
-    harness = service_env(service, overrides={"jwt_secret": SECRET})
-    failures = fuzz(harness.app, harness.settings.jwt_secret)
+    harness = service_env(service)
+    failures = fuzz(harness.app, harness.signing_key)
     assert not failures, f"{len(failures)} conformance failure(s) in {service}:\n" + "\n".join(failures)
 
 
@@ -161,14 +160,14 @@ def _lying_app(database: Database) -> Flask:
             raise RuntimeError("boom")
         return {"count": 1}
 
-    settings_ = Settings(service="liar", database_url=database.url, jwt_secret=SECRET)
+    settings_ = Settings(service="liar", database_url=database.url, jwt_public_keys=session_public_keys())
     return create_app("liar", settings=settings_, database=database, blueprints=[blp])
 
 
 def test_the_run_reports_schema_violations_and_server_errors(make_database: Callable[[str], str]) -> None:
     database = Database(make_database("openapi_liar"))
     try:
-        failures = fuzz(_lying_app(database), SECRET, examples=5)
+        failures = fuzz(_lying_app(database), session_signing_key(), examples=5)
     finally:
         database.dispose()
     text = "\n".join(failures)
@@ -182,7 +181,7 @@ def test_the_run_reports_schema_violations_and_server_errors(make_database: Call
 def test_a_payroll_run_for_year_zero_is_refused_not_a_crash(
     service_env: Callable[..., ServiceHarness],
 ) -> None:
-    harness = service_env("billing", overrides={"jwt_secret": SECRET})
+    harness = service_env("billing")
     response = harness.client.post(
         "/api/v1/payroll-runs", json={"period": "0000-01"}, headers=harness.auth("finance")
     )
@@ -194,7 +193,7 @@ def test_a_payroll_run_for_year_zero_is_refused_not_a_crash(
 def test_a_staffing_estimate_too_large_for_decimal_is_refused_not_a_crash(
     service_env: Callable[..., ServiceHarness],
 ) -> None:
-    harness = service_env("scheduling", overrides={"jwt_secret": SECRET})
+    harness = service_env("scheduling")
     body = {"presale": {"total_receptions": "1e27", "agent_daily_capacity": "0.0000001"}}
     response = harness.client.post("/api/v1/staffing/estimate", json=body, headers=harness.auth("vendor"))
     assert response.status_code == 422, response.get_data(as_text=True)

@@ -1,76 +1,100 @@
-"""Start-up validation of settings (issue 13 items 1, 6, 13, 20): JWT secret, media roots, ports."""
+"""Start-up validation of settings (issue 13 items 1, 6, 13, 20; issue 14): token keys, media roots, ports."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from shared.config import DEV_JWT_SECRET, ConfigError, Settings, media_root_for, validate_for_start
+from shared.auth import generate_key_pair
+from shared.config import ConfigError, Settings, media_root_for, validate_for_start
 from shared.http import create_app
-
-STRONG = "k" * 48
 
 
 def _settings(**overrides: object) -> Settings:
     return Settings(service="onboarding", database_url="sqlite://", **overrides)  # type: ignore[arg-type]
 
 
+@pytest.fixture()
+def key_pair(tmp_path: Path) -> tuple[Path, Path]:
+    private, public = generate_key_pair(tmp_path / "keys", "k")
+    (tmp_path / "public").mkdir()
+    return private, public.rename(tmp_path / "public" / public.name)
+
+
+def test_outside_development_a_service_without_a_public_key_stops_the_process() -> None:
+    with pytest.raises(ConfigError) as refused:
+        validate_for_start(_settings(), environ={})
+    message = str(refused.value)
+    assert "JWT_PUBLIC_KEYS is not set" in message
+    assert "refusing to start onboarding" in message and "YUNKEFU_ENV=development" in message
+
+
+def test_missing_keys_in_the_environment_are_refused_outside_development(tmp_path: Path) -> None:
+    settings = Settings.from_env("onboarding", {"VAR_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match="JWT_PUBLIC_KEYS is not set"):
+        validate_for_start(settings, environ={})
+    assert not (tmp_path / "keys").exists()  # no development pair is generated outside development
+
+
 @pytest.mark.parametrize(
-    ("secret", "problem"),
+    ("keys", "problem"),
     [
-        (DEV_JWT_SECRET, "JWT_SECRET is the public development default"),
-        ("", "JWT_SECRET is not set"),
-        ("x" * 31, "JWT_SECRET is shorter than 32 bytes"),
+        ("{tmp}/nowhere", "does not exist"),
+        ("{tmp}/empty", "holds no public key"),
+        ("{tmp}/keys", "holds a PRIVATE key"),  # the private key must never reach a service
     ],
 )
-def test_outside_development_a_weak_secret_stops_the_process(secret: str, problem: str) -> None:
-    with pytest.raises(ConfigError) as refused:
-        validate_for_start(_settings(jwt_secret=secret), environ={})
-    message = str(refused.value)
-    assert problem in message
-    assert "refusing to start onboarding" in message and "YUNKEFU_ENV=development" in message
-    assert secret not in message or not secret  # never echo the secret itself
-
-
-def test_missing_jwt_secret_in_the_environment_means_the_default_and_is_refused() -> None:
-    settings = Settings.from_env("onboarding", {"VAR_DIR": "/nonexistent"})
-    with pytest.raises(ConfigError, match="public development default"):
-        validate_for_start(settings, environ={})
-
-
-def test_a_retired_secret_that_is_the_default_is_refused_too() -> None:
-    # a token signed with any accepted secret is valid: the default among them opens the door as well
-    settings = _settings(jwt_secret=STRONG, jwt_previous_secrets=(DEV_JWT_SECRET,))
-    with pytest.raises(ConfigError, match=r"JWT_PREVIOUS_SECRETS\[0\] is the public development default"):
-        validate_for_start(settings, environ={"YUNKEFU_ENV": "production"})
-
-
-def test_development_mode_accepts_the_default_with_a_warning() -> None:
-    warnings = validate_for_start(_settings(), environ={"YUNKEFU_ENV": "development"})
-    assert warnings == [
-        "JWT_SECRET is the public development default (accepted only because YUNKEFU_ENV=development)"
-    ]
-
-
-def test_a_strong_secret_starts_anywhere_without_warnings() -> None:
-    assert validate_for_start(_settings(jwt_secret=STRONG), environ={}) == []
-
-
-def test_the_app_factory_refuses_an_app_that_would_accept_a_token_signed_with_the_readme_default(
-    monkeypatch: pytest.MonkeyPatch,
+def test_unusable_public_keys_stop_the_process(
+    tmp_path: Path, key_pair: tuple[Path, Path], keys: str, problem: str
 ) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match=problem):
+        validate_for_start(_settings(jwt_public_keys=keys.format(tmp=tmp_path)), environ={})
+
+
+def test_the_console_also_needs_its_private_key(key_pair: tuple[Path, Path]) -> None:
+    private, public = key_pair
+    console = Settings(service="console", database_url="sqlite://", jwt_public_keys=str(public.parent))
+    with pytest.raises(ConfigError, match="refusing to start console: JWT_PRIVATE_KEY_FILE is not set"):
+        validate_for_start(console, environ={})
+    ready = Settings(**{**console.__dict__, "jwt_private_key_file": str(private)})
+    assert validate_for_start(ready, environ={}) == []
+
+
+def test_development_mode_generates_the_default_pair_and_starts_without_warnings(tmp_path: Path) -> None:
+    env = {"YUNKEFU_ENV": "development", "VAR_DIR": str(tmp_path)}
+    assert validate_for_start(Settings.from_env("console", env), environ=env) == []
+    assert sorted(p.name for p in (tmp_path / "keys").iterdir()) == ["dev.key.pem", "dev.pub.pem"]
+
+
+def test_development_mode_accepts_broken_keys_with_a_warning(tmp_path: Path) -> None:
+    warnings = validate_for_start(
+        _settings(jwt_public_keys=str(tmp_path / "nowhere")), environ={"YUNKEFU_ENV": "development"}
+    )
+    assert len(warnings) == 1
+    assert "does not exist (accepted only because YUNKEFU_ENV=development)" in warnings[0]
+
+
+def test_public_keys_start_anywhere_without_warnings(key_pair: tuple[Path, Path]) -> None:
+    assert validate_for_start(_settings(jwt_public_keys=str(key_pair[1].parent)), environ={}) == []
+
+
+def test_the_app_factory_refuses_an_app_that_could_verify_no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("YUNKEFU_ENV", raising=False)
-    with pytest.raises(ConfigError, match="JWT_SECRET"):
+    with pytest.raises(ConfigError, match="JWT_PUBLIC_KEYS"):
         create_app("onboarding", settings=_settings())
 
 
-def test_the_app_factory_builds_in_development_and_with_a_real_secret(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_app_factory_builds_in_development_and_with_public_keys(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_pair: tuple[Path, Path]
 ) -> None:
     monkeypatch.setenv("YUNKEFU_ENV", "development")
-    # the default still works on a development machine (make run, the tests)
-    assert create_app("onboarding", settings=_settings()).test_client().get("/healthz").status_code == 200
+    # the generated pair works on a development machine (make run)
+    dev = Settings.from_env("onboarding", {"YUNKEFU_ENV": "development", "VAR_DIR": str(tmp_path / "var")})
+    assert create_app("onboarding", settings=dev).test_client().get("/healthz").status_code == 200
     monkeypatch.delenv("YUNKEFU_ENV")
-    assert create_app("onboarding", settings=_settings(jwt_secret=STRONG)) is not None
+    assert create_app("onboarding", settings=_settings(jwt_public_keys=str(key_pair[1]))) is not None
 
 
 def test_each_service_gets_its_own_media_root_under_one_media_root() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
@@ -27,8 +28,9 @@ from shared.money import DECIMAL_PATTERN, DecimalString, Money, Rate
 from shared.service import load_spec
 
 METHODS = ("get", "post", "put", "patch", "delete")
-#: Long enough for shared.config's start-up check, whatever YUNKEFU_ENV the machine has.
-ENV = {"JWT_SECRET": "s" * 48}
+#: The session's public key (tests/conftest.py): passes shared.config's start-up check whatever
+#: YUNKEFU_ENV the machine has.
+ENV = {"JWT_PUBLIC_KEYS": os.environ["JWT_PUBLIC_KEYS"]}
 
 
 @cache
