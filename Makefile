@@ -5,9 +5,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test test-unit lint format bench migrate up down demo clean
+.PHONY: install system-deps run test test-unit lint format bench migrate up down demo clean
 
-install: $(BIN)/yunkefu
+# The system packages first (caddy, chromium, fonts-noto-cjk, jq: apt-get when root or with passwordless
+# sudo, else the apt-get line to run; it never stops the Python part), then the venv.
+install: system-deps $(BIN)/yunkefu
+
+system-deps:
+	@deploy/system-deps.sh
 
 $(BIN)/yunkefu: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,9 +20,11 @@ $(BIN)/yunkefu: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(BIN)/yunkefu
 
-# All six services (gunicorn) and their workers on embedded SQLite + the local RabbitMQ, listening on
-# BIND_HOST (127.0.0.1) at 8001…8006 + PORT_OFFSET (0). Development mode: the public default JWT secret is
-# accepted. `yunkefu run` is honcho that exits 0 when Ctrl-C (or SIGTERM) stopped everything cleanly.
+# The console (8000), the six services (gunicorn, 8001…8006) and their workers on embedded SQLite + the local
+# RabbitMQ, and the gateway (Caddy, 8080: the console and the APIs under /api/<service>/v1/… on one origin),
+# listening on BIND_HOST (127.0.0.1), every port + PORT_OFFSET (0). Development mode: a key pair for the
+# service tokens is generated under var/keys. Without caddy the gateway is skipped with a warning.
+# `yunkefu run` is honcho that exits 0 when Ctrl-C (or SIGTERM) stopped everything cleanly.
 run: export YUNKEFU_ENV = development
 run: install migrate
 	$(BIN)/yunkefu run
@@ -54,8 +61,16 @@ bench: install
 	$(BIN)/python bench/payroll.py
 	$(BIN)/python bench/http_api.py
 
+# docker-compose.yml: the console's private key is deploy/keys/<JWT_PRIVATE_KEY_NAME, default console>.key.pem;
+# every process gets the public keys, copied here from deploy/keys/*.pub.pem into deploy/keys/public/
+# (new ones first, then the removed ones go: a running service never sees the directory without its key).
 up:
-	@test -f .env || { echo "make up: create .env first (cp .env.example .env, then set JWT_SECRET)" >&2; exit 2; }
+	@test -f .env || { echo "make up: create .env first (cp .env.example .env, then set CONSOLE_SECRET_KEY)" >&2; exit 2; }
+	@ls deploy/keys/*.key.pem >/dev/null 2>&1 || { echo "make up: no token key pair in deploy/keys: run" \
+	  "'$(BIN)/yunkefu keys generate --dir deploy/keys --name console'" >&2; exit 2; }
+	mkdir -p deploy/keys/public
+	cp deploy/keys/*.pub.pem deploy/keys/public/
+	@for f in deploy/keys/public/*.pem; do test -f "deploy/keys/$${f##*/}" || rm -v "$$f"; done
 	docker compose up --build
 
 down:

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import click
 
+from services.console.cli import user as user_group
+from shared.auth import ROLES
 from shared.config import SERVICES, ConfigError, Settings
+from shared.keys_cli import keys as keys_group
 from shared.seed import seed as seed_command
+from shared.service import CONSOLE
 
 
 def _settings(service: str) -> Settings:
@@ -91,7 +95,8 @@ def run(procfile: str, processes: tuple[str, ...]) -> None:
     """Run the Procfile's processes (all, or the named ones) under honcho until Ctrl-C or SIGTERM.
 
     Unlike ``honcho start`` (130/143 whatever happened), a requested stop exits 0 when every process
-    stopped cleanly, and non-zero when one failed.
+    stopped cleanly, and non-zero when one failed. A process whose system program is not installed (the
+    gateway without caddy) is skipped with one warning line, or refused when asked for by name.
     """
     from honcho.environ import parse_procfile
     from honcho.manager import Manager
@@ -102,8 +107,15 @@ def run(procfile: str, processes: tuple[str, ...]) -> None:
     if unknown:
         click.echo(f"yunkefu run: not in {procfile}: {', '.join(unknown)}", err=True)
         sys.exit(2)
+    selected, skipped = _select_processes({name: entries[name] for name in processes or entries})
+    for name, program in skipped.items():
+        line = f"{name}: {program} is not installed (install it with {_SYSTEM_PROGRAMS[program]})"
+        if processes:  # asked for by name: starting the rest would not be what was asked
+            click.echo(f"yunkefu run: cannot start {line}", err=True)
+            sys.exit(2)
+        click.echo(f"yunkefu run: skipping {line}; everything else runs", err=True)
     manager = Manager(Printer(sys.stdout))
-    for name in processes or entries:
+    for name in selected:
         manager.add_process(name, entries[name], env=dict(os.environ))
     restore_terminal = _own_foreground_group()
     try:
@@ -113,6 +125,37 @@ def run(procfile: str, processes: tuple[str, ...]) -> None:
     # honcho keeps each process's exit code only in this private table (it prints, but does not return, them)
     codes = [p.get("returncode") for p in manager._processes.values()]
     sys.exit(_run_exit_code(manager.returncode, codes))
+
+
+#: Programs a Procfile process may run that come from the system, not from PyPI (``make install`` gets them
+#: with apt-get when it runs as root): without one, ``yunkefu run`` skips its processes, and says how to
+#: install it, instead of letting its shell exit 127, which would make honcho stop everything else.
+_SYSTEM_PROGRAMS: dict[str, str] = {
+    "caddy": "`sudo apt-get install caddy`, or `make install` as root",
+}
+
+
+def _select_processes(
+    entries: dict[str, str], which: Callable[[str], str | None] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The Procfile processes that can start here, in order, and the skipped ones (name → missing program).
+
+    A process needs a system program when the program is one of its command's words (the Procfile runs it
+    as ``exec env VAR=… caddy run …``); ``which`` finds programs on PATH (``shutil.which`` by default).
+    """
+    import shutil
+
+    find = which or shutil.which
+    missing = {program for program in _SYSTEM_PROGRAMS if find(program) is None}
+    selected: list[str] = []
+    skipped: dict[str, str] = {}
+    for name, command in entries.items():
+        needed = sorted(missing & set(command.split()))
+        if needed:
+            skipped[name] = needed[0]
+        else:
+            selected.append(name)
+    return selected, skipped
 
 
 #: what a process stopped by us returns: gunicorn and ``yunkefu worker`` exit 0 on SIGTERM; a shell
@@ -164,15 +207,22 @@ def _own_foreground_group() -> Callable[[], None]:
     return restore
 
 
+def _migratable(ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    # the console has a database (and migrations) of its own but is not one of the six services
+    if value not in ("all", CONSOLE, *SERVICES):
+        _unknown(ctx, value, [*SERVICES, CONSOLE, "all"])
+    return value
+
+
 @main.command()
-@click.argument("service", default="all", callback=_service_or_all)
+@click.argument("service", default="all", callback=_migratable)
 @click.option("--revision", default="head", show_default=True)
 def migrate(service: str, revision: str) -> None:
-    """Upgrade one service's database (or all six) to the latest schema."""
+    """Upgrade one service's database (or all six and the console's) to the latest schema."""
     from shared.migrate import upgrade
     from shared.service import load_spec
 
-    names = list(SERVICES) if service == "all" else [service]
+    names = [*SERVICES, CONSOLE] if service == "all" else [service]
     for name in names:
         spec = load_spec(name)
         settings = _settings(spec.name)
@@ -187,23 +237,24 @@ def _safe_url(url: str) -> str:
 
 
 @main.command()
-@click.option(
-    "--role",
-    required=True,
-    type=click.Choice(["admin", "vendor", "merchant", "trainer", "supervisor", "finance", "agent"]),
-)
+@click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--merchant-id", default=None, help="required for --role merchant")
 @click.option("--sub", default=None, help="the subject; for an agent, their candidate id")
 @click.option("--ttl", "ttl_seconds", type=int, default=None, help="seconds; default JWT_TTL_SECONDS")
 def token(role: str, merchant_id: str | None, sub: str | None, ttl_seconds: int | None) -> None:
-    """Mint a development JWT signed with JWT_SECRET."""
-    from shared.auth import mint_token
+    """Mint a development JWT signed with the private key (JWT_PRIVATE_KEY_FILE; in development the
+    generated var/keys/dev.key.pem)."""
+    from shared.auth import load_signing_key, mint_token
 
     settings = Settings.from_env("cli")
     try:
+        key = load_signing_key(settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
         click.echo(
             mint_token(
-                settings.jwt_secret,
+                key,
                 role,
                 sub=sub,
                 merchant_id=merchant_id,
@@ -225,6 +276,8 @@ def demo(use_running: bool, timeout: float) -> None:
 
 
 main.add_command(seed_command)
+main.add_command(keys_group)
+main.add_command(user_group)
 
 
 @main.group()

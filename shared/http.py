@@ -651,17 +651,24 @@ class PlatformCollector(Collector):
                     value=stats.oldest_pending_age_seconds,
                 )
         try:
-            from shared.events.topology import dead_letter_depth
+            from shared.events.topology import queue_depths
 
-            depth = dead_letter_depth(self.settings)
+            depths = queue_depths(self.settings) or {}
         except Exception as exc:
-            log.debug("dead-letter metrics unavailable: %r", exc)
-            depth = None
-        if depth is not None:
+            log.debug("queue metrics unavailable: %r", exc)
+            depths = {}
+        if "dead_letter" in depths:
             yield GaugeMetricFamily(
                 "dead_letter_queue_messages",
                 "Messages parked in this service's dead-letter queue.",
-                value=depth,
+                value=depths["dead_letter"],
+            )
+        if "consumer" in depths:
+            yield GaugeMetricFamily(
+                "consumer_queue_messages",
+                "Events delivered to this service and not yet handled (a growing number: its worker is "
+                "down or too slow).",
+                value=depths["consumer"],
             )
 
 
@@ -1016,7 +1023,7 @@ def render_docs(spec: Mapping[str, Any]) -> str:
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>',
         f"<style>{_DOCS_CSS}</style></head><body><h1>{_e(title)}</h1>",
         f"<p>{_e(info.get('description', ''))}</p>",
-        '<p>Machine-readable spec: <a href="/openapi.json"><code>/openapi.json</code></a> (OpenAPI '
+        '<p>Machine-readable spec: <a href="openapi.json"><code>openapi.json</code></a> (OpenAPI '
         f"{_e(spec.get('openapi', ''))}).</p>",
     ]
     schemes = components.get("securitySchemes", {})

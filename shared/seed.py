@@ -170,11 +170,14 @@ def pool_size(api: Any, **filters: str) -> int | None:
 
 def _vendor_token() -> str:
     # Minted exactly as `yunkefu token --role vendor` does, so it is accepted wherever that one is.
-    from shared.auth import mint_token
-    from shared.config import Settings
+    from shared.auth import load_signing_key, mint_token
+    from shared.config import ConfigError, Settings
 
-    settings = Settings.from_env("cli")
-    return mint_token(settings.jwt_secret, "vendor", sub="yunkefu-seed", ttl_seconds=600)
+    try:
+        key = load_signing_key(Settings.from_env("cli"))
+    except ConfigError as exc:
+        raise click.ClickException(f"{exc} (or pass --token)") from exc
+    return mint_token(key, "vendor", sub="yunkefu-seed", ttl_seconds=600)
 
 
 @click.command("seed")
@@ -205,9 +208,21 @@ def _vendor_token() -> str:
     help="only write the generated CSV to this file ('-' for stdout); nothing is sent",
 )
 @click.option("--dry-run", is_flag=True, help="let recruitment validate the file without keeping anything")
-@click.option("--token", default=None, help="a vendor token (default: mint one with JWT_SECRET)")
+@click.option("--token", default=None, help="a vendor token (default: mint one with JWT_PRIVATE_KEY_FILE)")
+@click.option(
+    "--accounts/--no-accounts",
+    default=True,
+    show_default=True,
+    help="also create one console demo account per role (passwords printed once)",
+)
 def seed(
-    url: str | None, size: int, csv_file: Path | None, write_to: Path | None, dry_run: bool, token: str | None
+    url: str | None,
+    size: int,
+    csv_file: Path | None,
+    write_to: Path | None,
+    dry_run: bool,
+    token: str | None,
+    accounts: bool,
 ) -> None:
     """Fill recruitment's talent pool with realistic candidates through its CSV import (idempotent)."""
     if csv_file is not None:
@@ -245,3 +260,36 @@ def seed(
             f"  requisition {topped['requisition_id']} (project {topped['project_id']}): "
             f"+{topped['newly_matched']} matched, now {topped['status']}"
         )
+    if accounts and not dry_run:
+        seed_console_accounts()
+
+
+def seed_console_accounts() -> None:
+    """One console account per role; an existing e-mail is left as it is (its password is not shown)."""
+    from services.console.seed_accounts import seed_demo_accounts
+    from shared.config import Settings
+    from shared.db import Database
+    from shared.migrate import current_revision
+    from shared.service import load_spec
+
+    url = Settings.from_env("console").database_url
+    try:
+        migrated = current_revision(load_spec("console"), url) is not None
+    except Exception:
+        migrated = False
+    if not migrated:
+        click.echo("console demo accounts skipped: its database is not migrated (`yunkefu migrate console`)")
+        return
+    database = Database(url)
+    try:
+        created = seed_demo_accounts(database)
+    except Exception as exc:
+        raise click.ClickException(
+            f"the console's demo accounts were not created ({type(exc).__name__}: {exc}); "
+            "run `yunkefu migrate console` first"
+        ) from exc
+    finally:
+        database.dispose()
+    click.echo("console demo accounts (passwords are shown only now; sign in at the console):")
+    for role, email, password in created:
+        click.echo(f"  {role:10} {email:32} {password or '(exists, password unchanged)'}")
