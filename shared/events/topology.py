@@ -174,23 +174,41 @@ def declare_all(channel: BlockingChannel, settings: Settings) -> None:
         channel.queue_bind(audit, exchange, routing_key=key)
 
 
-def dead_letter_depth(settings: Settings) -> int | None:
-    """Messages parked in this service's DLQ, or None when the broker cannot be asked (for /metrics)."""
+def queue_depths(settings: Settings) -> dict[str, int] | None:
+    """Messages in this service's queues — ``dead_letter`` (parked) and ``consumer`` (delivered, not yet
+    handled) — or None when the broker cannot be asked (for /metrics). A queue the service does not have
+    (a service that consumes nothing) is left out."""
     from shared.events.publisher import CONNECTION_ERRORS, connect
 
+    names = QueueNames(settings.broker_prefix, settings.service)
     try:
         connection = connect(settings.amqp_url, name=f"{settings.service}-metrics", timeout=2.0)
     except CONNECTION_ERRORS:
         return None
+    depths: dict[str, int] = {}
     try:
-        channel = connection.channel()
-        frame = channel.queue_declare(QueueNames(settings.broker_prefix, settings.service).dlq, passive=True)
-        return int(frame.method.message_count)
-    except CONNECTION_ERRORS:
-        return None
+        for key, queue in (("dead_letter", names.dlq), ("consumer", names.main)):
+            # a passive declare of a missing queue closes the channel: one channel per question
+            channel = connection.channel()
+            try:
+                frame = channel.queue_declare(queue, passive=True)
+            except CONNECTION_ERRORS:
+                if not connection.is_open:
+                    return None
+                continue
+            depths[key] = int(frame.method.message_count)
+            if channel.is_open:
+                channel.close()
+        return depths
     finally:
         if connection.is_open:
             connection.close()
+
+
+def dead_letter_depth(settings: Settings) -> int | None:
+    """Messages parked in this service's DLQ, or None when the broker cannot be asked (for /metrics)."""
+    depths = queue_depths(settings)
+    return None if depths is None else depths.get("dead_letter")
 
 
 def declared_queues(settings: Settings, services: Iterable[str] = ()) -> list[str]:

@@ -10,12 +10,14 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pika
 import pytest
 from flask import Flask, request
@@ -29,15 +31,24 @@ from werkzeug.test import TestResponse
 
 import shared.events.outbox  # noqa: F401  (puts the outbox table on platform_metadata for /metrics)
 from shared import workdays
-from shared.auth import ensure_self_or_roles, ensure_tenant_access, mint_token, roles_required, tenant_scope
+from shared.auth import (
+    SigningKey,
+    ensure_self_or_roles,
+    ensure_tenant_access,
+    generate_key_pair,
+    mint_token,
+    roles_required,
+    tenant_scope,
+)
 from shared.config import Settings
 from shared.db import Database, new_metadata, platform_metadata, utcnow
 from shared.errors import BusinessRuleViolation, NotFound
 from shared.http import create_app, db_session
 from shared.idempotency import idempotency_keys, idempotent
 from shared.pagination import PageArgsSchema, page_response_schema, paginate
+from tests.support import session_public_keys, session_signing_key
 
-SECRET = "integration-test-secret-0123456789abcdef"
+KEY = session_signing_key()
 PROBLEM = "application/problem+json"
 MAX_UPLOAD = 4096
 CLOSED_AMQP_URL = "amqp://guest:guest@127.0.0.1:1/%2F"
@@ -176,7 +187,7 @@ def settings(database: Database, amqp_url: str, broker_prefix: str) -> Settings:
         database_url=database.url,
         amqp_url=amqp_url,
         broker_prefix=broker_prefix,
-        jwt_secret=SECRET,
+        jwt_public_keys=session_public_keys(),
         max_upload_bytes=MAX_UPLOAD,
     )
 
@@ -191,7 +202,7 @@ def client(settings: Settings, database: Database) -> FlaskClient:
 
 
 def bearer(role: str, **claims: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(SECRET, role, **claims)}"}
+    return {"Authorization": f"Bearer {mint_token(KEY, role, **claims)}"}
 
 
 VENDOR = bearer("vendor", sub="vendor-1")
@@ -309,17 +320,59 @@ def test_missing_token_is_401(client: FlaskClient) -> None:
 
 
 def test_expired_token_is_401(client: FlaskClient) -> None:
-    stale = mint_token(SECRET, "vendor", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    stale = mint_token(KEY, "vendor", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     response = client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {stale}"})
     assert assert_problem(response, 401, "Unauthorized")["detail"] == (
         "The token has expired; sign in again for a new one."
     )
 
 
-def test_forged_token_is_401(client: FlaskClient) -> None:
-    forged = mint_token("not-our-secret-0123456789abcdef-0123", "vendor")
+def test_a_token_signed_by_an_unknown_key_is_401(client: FlaskClient) -> None:
+    stranger = SigningKey.generate()
+    forged = mint_token(stranger, "admin")
+    response = client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {forged}"})
+    detail = assert_problem(response, 401, "Unauthorized")["detail"]
+    assert f"signed by an unknown key (kid '{stranger.kid}')" in detail
+
+
+def test_a_token_naming_our_kid_but_signed_by_another_key_is_401(client: FlaskClient) -> None:
+    forged = mint_token(SigningKey(KEY.kid, SigningKey.generate().private_key), "admin")
     response = client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {forged}"})
     assert "signature does not verify" in assert_problem(response, 401, "Unauthorized")["detail"]
+
+
+def test_a_token_signed_hs256_with_the_old_shared_secret_is_401(client: FlaskClient) -> None:
+    exp = int((dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).timestamp())
+    old = jwt.encode({"sub": "v", "role": "admin", "exp": exp}, "integration-test-secret-0123456789abcdef")
+    response = client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {old}"})
+    detail = assert_problem(response, 401, "Unauthorized")["detail"]
+    assert "algorithm not accepted; tokens must be EdDSA" in detail
+
+
+def test_key_rotation_an_old_kid_verifies_until_its_public_key_is_removed(
+    settings: Settings, database: Database, tmp_path: Path
+) -> None:
+    old_private, old_public = generate_key_pair(tmp_path / "console", "old")
+    new_private, new_public = generate_key_pair(tmp_path / "console", "new")
+    published = tmp_path / "public"
+    published.mkdir()
+    shutil.copy(old_public, published)
+    app = build(replace(settings, jwt_public_keys=str(published)), database)
+    client = app.test_client()
+
+    def status(key: SigningKey) -> int:
+        token = mint_token(key, "vendor", sub="rotating")
+        return client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {token}"}).status_code
+
+    old, new = SigningKey.load(old_private), SigningKey.load(new_private)
+    assert (status(old), status(new)) == (200, 401)
+    shutil.copy(new_public, published)  # 1. publish the new public key, no restart
+    assert (status(old), status(new)) == (200, 200)  # 2. the console switches; old tokens still valid
+    (published / old_public.name).unlink()  # 3. after the token TTL: retire the old key
+    assert (status(old), status(new)) == (401, 200)
+    token = mint_token(old, "vendor")
+    response = client.get("/api/v1/widgets", headers={"Authorization": f"Bearer {token}"})
+    assert "unknown key" in assert_problem(response, 401, "Unauthorized")["detail"]
 
 
 def test_non_bearer_scheme_is_401(client: FlaskClient) -> None:
@@ -615,6 +668,10 @@ def test_metrics_count_requests_by_route_and_report_outbox_and_dlq(
     channel.queue_declare(dlq, durable=True)
     for n in range(2):
         channel.basic_publish("", dlq, f"dead {n}".encode())
+    main = f"{unique_prefix}.widgets"
+    channel.queue_declare(main, durable=True)
+    for n in range(3):
+        channel.basic_publish("", main, f"waiting {n}".encode())
     connection.close()
 
     app = build(replace(settings, broker_prefix=unique_prefix), database)
@@ -634,6 +691,7 @@ def test_metrics_count_requests_by_route_and_report_outbox_and_dlq(
     assert "\noutbox_pending_events 0.0\n" in text
     assert "outbox_oldest_pending_age_seconds" not in text  # nothing pending, so no age
     assert "\ndead_letter_queue_messages 2.0\n" in text
+    assert "\nconsumer_queue_messages 3.0\n" in text  # delivered to the service, not yet handled
 
 
 def test_metrics_answer_while_database_and_broker_are_down(
@@ -652,6 +710,7 @@ def test_metrics_answer_while_database_and_broker_are_down(
     assert 'http_requests_total{endpoint="/healthz",method="GET",status="200"} 1.0' in text
     assert "outbox_pending_events" not in text
     assert "dead_letter_queue_messages" not in text
+    assert "consumer_queue_messages" not in text
 
 
 def test_openapi_declares_bearer_auth_roles_idempotency_and_problem_errors(client: FlaskClient) -> None:
