@@ -33,7 +33,8 @@ blp = Blueprint(
     description="The merchant's order (商家订单): checklist, FAQ sheet, materials, confirmation.",
 )
 
-READ_ROLES = ("vendor", "merchant", "trainer", "supervisor")
+#: qa (quality staff) read every project: they follow the live projects they inspect
+READ_ROLES = ("vendor", "merchant", "trainer", "supervisor", "qa")
 EDIT_ROLES = ("vendor", "merchant")
 
 ProjectPage = page_response_schema(schemas.ProjectOut, "ProjectPage")
@@ -71,7 +72,7 @@ class Projects(MethodView):
         """List projects (a merchant sees only its own)
 
         Filters: status (comma-separated), merchant, go_live_from / go_live_to, q (company name contains).
-        Newest first.
+        Newest first. with_checklist=true adds each project's checklist_progress (sections complete).
         """
         filters = service.ProjectFilters(
             statuses=tuple(args.get("status") or ()),
@@ -81,7 +82,12 @@ class Projects(MethodView):
             text=args.get("q"),
         )
         page, items = service.list_projects(
-            db_session(), tenant_scope(), filters, args["page"], args["per_page"]
+            db_session(),
+            tenant_scope(),
+            filters,
+            args["page"],
+            args["per_page"],
+            progress=(today_shanghai(), _config()) if args.get("with_checklist") else None,
         )
         return {
             "items": items,

@@ -243,6 +243,15 @@ class MaterialsStatusOut(Schema):
     supplement_due = fields.Date(allow_none=True)
 
 
+class ChecklistProgressOut(Schema):
+    complete = fields.Boolean(
+        metadata={"description": "every section complete: the project can be submitted"}
+    )
+    sections_complete = fields.Integer()
+    sections_total = fields.Integer()
+    incomplete = fields.List(fields.String(), metadata={"description": "keys of the incomplete sections"})
+
+
 class ProjectOut(Schema):
     id = fields.String()
     merchant_id = fields.String()
@@ -266,9 +275,17 @@ class ProjectOut(Schema):
     confirmed_at = fields.DateTime(allow_none=True)
     confirmed_by = fields.String(allow_none=True)
     closed_at = fields.DateTime(allow_none=True)
+    checklist_progress = fields.Nested(
+        ChecklistProgressOut,
+        metadata={"description": "in the list only, with with_checklist=true: the checklist's sections done"},
+    )
 
 
 class ProjectListArgs(PageArgsSchema):
+    with_checklist = fields.Boolean(
+        load_default=False,
+        metadata={"description": "add each project's checklist_progress (sections complete of seven)"},
+    )
     status = DelimitedList(
         fields.String(validate=validate.OneOf(STATUSES)),
         metadata={"description": "one or more, comma-separated"},
