@@ -21,6 +21,10 @@ from services.billing.schemas import (
     AdjustmentOut,
     AdjustmentPage,
     DeductionPage,
+    KnownAgentListArgs,
+    KnownAgentPage,
+    KnownProjectListArgs,
+    KnownProjectPage,
     MyPayslipListArgs,
     PayPlanIn,
     PayPlanListArgs,
@@ -474,3 +478,24 @@ def list_payslips(args: dict[str, Any]) -> dict[str, Any]:
 def get_payslip(payslip_id: str) -> dict[str, Any]:
     """One payslip as JSON; an agent gets only its own (404 for any other)"""
     return service.get_payslip(db_session(), payslip_id, _actor())
+
+
+# --- read models (for pickers in the console) -------------------------------------------------------------
+
+
+@blp.route("/projects", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(KnownProjectListArgs, location="query")
+@blp.response(200, KnownProjectPage)
+def list_projects(args: dict[str, Any]) -> Any:
+    """The projects billing knows from onboarding's events (filter: status), by company name"""
+    return _page(db_session(), service.projects_query(args), args)
+
+
+@blp.route("/agents", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(KnownAgentListArgs, location="query")
+@blp.response(200, KnownAgentPage)
+def list_agents(args: dict[str, Any]) -> Any:
+    """Agents by project membership, with admission and departure days (filters: project_id, agent_id)"""
+    return _page(db_session(), service.agents_query(args), args)

@@ -385,3 +385,36 @@ class MyPayslipListArgs(PayslipListArgs):
 
 
 PayslipPage = page_response_schema(PayslipOut, "PayslipPage")
+
+
+# --- read models for the console's forms ------------------------------------------------------------------
+
+
+class KnownProjectOut(Schema):
+    project_id = fields.String()
+    company_name = fields.String(allow_none=True)
+    status = fields.String(metadata={"description": "confirmed | live | closed, as onboarding last said"})
+    updated_at = fields.AwareDateTime()
+
+
+class KnownProjectListArgs(PageArgsSchema):
+    status = fields.String(validate=validate.Length(min=1, max=20))
+
+
+KnownProjectPage = page_response_schema(KnownProjectOut, "KnownProjectPage")
+
+
+class KnownAgentOut(Schema):
+    agent_id = fields.String()
+    project_id = fields.String()
+    name = fields.String(allow_none=True)
+    admitted_on = fields.Date(allow_none=True)
+    departed_on = fields.Date(allow_none=True)
+
+
+class KnownAgentListArgs(PageArgsSchema):
+    project_id = _id()
+    agent_id = _id()
+
+
+KnownAgentPage = page_response_schema(KnownAgentOut, "KnownAgentPage")

@@ -1245,3 +1245,23 @@ def export_rows(session: Session, run: PayrollRun) -> list[ExportRow]:
         ExportRow(v["agent_id"], v["agent_name"], v["project_id"], v["plan_type"], v["total"], v["lines"])
         for v in views
     ]
+
+
+# --- read models for the console's forms ------------------------------------------------------------------
+
+
+def projects_query(args: Mapping[str, Any]) -> Select[Any]:
+    """The projects billing knows (from onboarding's events): what finance picks a plan or run for."""
+    stmt = select(Project).order_by(Project.company_name, Project.project_id)
+    if args.get("status"):
+        stmt = stmt.where(Project.status == args["status"])
+    return stmt
+
+
+def agents_query(args: Mapping[str, Any]) -> Select[Any]:
+    """Agents by project membership (from agent.admitted / departed): whom a plan or a day can name."""
+    stmt = select(Agent).order_by(Agent.project_id, Agent.name, Agent.agent_id)
+    for name in ("project_id", "agent_id"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Agent, name) == args[name])
+    return stmt

@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.scheduling import service
+from services.scheduling import agenda, service
 from services.scheduling.domain import SchedulingSettings
 from services.scheduling.models import PoolAgent, Project, Surge
 from services.scheduling.schemas import (
@@ -39,6 +39,7 @@ from services.scheduling.schemas import (
 from shared.auth import (
     Principal,
     current_principal,
+    ensure_self_or_roles,
     ensure_tenant_access,
     roles_required,
     tenant_scope,
@@ -445,3 +446,38 @@ def timesheets_xlsx(args: dict[str, Any]) -> Response:
 def staffing_estimate(data: dict[str, Any]) -> dict[str, Any]:
     """The seed's staffing arithmetic (pre-sales and/or after-sales) and the 3/2/1.5 funnel it implies"""
     return service.staffing_estimate(data, cfg())
+
+
+# --- one agent's shifts across projects (the agent's calendar) --------------------------------------------
+
+
+def _agent_view(agent_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    ensure_self_or_roles(agent_id, "vendor", "supervisor")
+    start, end = agenda.date_range(args, today_shanghai())
+    return agenda.agent_shifts(db_session(), agent_id, start, end)
+
+
+@blp.route("/agents/<agent_id>/shifts")
+@roles_required("vendor", "supervisor", "agent")
+@blp.arguments(agenda.AgentShiftsArgs, location="query")
+@blp.response(200, agenda.AgentShiftsSchema)
+def agent_shifts(args: dict[str, Any], agent_id: str) -> dict[str, Any]:
+    """One agent's shifts in every project whose pool they are in (an agent: only their own)
+
+    The roster in force for each day; without dates from today for 31 days, at most 366 days.
+    """
+    return _agent_view(agent_id, args)
+
+
+@blp.route("/agents/<agent_id>/shifts.ics")
+@roles_required("vendor", "supervisor", "agent")
+@blp.arguments(agenda.AgentShiftsArgs, location="query")
+@blp.doc(responses={"200": {"description": "text/calendar: one VEVENT per shift, times in UTC"}})
+def agent_shifts_ics(args: dict[str, Any], agent_id: str) -> Response:
+    """One agent's shifts as iCalendar, for subscribing from a phone (an agent: only their own)"""
+    view = _agent_view(agent_id, args)
+    return Response(
+        agenda.agent_ics(view),
+        content_type="text/calendar; charset=utf-8",
+        headers={"Content-Disposition": f'inline; filename="shifts-{agent_id}.ics"'},
+    )
