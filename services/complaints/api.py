@@ -26,6 +26,7 @@ from services.complaints.schemas import (
     NoteIn,
     ReopenIn,
     ResolveIn,
+    StaffedProjectsOut,
     StaffIn,
     StaffOut,
     StatsArgs,
@@ -260,3 +261,13 @@ class ProjectStaffItem(MethodView):
         staff = service.put_staff(session, project_id, values)
         session.commit()
         return staff
+
+
+@blp.route("/my/projects")
+class MyStaffedProjects(MethodView):
+    @roles_required(*HANDLERS)
+    @blp.response(200, StaffedProjectsOut)
+    def get(self) -> dict[str, Any]:
+        """The projects that list the caller (their token's sub) as supervisor or manager, with the number
+        of complaints still to be worked in each"""
+        return service.staffed_projects(db_session(), current_principal().sub)

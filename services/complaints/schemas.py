@@ -160,6 +160,12 @@ class ComplaintListArgs(PageArgsSchema, _DateRange):
     about_staff = fields.Boolean()
     number = fields.String(validate=validate.Length(max=20))
     customer_ref = fields.String(validate=validate.Length(max=200))
+    active = fields.Boolean(
+        metadata={
+            "description": "true: still to be worked (open, in_progress, waiting_customer, reopened); "
+            "false: resolved or closed"
+        }
+    )
 
 
 class StatsArgs(_DateRange):
@@ -190,6 +196,21 @@ class StaffOut(Schema):
     project_id = fields.String(required=True)
     supervisors = fields.List(fields.Nested(StaffMember), required=True)
     managers = fields.List(fields.Nested(StaffMember), required=True)
+
+
+class StaffedProjectOut(Schema):
+    project_id = fields.String(required=True)
+    company_name = fields.String(allow_none=True)
+    roles = fields.List(fields.String(), required=True, metadata={"description": "supervisor and/or manager"})
+    closed = fields.Boolean(required=True)
+    active_complaints = fields.Integer(
+        required=True, metadata={"description": "complaints of the project still to be worked"}
+    )
+
+
+class StaffedProjectsOut(Schema):
+    items = fields.List(fields.Nested(StaffedProjectOut), required=True)
+    total = fields.Integer(required=True)
 
 
 class HistoryOut(Schema):

@@ -187,6 +187,38 @@ def put_staff(session: Session, project_id: str, values: Mapping[str, Any]) -> d
     return get_staff(session, project_id)
 
 
+def staffed_projects(session: Session, user_id: str) -> dict[str, Any]:
+    """The projects listing ``user_id`` as supervisor or manager (what a supervisor's console shows as
+    "my projects"), with how many of their complaints are still to be worked."""
+    rows = session.execute(
+        select(ProjectStaff.project_id, ProjectStaff.role, Project.company_name, Project.closed)
+        .join(Project, Project.project_id == ProjectStaff.project_id)
+        .where(ProjectStaff.user_id == user_id)
+        .order_by(ProjectStaff.project_id, ProjectStaff.role)
+    ).all()
+    projects: dict[str, dict[str, Any]] = {}
+    for project_id, role, company_name, closed in rows:
+        entry = projects.setdefault(
+            project_id,
+            {"project_id": project_id, "company_name": company_name, "roles": [], "closed": bool(closed)},
+        )
+        entry["roles"].append(role)
+    counts: dict[str, int] = {}
+    if projects:
+        counts = dict(
+            session.execute(
+                select(Complaint.project_id, func.count())
+                .where(
+                    Complaint.project_id.in_(projects),
+                    Complaint.status.in_(domain.ACTIVE_STATUSES),
+                )
+                .group_by(Complaint.project_id)
+            ).all()
+        )
+    items = [{**p, "active_complaints": counts.get(p["project_id"], 0)} for p in projects.values()]
+    return {"items": items, "total": len(items)}
+
+
 def _pick_assignee(session: Session, project_id: str, level: str, policy: Policy) -> str | None:
     """Who takes a supervisor- or manager-level complaint: the project's listed person with the fewest
     active complaints, else the configured default, else nobody (the complaint waits unassigned)."""
@@ -1018,6 +1050,9 @@ def list_query(actor: Actor, args: Mapping[str, Any]) -> Select[tuple[Complaint]
         stmt = stmt.where(Complaint.number == args["number"])
     if args.get("customer_ref"):
         stmt = stmt.where(Complaint.customer_ref == args["customer_ref"])
+    if args.get("active") is not None:
+        active = Complaint.status.in_(domain.ACTIVE_STATUSES)
+        stmt = stmt.where(active if args["active"] else ~active)
     stmt = _created_between(stmt, args.get("from_"), args.get("to"))
     return stmt.order_by(Complaint.created_at.desc(), Complaint.number.desc())
 
