@@ -1,0 +1,65 @@
+"""The navigation bar of each role: (endpoint, label msgid).
+
+A link whose page is not registered is left out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from werkzeug.routing import BuildError
+
+from services.console.i18n import lazy_gettext as _l
+
+_MERCHANT = [
+    ("merchant.projects", _l("My projects")),
+    ("merchant.new_project", _l("New order")),
+    ("trainer.cohorts", _l("Training")),
+    ("merchant.complaints", _l("Complaints")),
+]
+_VENDOR = [
+    ("vendor.board", _l("Projects")),
+    ("vendor.requisitions", _l("Requisitions")),
+    ("vendor.talent_pool", _l("Talent pool")),
+    ("trainer.cohorts", _l("Training")),
+    ("ops.timesheets", _l("Timesheets")),
+    ("vendor.complaints", _l("Complaints")),
+]
+_TRAINER = [("trainer.cohorts", _l("Cohorts"))]
+_SUPERVISOR = [
+    ("supervisor.queue", _l("My complaints")),
+    ("supervisor.projects", _l("My projects")),
+    ("ops.timesheets", _l("Timesheets")),
+]
+_FINANCE = [
+    ("finance.runs", _l("Payroll runs")),
+    ("finance.pay_plans", _l("Pay plans")),
+    ("finance.performance", _l("Performance")),
+]
+_AGENT = [("agent.shifts", _l("My shifts")), ("agent.payslips", _l("My payslips"))]
+_ADMIN = [
+    ("admin.users", _l("Users")),
+    ("vendor.health", _l("System health")),
+]
+
+NAV: dict[str, list[tuple[str, Any]]] = {
+    "admin": [*_VENDOR, *_FINANCE[:1], *_ADMIN],
+    "vendor": _VENDOR,
+    "qa": _VENDOR[:1],
+    "merchant": _MERCHANT,
+    "trainer": _TRAINER,
+    "supervisor": _SUPERVISOR,
+    "finance": _FINANCE,
+    "agent": _AGENT,
+}
+
+
+def links_for(role: str) -> list[tuple[str, str, str]]:
+    """``(endpoint, url, label)`` of the role's pages that exist."""
+    links = []
+    for endpoint, label in NAV.get(role, []):
+        try:
+            links.append((endpoint, url_for(endpoint), str(label)))
+        except BuildError:
+            continue
+    return links

@@ -1,0 +1,14 @@
+"""How the platform finds the console: its app and migrations (no events, no worker, no jobs)."""
+
+from pathlib import Path
+
+from services.console.app import create_app
+from services.console.models import Base
+from shared.service import ServiceSpec
+
+SPEC = ServiceSpec(
+    name="console",
+    metadata=Base.metadata,
+    create_app=create_app,
+    migrations_dir=Path(__file__).parent / "migrations",
+)
