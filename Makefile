@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python bench/roster.py
 	$(BIN)/python bench/payroll.py
 	$(BIN)/python bench/http_api.py
+	$(BIN)/python bench/console_pages.py
 
 # docker-compose.yml: the console's private key is deploy/keys/<JWT_PRIVATE_KEY_NAME, default console>.key.pem;
 # every process gets the public keys, copied here from deploy/keys/*.pub.pem into deploy/keys/public/

@@ -154,6 +154,7 @@ def test_project_page_shows_the_order_and_the_funnel_fills_as_events_arrive(cons
     client, _user = console_env.signed_in("vendor")
     page = client.get(f"/vendor/projects/{project_id}").get_data(as_text=True)
     assert "杭州某某服饰旗舰店" in page and "人员漏斗" in page
+    assert "商家基本信息" in page and "Merchant basics" not in page  # the checklist in the reader's words
     assert find_testid(page, "funnel-seats") == "10"
     assert "hx-get" not in page  # nothing to follow before the confirmation
 

@@ -20,6 +20,7 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.console.bff import ApiError, Call, Reply
+from services.console.checklist import missing_text, section_label
 from services.console.i18n import _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import STATUS_LABELS
@@ -209,6 +210,8 @@ def _project_page(project_id: str, return_error: ApiError | None = None, reason:
     checklist = results["checklist"]
     return render_template(
         "vendor/project.html",
+        section_label=section_label,
+        missing_text=missing_text,
         project=project.data,
         checklist=None if isinstance(checklist, ApiError) else checklist.data,
         funnel=_funnel(results),
