@@ -32,6 +32,51 @@ STATUS_LABELS: dict[str, Any] = {
 }
 
 
+# --- complaints: shared by the merchant's, the vendor's and the supervisor's pages -----------------------
+
+COMPLAINT_LEVELS: dict[str, Any] = {
+    "agent": _l("Agent"),
+    "supervisor": _l("Supervisor"),
+    "manager": _l("Manager"),
+}
+COMPLAINT_CHANNELS: dict[str, Any] = {
+    "chat": _l("Chat"),
+    "phone": _l("Phone"),
+    "email": _l("Email"),
+    "platform": _l("Platform"),
+    "in_person": _l("In person"),
+}
+COMPLAINT_CATEGORIES: dict[str, Any] = {
+    "service_attitude": _l("Service attitude"),
+    "service_quality": _l("Service quality"),
+    "wrong_information": _l("Wrong information"),
+    "delivery": _l("Delivery"),
+    "refund": _l("Refund"),
+    "product": _l("Product"),
+    "other": _l("Other"),
+}
+COMPLAINT_SEVERITIES: dict[str, Any] = {
+    "low": _l("Low"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+}
+COMPLAINT_HISTORY: dict[str, Any] = {
+    "created": _l("Recorded"),
+    "assigned": _l("Assigned"),
+    "note": _l("Note"),
+    "status": _l("Status changed"),
+    "first_response": _l("First response"),
+    "due_moved": _l("Promised time moved"),
+    "escalated": _l("Escalated"),
+    "breached": _l("Promise missed"),
+    "agent_named": _l("Agent named"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "reopened": _l("Reopened"),
+}
+
+
 def role_label(role: str) -> str:
     return str(ROLE_LABELS.get(role, role))
 

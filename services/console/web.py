@@ -138,7 +138,8 @@ _KNOWN_DETAILS: tuple[tuple[str, str], ...] = (
     ("is empty; choose a file", "The file is empty; choose a file with content."),
     (
         "row(s) are invalid",
-        "Some rows of the file are invalid; nothing was imported. Correct them and upload the whole file again.",
+        "Some rows of the file are invalid; nothing was imported. "
+        "Correct them and upload the whole file again.",
     ),
 )
 

@@ -20,7 +20,13 @@ from services.console.bff import ApiError, Call, Reply
 from services.console.checklist import FIELD_LABELS, SECTION_LABELS, missing_text
 from services.console.i18n import _
 from services.console.i18n import lazy_gettext as _l
-from services.console.labels import STATUS_LABELS
+from services.console.labels import (
+    COMPLAINT_CATEGORIES,
+    STATUS_LABELS,
+)
+from services.console.labels import COMPLAINT_HISTORY as COMPLAINT_EVENTS
+from services.console.labels import COMPLAINT_LEVELS as LEVELS
+from services.console.labels import COMPLAINT_SEVERITIES as SEVERITIES
 from services.console.web import api, field_messages, is_htmx, pick, problem_message, role_required
 from services.scheduling.domain import SchedulingSettings, decide_surge
 from shared.workdays import today_shanghai
@@ -62,37 +68,6 @@ HISTORY_ACTIONS: dict[str, Any] = {
     "material_deleted": _l("Material deleted"),
 }
 
-COMPLAINT_CATEGORIES: dict[str, Any] = {
-    "service_attitude": _l("Service attitude"),
-    "service_quality": _l("Service quality"),
-    "wrong_information": _l("Wrong information"),
-    "delivery": _l("Delivery"),
-    "refund": _l("Refund"),
-    "product": _l("Product"),
-    "other": _l("Other"),
-}
-SEVERITIES: dict[str, Any] = {
-    "low": _l("Low"),
-    "normal": _l("Normal"),
-    "high": _l("High"),
-    "urgent": _l("Urgent"),
-}
-LEVELS: dict[str, Any] = {"agent": _l("Agent"), "supervisor": _l("Supervisor"), "manager": _l("Manager")}
-
-COMPLAINT_EVENTS: dict[str, Any] = {
-    "created": _l("Recorded"),
-    "assigned": _l("Assigned"),
-    "note": _l("Note"),
-    "status": _l("Status changed"),
-    "first_response": _l("First response"),
-    "due_moved": _l("Promised time moved"),
-    "escalated": _l("Escalated"),
-    "breached": _l("Promise missed"),
-    "agent_named": _l("Agent named"),
-    "resolved": _l("Resolved"),
-    "closed": _l("Closed"),
-    "reopened": _l("Reopened"),
-}
 
 #: The wizard: one step per part of the order, in the checklist's order (basics takes two steps).
 STEPS: tuple[tuple[str, Any, str, tuple[str, ...]], ...] = (

@@ -19,6 +19,21 @@ from sqlalchemy import select
 from services.console.bff import ApiError, Call, Reply
 from services.console.i18n import SHANGHAI, _, current_locale, parse_instant
 from services.console.i18n import lazy_gettext as _l
+from services.console.labels import (
+    COMPLAINT_CATEGORIES as CATEGORY_LABELS,
+)
+from services.console.labels import (
+    COMPLAINT_CHANNELS as CHANNEL_LABELS,
+)
+from services.console.labels import (
+    COMPLAINT_HISTORY as HISTORY_LABELS,
+)
+from services.console.labels import (
+    COMPLAINT_LEVELS as LEVEL_LABELS,
+)
+from services.console.labels import (
+    COMPLAINT_SEVERITIES as SEVERITY_LABELS,
+)
 from services.console.labels import STATUS_LABELS
 from services.console.models import User
 from services.console.web import (
@@ -65,33 +80,6 @@ SHIFT_LABELS: dict[str, Any] = {
     "afternoon": _l("Afternoon shift"),
     "night": _l("Night shift"),
 }
-LEVEL_LABELS: dict[str, Any] = {
-    "agent": _l("Agent"),
-    "supervisor": _l("Supervisor"),
-    "manager": _l("Manager"),
-}
-CHANNEL_LABELS: dict[str, Any] = {
-    "chat": _l("Chat"),
-    "phone": _l("Phone"),
-    "email": _l("Email"),
-    "platform": _l("Platform"),
-    "in_person": _l("In person"),
-}
-CATEGORY_LABELS: dict[str, Any] = {
-    "service_attitude": _l("Service attitude"),
-    "service_quality": _l("Service quality"),
-    "wrong_information": _l("Wrong information"),
-    "delivery": _l("Delivery"),
-    "refund": _l("Refund"),
-    "product": _l("Product"),
-    "other": _l("Other"),
-}
-SEVERITY_LABELS: dict[str, Any] = {
-    "low": _l("Low"),
-    "normal": _l("Normal"),
-    "high": _l("High"),
-    "urgent": _l("Urgent"),
-}
 #: the hard rules scheduling names when a shift stays short, as a vendor reads them
 RULE_LABELS: dict[str, Any] = {
     "availability": _l("Too few agents are available for this shift"),
@@ -101,20 +89,6 @@ RULE_LABELS: dict[str, Any] = {
     "min-rest": _l("Agents need 11 hours of rest between shifts"),
     "pool-empty": _l("The project has no agents in its pool"),
     "reserve-exhausted": _l("No reserve agent is left to take over"),
-}
-HISTORY_LABELS: dict[str, Any] = {
-    "created": _l("Recorded"),
-    "assigned": _l("Assigned"),
-    "note": _l("Note"),
-    "status": _l("Status changed"),
-    "first_response": _l("First response"),
-    "due_moved": _l("Promised time moved"),
-    "escalated": _l("Escalated"),
-    "breached": _l("Promise missed"),
-    "agent_named": _l("Agent named"),
-    "resolved": _l("Resolved"),
-    "closed": _l("Closed"),
-    "reopened": _l("Reopened"),
 }
 #: why a roster version was made
 REASON_LABELS: dict[str, Any] = {
