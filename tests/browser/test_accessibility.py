@@ -1,0 +1,175 @@
+"""axe-core on the main page of every role, with real data in them: no serious or critical violation.
+
+The data is the seed's story played through the services' APIs (shared/demo.py, signed with the stack's
+own key): how a person makes it is test_story.py's business; here it only has to be there, so that the
+pages show their tables, grids, funnels and calendars rather than empty states. Each page is opened in
+Chinese, screenshotted and checked (``visit``); the agent's pages on a 375 px wide screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shared.auth import SigningKey
+from shared.config import SERVICES
+from shared.demo import MERCHANT_ID, Outcome, Story
+from tests.browser.conftest import ConsoleStack
+from tests.browser.support import screenshot, sign_in, visit
+
+PHONE = {"width": 375, "height": 740}
+
+
+@pytest.fixture(scope="module")
+def story(console_stack: ConsoleStack) -> Outcome:
+    """The whole seed story (order → 20 admitted → roster → complaint → approved payroll) via the APIs."""
+    key = SigningKey.load(console_stack.stack.config.private_key_file)
+    urls = {service: console_stack.url(service) for service in SERVICES}
+    said: list[str] = []
+    outcome = Story(urls, key, say=said.append, timeout=60.0).run()
+    assert not outcome.failures, "\n".join(said)
+    return outcome
+
+
+def signed_in(stack: ConsoleStack, new_page: Callable[..., Page], role: str, **kwargs: Any) -> Page:
+    viewport = kwargs.pop("viewport", None)
+    email, password = stack.create_user(role, **kwargs)
+    page = new_page(viewport=viewport)
+    sign_in(page, stack.console_url, email, password)
+    return page
+
+
+def check_pages(page: Page, stack: ConsoleStack, pages: dict[str, str]) -> None:
+    """Every page named → its path: opened, screenshotted, checked; all problems reported together."""
+    problems = []
+    for name, path in pages.items():
+        try:
+            visit(page, f"{stack.console_url}{path}", name)
+        except AssertionError as problem:
+            problems.append(str(problem))
+    assert not problems, "\n\n".join(problems)
+
+
+def test_sign_in_page(console_stack: ConsoleStack, new_page: Callable[..., Page]) -> None:
+    page = new_page()
+    visit(page, f"{console_stack.console_url}/sign-in", "a11y-sign-in")
+    page = new_page(viewport=PHONE)
+    visit(page, f"{console_stack.console_url}/sign-in", "a11y-sign-in-phone")
+
+
+def test_merchant_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    page = signed_in(console_stack, new_page, "merchant", merchant_id=MERCHANT_ID)
+    project = f"/merchant/projects/{story.project_id}"
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-merchant-projects": "/merchant/projects",
+            "a11y-merchant-wizard": "/merchant/projects/new",
+            "a11y-merchant-project": project,
+            "a11y-merchant-faq": f"{project}/faq",
+            "a11y-merchant-materials": f"{project}/materials",
+            "a11y-merchant-surges": f"{project}/surges",
+            "a11y-merchant-complaints": "/merchant/complaints",
+        },
+    )
+
+
+def test_vendor_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    page = signed_in(console_stack, new_page, "vendor")
+    project = story.project_id
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-vendor-board": "/vendor/",
+            "a11y-vendor-project": f"/vendor/projects/{project}",
+            "a11y-vendor-talent-pool": "/vendor/talent-pool",
+            "a11y-vendor-requisitions": "/vendor/requisitions",
+            "a11y-vendor-pool": f"/ops/projects/{project}",
+            "a11y-vendor-roster": f"/ops/projects/{project}/roster",
+            "a11y-vendor-complaints": "/ops/complaints",
+            "a11y-vendor-timesheets": f"/ops/timesheets?project_id={project}",
+        },
+    )
+    page.goto(f"{console_stack.console_url}/vendor/projects/{project}")
+    expect(page.get_by_test_id("funnel-admitted")).to_have_text("20")
+    screenshot(page, "a11y-vendor-funnel")
+
+
+def test_trainer_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    page = signed_in(console_stack, new_page, "trainer")
+    cohort = f"/trainer/cohorts/{story.cohort['cohort_id']}"
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-trainer-cohorts": "/trainer/cohorts",
+            "a11y-trainer-cohort": cohort,
+            "a11y-trainer-courseware": f"{cohort}/courseware",
+            "a11y-trainer-grid": f"{cohort}/assessments",
+        },
+    )
+    expect(page.get_by_test_id("trainee-row")).to_have_count(30)
+
+
+def test_supervisor_pages_on_a_phone(
+    console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]
+) -> None:
+    page = signed_in(console_stack, new_page, "supervisor", viewport=PHONE)
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-supervisor-queue-phone": "/supervisor/queue",
+            "a11y-supervisor-projects-phone": "/supervisor/projects",
+            "a11y-supervisor-complaint-phone": f"/ops/complaints/{story.complaint['id']}",
+        },
+    )
+
+
+def test_finance_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    page = signed_in(console_stack, new_page, "finance")
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-finance-runs": "/finance/runs",
+            "a11y-finance-run": f"/finance/runs/{story.payroll['id']}",
+            "a11y-finance-pay-plans": f"/finance/pay-plans?project_id={story.project_id}",
+            "a11y-finance-performance": "/finance/performance",
+        },
+    )
+    page.goto(f"{console_stack.console_url}/finance/runs/{story.payroll['id']}")
+    expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "approved")
+
+
+def test_agent_pages_on_a_phone(
+    console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]
+) -> None:
+    # an active agent with a payslip in the approved run
+    agent_id = next(
+        slip["agent_id"] for slip in story.payslips if story.agents.get(slip["agent_id"]) == "active"
+    )
+    page = signed_in(console_stack, new_page, "agent", candidate_id=agent_id, viewport=PHONE)
+    check_pages(
+        page,
+        console_stack,
+        {"a11y-agent-shifts-phone": "/agent/shifts", "a11y-agent-payslips-phone": "/agent/payslips"},
+    )
+    page.goto(f"{console_stack.console_url}/agent/shifts")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the shifts page is {width}px wide on a {PHONE['width']}px screen"
+    expect(page.get_by_test_id("shift-item").first).to_be_visible()
+
+
+def test_admin_pages(console_stack: ConsoleStack, new_page: Callable[..., Page]) -> None:
+    page = signed_in(console_stack, new_page, "admin")
+    check_pages(
+        page,
+        console_stack,
+        {"a11y-admin-users": "/admin/users", "a11y-admin-health": "/vendor/health"},
+    )
