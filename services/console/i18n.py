@@ -130,14 +130,15 @@ def format_day(value: Any, format: str = "medium") -> str:
 
 
 def format_money(value: Any) -> str:
-    """A decimal string in CNY from an API (``"4000.00"``) as ``¥4,000.00``."""
+    """A decimal string in CNY from an API (``"4000.00"``) as ``¥4,000.00`` (a deduction as ``-¥200.00``)."""
     if value is None or value == "":
         return ""
     try:
         amount = Decimal(str(value))
     except InvalidOperation:
         return str(value)
-    return "¥" + format_decimal(amount, format="#,##0.00", locale=_babel_locale())
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥" + format_decimal(abs(amount), format="#,##0.00", locale=_babel_locale())
 
 
 def format_number(value: Any) -> str:

@@ -354,7 +354,7 @@ def test_payroll_run_draft_review_approve_and_export(console_env: ConsoleEnv) ->
     total = re.search(r'data-testid="run-total">([^<]+)<', text)
     assert total and total.group(1) == "¥4,960.00"  # 8 h × 20 + 5% of 100,000 − 200
     assert text.count('data-testid="payslip-row"') == 2
-    assert "时薪" in text and "¥160.00" in text and "¥5,000.00" in text and "¥-200.00" in text
+    assert "时薪" in text and "¥160.00" in text and "¥5,000.00" in text and "-¥200.00" in text
     assert 'data-testid="approve-run"' in text and "data-confirm=" in text
 
     # the same period and project again: the service's refusal, localized, leads to the holding run

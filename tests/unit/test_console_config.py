@@ -55,3 +55,12 @@ def test_service_addresses_follow_the_port_offset_unless_given(monkeypatch: pyte
 def test_malformed_settings_stop_the_start(monkeypatch: pytest.MonkeyPatch, key: str, value: str) -> None:
     with pytest.raises(ConfigError, match=key):
         _config(monkeypatch, {key: value}, development=True)
+
+
+def test_money_reads_as_people_write_it() -> None:
+    from services.console.i18n import format_money
+
+    assert format_money("4000.00") == "¥4,000.00"
+    assert format_money("-200.00") == "-¥200.00"
+    assert format_money(None) == ""
+    assert format_money("not money") == "not money"
