@@ -107,7 +107,9 @@ def upstreams() -> Iterator[dict[str, _Upstream]]:
 @pytest.fixture()
 def gateway(tmp_path: Path, upstreams: dict[str, _Upstream]) -> Iterator[Gateway]:
     if CADDY is None:
-        pytest.skip("caddy is not installed (sudo apt-get install caddy, or make install as root)")
+        pytest.fail(
+            "caddy is not installed (sudo apt-get install caddy, or make install as root)", pytrace=False
+        )
     port = _free_port()
     env = {
         "PATH": os.environ["PATH"],

@@ -240,7 +240,9 @@ def _adapt(env: dict[str, str]) -> dict[str, Any]:
     """The JSON config caddy makes of the Caddyfile with this environment (what `caddy run` would load)."""
     caddy = shutil.which("caddy")
     if caddy is None:
-        pytest.skip("caddy is not installed (sudo apt-get install caddy, or make install as root)")
+        pytest.fail(
+            "caddy is not installed (sudo apt-get install caddy, or make install as root)", pytrace=False
+        )
     out = subprocess.run(
         [caddy, "adapt", "--config", str(CADDYFILE), "--adapter", "caddyfile"],
         env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), **env},
