@@ -11,11 +11,11 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
-from services.console.bff import ApiError, Backend, Identity, ServiceClient
+from services.console.bff import ApiError, Backend, Identity, Reply, ServiceClient
 from services.console.i18n import _
 from shared.db import Database
 
@@ -158,6 +158,22 @@ def field_messages(error: ApiError) -> dict[str, str]:
 
 def flash_problem(error: ApiError) -> None:
     flash(problem_message(error), "error")
+
+
+def pass_through(reply: Reply, *, fallback_filename: str | None = None, no_store: bool = False) -> Response:
+    """A service's file (export, material, courseware) handed to the browser as the service sent it: its
+    bytes, content type and file name (``fallback_filename`` when the service names none)."""
+    headers: dict[str, str] = {"Cache-Control": "no-store"} if no_store else {}
+    disposition = reply.headers.get("content-disposition")
+    if disposition:
+        headers["Content-Disposition"] = disposition
+    elif fallback_filename:
+        headers["Content-Disposition"] = f'attachment; filename="{fallback_filename}"'
+    return Response(
+        reply.content,
+        content_type=reply.headers.get("content-type", "application/octet-stream"),
+        headers=headers,
+    )
 
 
 def redirect_back(default: str, **values: Any) -> Any:

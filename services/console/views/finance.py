@@ -10,14 +10,14 @@ from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from services.console.bff import ApiError, Call, Reply
 from services.console.i18n import _, current_locale
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import STATUS_LABELS
-from services.console.web import api, field_messages, problem_message, role_required
+from services.console.web import api, field_messages, pass_through, problem_message, role_required
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 
@@ -294,12 +294,7 @@ def export_run(run_id: str, fmt: str) -> Any:
         f"/payroll-runs/{run_id}/export",
         params={"format": fmt, "lang": "en" if current_locale() == "en" else "zh"},
     )
-    headers = {"Cache-Control": "no-store"}
-    disposition = reply.headers.get("content-disposition")
-    headers["Content-Disposition"] = disposition or f'attachment; filename="payroll-{run_id}.{fmt}"'
-    return Response(
-        reply.content, status=200, content_type=reply.headers.get("content-type"), headers=headers
-    )
+    return pass_through(reply, fallback_filename=f"payroll-{run_id}.{fmt}", no_store=True)
 
 
 # --- pay plans ----------------------------------------------------------------------------------------------

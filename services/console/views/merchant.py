@@ -27,7 +27,15 @@ from services.console.labels import (
 from services.console.labels import COMPLAINT_HISTORY as COMPLAINT_EVENTS
 from services.console.labels import COMPLAINT_LEVELS as LEVELS
 from services.console.labels import COMPLAINT_SEVERITIES as SEVERITIES
-from services.console.web import api, field_messages, is_htmx, pick, problem_message, role_required
+from services.console.web import (
+    api,
+    field_messages,
+    is_htmx,
+    pass_through,
+    pick,
+    problem_message,
+    role_required,
+)
 from services.scheduling.domain import SchedulingSettings, decide_surge
 from shared.workdays import today_shanghai
 
@@ -702,15 +710,8 @@ def upload_material(project_id: str) -> Any:
 @bp.get("/projects/<project_id>/materials/<material_id>")
 @role_required("merchant")
 def download_material(project_id: str, material_id: str) -> Response:
-    reply = api().call("onboarding", "GET", f"/projects/{project_id}/materials/{material_id}")
-    headers = {"X-Content-Type-Options": "nosniff"}
-    if reply.headers.get("content-disposition"):
-        headers["Content-Disposition"] = reply.headers["content-disposition"]
-    return Response(
-        reply.content,
-        content_type=reply.headers.get("content-type", "application/octet-stream"),
-        headers=headers,
-    )
+    # nosniff, as on every console answer (app.py)
+    return pass_through(api().call("onboarding", "GET", f"/projects/{project_id}/materials/{material_id}"))
 
 
 @bp.post("/projects/<project_id>/materials/complete")

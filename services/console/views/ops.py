@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -42,6 +42,7 @@ from services.console.web import (
     field_messages,
     flash_problem,
     identity_of,
+    pass_through,
     pick,
     problem_message,
     redirect_back,
@@ -510,18 +511,7 @@ def roster_download(project_id: str, fmt: str) -> Any:
     params = {k: request.args.get(k) for k in ("from", "to", "agent_id")}
     params["lang"] = "en" if current_locale() == "en" else "zh"
     reply = api().call("scheduling", "GET", f"/projects/{project_id}/{EXPORTS[fmt]}", params=params)
-    return _stream(reply)
-
-
-def _stream(reply: Reply) -> Response:
-    headers = {}
-    if reply.headers.get("content-disposition"):
-        headers["Content-Disposition"] = reply.headers["content-disposition"]
-    return Response(
-        reply.content,
-        content_type=reply.headers.get("content-type", "application/octet-stream"),
-        headers=headers,
-    )
+    return pass_through(reply)
 
 
 # --- timesheets ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from services.console.bff import ApiError, Call, Reply
 from services.console.i18n import _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import STATUS_LABELS
-from services.console.web import api, problem_message, role_required
+from services.console.web import api, pass_through, problem_message, role_required
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
@@ -406,13 +406,7 @@ def delete_courseware(cohort_id: str, item_id: str) -> Response:
 @bp.get("/cohorts/<cohort_id>/courseware/<item_id>/file")
 @role_required(*READERS)
 def courseware_file(cohort_id: str, item_id: str) -> Response:
-    reply = api().call(SERVICE, "GET", f"/cohorts/{cohort_id}/courseware/{item_id}/file")
-    response = Response(
-        reply.content, content_type=reply.headers.get("content-type", "application/octet-stream")
-    )
-    if reply.headers.get("content-disposition"):
-        response.headers["Content-Disposition"] = reply.headers["content-disposition"]
-    return response
+    return pass_through(api().call(SERVICE, "GET", f"/cohorts/{cohort_id}/courseware/{item_id}/file"))
 
 
 @bp.post("/cohorts/<cohort_id>/courseware/confirm")
