@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import g, has_request_context, request
 
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.uow import Actor
 
 if TYPE_CHECKING:
     from shared.config import Settings
@@ -70,21 +71,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: ``sub`` is a person's id (an agent's ``sub`` is their candidate/agent id)."""
-
-    sub: str
-    role: str
-    merchant_id: str | None = None
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def is_merchant(self) -> bool:
-        return self.role == "merchant"
+#: The caller of a request is the acting user of its unit of work: one type for both.
+Principal = Actor
 
 
 # --- keys -----------------------------------------------------------------------------------------------

@@ -39,7 +39,6 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shared import idempotency as _idempotency  # noqa: F401  (registers idempotency_keys on platform_metadata)
 from shared import pagination, ratelimit, workdays
 from shared.auth import BEARER_SCHEME_NAME, BEARER_SECURITY_SCHEME
 from shared.config import Settings, validate_for_start
@@ -59,6 +58,8 @@ from shared.errors import (
     validation_detail,
 )
 from shared.logging import configure_logging
+from shared.uow import Clock, system_clock
+from shared.web import idempotency as _idempotency  # noqa: F401  (registers idempotency_keys on platform_metadata)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ class AppState:
     #: Per app, because the tests build many apps in one process and default-registry names would clash.
     registry: CollectorRegistry
     api: flask_smorest.Api | None = None
+    #: The one clock of this app's use cases (``UnitOfWork.now``); tests replace it.
+    clock: Clock = system_clock
 
 
 def app_state(app: Flask | None = None) -> AppState:
@@ -783,6 +786,7 @@ def create_app(
     title: str | None = None,
     version: str = "1",
     configure: Callable[[Flask], None] | None = None,
+    clock: Clock | None = None,
 ) -> Flask:
     """Build one service's app. ``configure`` runs after the Api exists and before the blueprints are
     registered, so it can register field converters; it may register blueprints itself as well
@@ -814,7 +818,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the schema's field order
 
     registry = CollectorRegistry()
-    state = AppState(settings=settings, database=database, registry=registry)
+    state = AppState(settings=settings, database=database, registry=registry, clock=clock or system_clock)
     app.extensions[EXTENSION_KEY] = state
     metrics = HttpMetrics(_counters_registry(registry))
     registry.register(PlatformCollector(settings, database))

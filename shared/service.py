@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import MetaData
-from sqlalchemy.orm import Session
 
 from shared.config import SERVICES
+from shared.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Job:
-    """A periodic job run by the worker in its own transaction.
+    """A periodic job: ``run(uow)`` in its own unit of work, committed by the worker.
 
     On PostgreSQL a transaction-scoped advisory lock keyed on the job's name makes sure only one worker
     runs it at a time, so several workers per service are safe.
@@ -34,7 +34,7 @@ class Job:
 
     name: str
     interval_seconds: float
-    run: Callable[[Session], Any]
+    run: Callable[[UnitOfWork], Any]
 
 
 @dataclass(frozen=True)

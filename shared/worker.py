@@ -29,6 +29,7 @@ from shared.events.consumer import Consumer
 from shared.events.relay import Relay
 from shared.logging import configure_logging
 from shared.service import Job, ServiceSpec
+from shared.uow import Actor, Clock, system_clock, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +40,16 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
-def run_job(database: Database, service: str, job: Job) -> bool:
-    """Run a job once in its own transaction; False when another worker holds it right now."""
-    with database.session() as session:
-        if is_postgres(session):
-            locked = session.execute(
+def run_job(database: Database, service: str, job: Job, *, clock: Clock = system_clock) -> bool:
+    """Run a job once in its own unit of work; False when another worker holds it right now."""
+    with unit_of_work(database, clock=clock, actor=Actor.system(f"job:{job.name}")) as uow:
+        if is_postgres(uow.session):
+            locked = uow.session.execute(
                 text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _lock_key(f"{service}:{job.name}")}
             ).scalar_one()
             if not locked:
                 return False
-        job.run(session)
+        job.run(uow)
     return True
 
 

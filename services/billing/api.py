@@ -48,7 +48,6 @@ from services.billing.schemas import (
 from shared.auth import current_principal, roles_required
 from shared.errors import Conflict, ValidationFailed
 from shared.http import db_session, flatten_errors, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import paginate
 from shared.tabular import (
     XLSX_MIME,
@@ -58,6 +57,7 @@ from shared.tabular import (
     negotiate_format,
     read_upload,
 )
+from shared.web.idempotency import idempotent
 from shared.workdays import today_shanghai
 
 blp = Blueprint(

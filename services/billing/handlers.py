@@ -7,52 +7,51 @@ corrected timesheet) leave the same state as events in order.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
-
 from services.billing import service
-from shared.db import utcnow
-from shared.events.catalogue import get_event_type
 from shared.events.consumer import Handler
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
 
 
-def _data(envelope: Envelope) -> dict[str, Any]:
-    return get_event_type(envelope.type).load_incoming(envelope.data)
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_confirmed(session, dict(event.data), uow.now())
 
 
-def on_project_confirmed(session: Session, envelope: Envelope) -> None:
-    service.project_confirmed(session, _data(envelope), utcnow())
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_updated(session, dict(event.data), uow.now())
 
 
-def on_project_updated(session: Session, envelope: Envelope) -> None:
-    service.project_updated(session, _data(envelope), utcnow())
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_closed(session, dict(event.data), uow.now())
 
 
-def on_project_closed(session: Session, envelope: Envelope) -> None:
-    service.project_closed(session, _data(envelope), utcnow())
+def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.agent_admitted(session, dict(event.data), service.shanghai_date(event.occurred_at), uow.now())
 
 
-def on_agent_admitted(session: Session, envelope: Envelope) -> None:
-    service.agent_admitted(session, _data(envelope), service.shanghai_date(envelope.occurred_at), utcnow())
+def on_agent_departed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.agent_departed(session, dict(event.data), service.shanghai_date(event.occurred_at), uow.now())
 
 
-def on_agent_departed(session: Session, envelope: Envelope) -> None:
-    service.agent_departed(session, _data(envelope), service.shanghai_date(envelope.occurred_at), utcnow())
+def on_agent_replaced(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.agent_replaced(session, dict(event.data), service.shanghai_date(event.occurred_at), uow.now())
 
 
-def on_agent_replaced(session: Session, envelope: Envelope) -> None:
-    service.agent_replaced(session, _data(envelope), service.shanghai_date(envelope.occurred_at), utcnow())
+def on_shift_worked(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.shift_worked(session, dict(event.data), uow.now())
 
 
-def on_shift_worked(session: Session, envelope: Envelope) -> None:
-    service.shift_worked(session, _data(envelope), utcnow())
-
-
-def on_complaint_upheld(session: Session, envelope: Envelope) -> None:
-    occurred_at = service.parse_instant(envelope.occurred_at)
-    service.complaint_upheld(session, _data(envelope), occurred_at, utcnow())
+def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    occurred_at = service.parse_instant(event.occurred_at.isoformat())
+    service.complaint_upheld(session, dict(event.data), occurred_at, uow.now())
 
 
 HANDLERS: dict[str, Handler] = {

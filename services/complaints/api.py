@@ -36,8 +36,8 @@ from services.complaints.schemas import (
 from shared.auth import current_principal, roles_required
 from shared.db import utcnow
 from shared.http import db_session, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import paginate
+from shared.web.idempotency import idempotent
 
 blp = Blueprint(
     "complaints",

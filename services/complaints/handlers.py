@@ -7,35 +7,30 @@ events arriving late, twice or out of order (an admission before the project's c
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.orm import Session
-
 from services.complaints import service
-from shared.db import utcnow
-from shared.events.catalogue import get_event_type
 from shared.events.consumer import Handler
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
 
 
-def _data(envelope: Envelope) -> dict[str, Any]:
-    return get_event_type(envelope.type).load_incoming(envelope.data)
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_confirmed(session, dict(event.data), uow.now())
 
 
-def on_project_confirmed(session: Session, envelope: Envelope) -> None:
-    service.project_confirmed(session, _data(envelope), utcnow())
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_updated(session, dict(event.data), uow.now())
 
 
-def on_project_updated(session: Session, envelope: Envelope) -> None:
-    service.project_updated(session, _data(envelope), utcnow())
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_closed(session, dict(event.data), uow.now())
 
 
-def on_project_closed(session: Session, envelope: Envelope) -> None:
-    service.project_closed(session, _data(envelope), utcnow())
-
-
-def on_agent_admitted(session: Session, envelope: Envelope) -> None:
-    service.agent_admitted(session, _data(envelope), utcnow())
+def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.agent_admitted(session, dict(event.data), uow.now())
 
 
 HANDLERS: dict[str, Handler] = {

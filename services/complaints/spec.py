@@ -3,22 +3,20 @@
 import os
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from services.complaints.app import create_app
 from services.complaints.handlers import HANDLERS
 from services.complaints.models import Base
 from services.complaints.service import load_policy, run_auto_close, run_escalations
-from shared.db import utcnow
 from shared.service import Job, ServiceSpec
+from shared.uow import UnitOfWork
 
 
-def _escalations(session: Session) -> int:
-    return run_escalations(session, utcnow(), load_policy())
+def _escalations(uow: UnitOfWork) -> int:
+    return run_escalations(uow.session, uow.now(), load_policy())
 
 
-def _auto_close(session: Session) -> int:
-    return run_auto_close(session, utcnow(), load_policy())
+def _auto_close(uow: UnitOfWork) -> int:
+    return run_auto_close(uow.session, uow.now(), load_policy())
 
 
 #: How often the worker looks for complaints to escalate or flag as breached (seconds).

@@ -20,10 +20,10 @@ from services.onboarding.service import IfMatch, OnboardingConfig
 from shared.auth import current_principal, roles_required, tenant_scope
 from shared.errors import ProblemError
 from shared.http import db_session, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import page_response_schema
 from shared.storage import FileStore, content_disposition
 from shared.tabular import export_response, export_responses, negotiate_format
+from shared.web.idempotency import idempotent
 from shared.workdays import today_shanghai
 
 blp = Blueprint(

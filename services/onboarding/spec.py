@@ -3,13 +3,12 @@
 import os
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from services.onboarding.app import create_app
 from services.onboarding.handlers import HANDLERS
 from services.onboarding.models import Base
 from services.onboarding.service import promote_due_projects
 from shared.service import Job, ServiceSpec
+from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
 #: ONBOARDING_GO_LIVE_CHECK_SECONDS: how often the worker moves confirmed projects whose go-live date has
@@ -17,8 +16,8 @@ from shared.workdays import today_shanghai
 GO_LIVE_CHECK_SECONDS = float(os.environ.get("ONBOARDING_GO_LIVE_CHECK_SECONDS", "600"))
 
 
-def go_live_job(session: Session) -> None:
-    promote_due_projects(session, today_shanghai())
+def go_live_job(uow: UnitOfWork) -> None:
+    promote_due_projects(uow.session, today_shanghai())
 
 
 SPEC = ServiceSpec(

@@ -34,9 +34,9 @@ from services.recruitment.schemas import (
 from shared.auth import ensure_self_or_roles, roles_documented, roles_required
 from shared.errors import NotFound, ValidationFailed
 from shared.http import db_session, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import paginate
 from shared.tabular import XLSX_MIME, FileRejected, read_upload
+from shared.web.idempotency import idempotent
 
 blp = Blueprint(
     "recruitment",

@@ -6,65 +6,62 @@ upserts the project read model first, so an event about a project never seen bef
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
-from sqlalchemy.orm import Session
-
 from services.recruitment import domain, service
-from shared.events.catalogue import get_event_type
 from shared.events.consumer import Handler
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
 
 
-def _data(envelope: Envelope) -> dict[str, Any]:
-    return get_event_type(envelope.type).load_incoming(envelope.data)
-
-
-def _occurred(envelope: Envelope) -> dt.datetime:
-    return dt.datetime.fromisoformat(envelope.occurred_at)
-
-
-def on_project_confirmed(session: Session, envelope: Envelope) -> None:
-    service.project_confirmed(session, _data(envelope), envelope.occurred_at, service.Config.from_env())
-
-
-def on_project_updated(session: Session, envelope: Envelope) -> None:
-    service.project_updated(session, _data(envelope), service.Config.from_env())
-
-
-def on_project_closed(session: Session, envelope: Envelope) -> None:
-    service.project_closed(session, _data(envelope), service.Config.from_env())
-
-
-def on_agent_admitted(session: Session, envelope: Envelope) -> None:
-    service.agent_admitted(session, _data(envelope), _occurred(envelope))
-
-
-def on_cohort_completed(session: Session, envelope: Envelope) -> None:
-    service.cohort_completed(session, _data(envelope), _occurred(envelope), service.Config.from_env())
-
-
-def on_training_shortfall(session: Session, envelope: Envelope) -> None:
-    service.training_shortfall(
-        session, _data(envelope), envelope.id, _occurred(envelope), service.Config.from_env()
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_confirmed(
+        session, dict(event.data), event.occurred_at.isoformat(), service.Config.from_env()
     )
 
 
-def on_reserve_shortfall(session: Session, envelope: Envelope) -> None:
-    data = _data(envelope)
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_updated(session, dict(event.data), service.Config.from_env())
+
+
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_closed(session, dict(event.data), service.Config.from_env())
+
+
+def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.agent_admitted(session, dict(event.data), event.occurred_at)
+
+
+def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.cohort_completed(session, dict(event.data), event.occurred_at, service.Config.from_env())
+
+
+def on_training_shortfall(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.training_shortfall(
+        session, dict(event.data), event.id, event.occurred_at, service.Config.from_env()
+    )
+
+
+def on_reserve_shortfall(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    data = dict(event.data)
     service.replacement_requisition(
         session,
         data["project_id"],
         data["missing"],
         reason=domain.RequisitionReason.RESERVE_SHORTFALL,
-        source_ref=f"reserve.shortfall:{envelope.id}",
+        source_ref=f"reserve.shortfall:{event.id}",
         config=service.Config.from_env(),
     )
 
 
-def on_surge_accepted(session: Session, envelope: Envelope) -> None:
-    data = _data(envelope)
+def on_surge_accepted(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    data = dict(event.data)
     # One requisition per surge, whatever number of times scheduling announces it.
     service.replacement_requisition(
         session,

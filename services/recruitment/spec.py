@@ -16,6 +16,10 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     jobs=(
         # a short requisition past its due date (confirmation + 3 working days) is flagged overdue
-        Job("flag-overdue-requisitions", Config.from_env().overdue_check_seconds, flag_overdue),
+        Job(
+            "flag-overdue-requisitions",
+            Config.from_env().overdue_check_seconds,
+            lambda uow: flag_overdue(uow.session),
+        ),
     ),
 )

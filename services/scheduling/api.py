@@ -46,9 +46,9 @@ from shared.auth import (
 )
 from shared.errors import NotFound
 from shared.http import db_session, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import PageArgsSchema, paginate
 from shared.tabular import export_response, export_responses
+from shared.web.idempotency import idempotent
 from shared.workdays import today_shanghai
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")

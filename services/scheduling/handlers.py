@@ -4,30 +4,33 @@ They run inside the consumer's inbox transaction (never commit) and tolerate any
 and a late older project event never overwrites a newer one (``Project.last_event_at``).
 """
 
-from sqlalchemy.orm import Session
-
 from services.scheduling import service
 from shared.events.consumer import Handler
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
 
 
-def on_project_confirmed(session: Session, envelope: Envelope) -> None:
-    service.apply_project_confirmed(session, envelope.data, envelope.occurred_at)
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.apply_project_confirmed(session, dict(event.data), event.occurred_at.isoformat())
 
 
-def on_project_updated(session: Session, envelope: Envelope) -> None:
-    service.apply_project_updated(session, envelope.data, envelope.occurred_at)
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.apply_project_updated(session, dict(event.data), event.occurred_at.isoformat())
 
 
-def on_project_closed(session: Session, envelope: Envelope) -> None:
-    service.apply_project_closed(session, envelope.data, envelope.occurred_at)
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.apply_project_closed(session, dict(event.data), event.occurred_at.isoformat())
 
 
-def on_agent_admitted(session: Session, envelope: Envelope) -> None:
-    service.apply_agent_admitted(session, envelope.data, envelope.occurred_at)
+def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.apply_agent_admitted(session, dict(event.data), event.occurred_at.isoformat())
 
 
-def on_cohort_completed(session: Session, envelope: Envelope) -> None:
+def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
     """Nothing to store: the pool is built agent by agent from ``agent.admitted``, whichever comes first."""
 
 

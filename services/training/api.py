@@ -42,9 +42,9 @@ from services.training.schemas import (
 from shared.auth import current_principal, roles_required
 from shared.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from shared.http import db_session, flatten_errors, get_settings
-from shared.idempotency import idempotent
 from shared.pagination import Page, paginate
 from shared.storage import FileStore, content_disposition
+from shared.web.idempotency import idempotent
 from shared.workdays import today_shanghai
 
 blp = Blueprint(

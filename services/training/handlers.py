@@ -6,37 +6,36 @@ so that events arriving late or out of order (a match before the project's confi
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from services.training import service
-from shared.events.catalogue import get_event_type
 from shared.events.consumer import Handler
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
 
-def _data(envelope: Envelope) -> dict:  # type: ignore[type-arg]
-    return get_event_type(envelope.type).load_incoming(envelope.data)
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_confirmed(session, dict(event.data), service.load_settings(), today_shanghai())
 
 
-def on_project_confirmed(session: Session, envelope: Envelope) -> None:
-    service.project_confirmed(session, _data(envelope), service.load_settings(), today_shanghai())
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_updated(session, dict(event.data), service.load_settings())
 
 
-def on_project_updated(session: Session, envelope: Envelope) -> None:
-    service.project_updated(session, _data(envelope), service.load_settings())
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.project_closed(session, dict(event.data))
 
 
-def on_project_closed(session: Session, envelope: Envelope) -> None:
-    service.project_closed(session, _data(envelope))
+def on_candidates_matched(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.candidates_matched(session, dict(event.data), service.load_settings(), today_shanghai())
 
 
-def on_candidates_matched(session: Session, envelope: Envelope) -> None:
-    service.candidates_matched(session, _data(envelope), service.load_settings(), today_shanghai())
-
-
-def on_complaint_upheld(session: Session, envelope: Envelope) -> None:
-    service.complaint_upheld(session, _data(envelope))
+def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
+    session = uow.session
+    service.complaint_upheld(session, dict(event.data))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -3,17 +3,16 @@
 import os
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from services.training.app import create_app
 from services.training.handlers import HANDLERS
 from services.training.models import Base
 from services.training.service import advance_cohorts
 from shared.service import Job, ServiceSpec
+from shared.uow import UnitOfWork
 
 
-def _advance(session: Session) -> int:
-    return advance_cohorts(session)
+def _advance(uow: UnitOfWork) -> int:
+    return advance_cohorts(uow.session)
 
 
 #: How often the worker moves cohorts along the calendar (start, assessing, completion at end + 1 day).

@@ -16,7 +16,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from shared.events.envelope import InvalidEventData, UnknownEventType
+from shared.events.errors import InvalidEventData, UnknownEventType
 
 SERVICE_TYPES = ("presale", "aftersale", "both")
 SKILLS = ("presale", "aftersale")

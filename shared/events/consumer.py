@@ -35,13 +35,16 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 from shared.context import correlation
 from shared.db import Database, UTCDateTime, platform_metadata, utcnow
-from shared.events import catalogue, topology
-from shared.events.envelope import Envelope, EventError, InvalidEventData, parse_envelope
+from shared.events import topology
+from shared.events.envelope import Envelope, Event, EventError, InvalidEventData, parse_envelope, receive
 from shared.events.publisher import CONNECTION_ERRORS, Backoff, connect
+from shared.uow import Actor, Clock, UnitOfWork, system_clock
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Session, Envelope], None]
+#: ``handler(uow, event)``: runs in the consumer's unit of work (the inbox row commits with its effects),
+#: the event already validated and loaded (``shared.events.envelope.Event``). It never commits.
+Handler = Callable[[UnitOfWork, Event], None]
 
 inbox = Table(
     "inbox",
@@ -79,16 +82,22 @@ def _insert_inbox(session: Session, envelope: Envelope) -> bool:
     return session.execute(stmt.returning(inbox.c.event_id)).scalar_one_or_none() is not None
 
 
-def handle_once(database: Database, handlers: Mapping[str, Handler], envelope: Envelope) -> bool:
+def handle_once(
+    database: Database,
+    handlers: Mapping[str, Handler],
+    envelope: Envelope,
+    *,
+    clock: Clock = system_clock,
+) -> bool:
     """Run the handler for an envelope exactly once per event id. Returns False for a duplicate."""
     handler = handlers.get(envelope.type)
     if handler is None:
         raise NoHandler(f"no handler for {envelope.type!r} in this service")
-    catalogue.get_event_type(envelope.type).load_incoming(envelope.data)
+    event = receive(envelope)
     with database.session() as session:
         if not _insert_inbox(session, envelope):
             return False
-        handler(session, envelope)
+        handler(UnitOfWork(session, clock=clock, actor=Actor.system(f"event:{event.type}")), event)
     return True
 
 

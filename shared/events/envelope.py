@@ -12,31 +12,20 @@ import decimal
 import enum
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.context import get_correlation_id
-
-
-class EventError(ValueError):
-    """Base of the errors raised while building or reading an event."""
-
-
-class UnknownEventType(EventError):
-    pass
-
-
-class InvalidEventData(EventError):
-    def __init__(self, event_type: str, errors: dict[str, Any]) -> None:
-        super().__init__(f"invalid data for event {event_type!r}: {errors}")
-        self.event_type = event_type
-        self.errors = errors
-
-
-class InvalidEnvelope(EventError):
-    pass
+from shared.events.catalogue import get_event_type
+from shared.events.errors import (  # noqa: F401  (re-exported: callers catch them from here)
+    EventError,
+    InvalidEnvelope,
+    InvalidEventData,
+    UnknownEventType,
+)
 
 
 def _to_json_value(value: Any) -> Any:
@@ -117,8 +106,6 @@ def build_envelope(
     event_id: str | None = None,
 ) -> Envelope:
     """A validated envelope; raises UnknownEventType / InvalidEventData before anything is stored."""
-    from shared.events.catalogue import get_event_type
-
     spec = get_event_type(event_type)
     normalised = to_json_data(data)
     if not isinstance(normalised, dict):
@@ -156,4 +143,38 @@ def parse_envelope(body: bytes | str) -> Envelope:
         producer=raw["producer"],
         correlation_id=raw["correlation_id"],
         data=raw["data"],
+    )
+
+
+@dataclass(frozen=True)
+class Event:
+    """An incoming event as a handler receives it: validated once, by the consumer, against the catalogue.
+
+    ``data`` is the payload loaded by the event type's schema (datetimes and dates parsed, unknown fields
+    dropped); ``occurred_at`` is an aware datetime.
+    """
+
+    id: str
+    type: str
+    version: int
+    occurred_at: dt.datetime
+    producer: str
+    correlation_id: str
+    data: Mapping[str, Any]
+
+
+def receive(envelope: Envelope) -> Event:
+    """Validate an envelope's data against the catalogue; raises UnknownEventType / InvalidEventData."""
+    data = get_event_type(envelope.type).load_incoming(envelope.data)
+    occurred_at = dt.datetime.fromisoformat(envelope.occurred_at)
+    if occurred_at.tzinfo is None:  # the envelope schema demands an aware time; be safe for old rows
+        occurred_at = occurred_at.replace(tzinfo=dt.UTC)
+    return Event(
+        id=envelope.id,
+        type=envelope.type,
+        version=envelope.version,
+        occurred_at=occurred_at,
+        producer=envelope.producer,
+        correlation_id=envelope.correlation_id,
+        data=data,
     )

@@ -28,8 +28,8 @@ from shared.db import Database, is_postgres, utcnow
 from shared.events import topology
 from shared.events.consumer import inbox
 from shared.events.outbox import outbox
-from shared.idempotency import RETENTION as IDEMPOTENCY_REPLAY_WINDOW
-from shared.idempotency import idempotency_keys
+from shared.web.idempotency import RETENTION as IDEMPOTENCY_REPLAY_WINDOW
+from shared.web.idempotency import idempotency_keys
 
 log = logging.getLogger(__name__)
 

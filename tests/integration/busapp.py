@@ -8,6 +8,8 @@ exactly-once. ``fail_times`` makes the handler fail that many times for an event
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
 from pathlib import Path
 
@@ -18,8 +20,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from shared.db import new_metadata
 from shared.events import catalogue
-from shared.events.envelope import Envelope
+from shared.events.envelope import Event
 from shared.service import ServiceSpec
+from shared.uow import UnitOfWork
 
 EVENT = "bus.ping"
 SERVICE = "busapp"
@@ -51,16 +54,21 @@ ATTEMPTS: dict[str, int] = {}
 FAIL_ALWAYS: set[int] = set()
 
 
-def handle_ping(session: Session, envelope: Envelope) -> None:
-    seq = envelope.data["seq"]
+def handle_ping(uow: UnitOfWork, event: Event) -> None:
+    seq = event.data["seq"]
     with _lock:
-        ATTEMPTS[envelope.id] = ATTEMPTS.get(envelope.id, 0) + 1
-        attempt = ATTEMPTS[envelope.id]
+        ATTEMPTS[event.id] = ATTEMPTS.get(event.id, 0) + 1
+        attempt = ATTEMPTS[event.id]
     if seq in FAIL_ALWAYS:
         raise RuntimeError(f"ping {seq} always fails")
-    if attempt <= envelope.data.get("fail_times", 0):
+    if attempt <= event.data.get("fail_times", 0):
         raise RuntimeError(f"ping {seq} fails on attempt {attempt}")
-    session.add(Ping(event_id=envelope.id, seq=seq, envelope=envelope.to_json()))
+    seen = {
+        **dataclasses.asdict(event),
+        "occurred_at": event.occurred_at.isoformat(),
+        "data": dict(event.data),
+    }
+    uow.session.add(Ping(event_id=event.id, seq=seq, envelope=json.dumps(seen, ensure_ascii=False)))
 
 
 def handled_seqs(session: Session) -> list[int]:

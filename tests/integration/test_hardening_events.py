@@ -19,7 +19,7 @@ from shared.events import retention, topology
 from shared.events.consumer import Consumer, inbox
 from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
-from shared.idempotency import idempotency_keys
+from shared.web.idempotency import idempotency_keys
 from shared.worker import JOB_RUNS, Scheduler, Worker
 from tests.integration import busapp
 from tests.support import wait_until

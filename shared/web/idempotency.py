@@ -6,9 +6,10 @@ primary key (principal, key) makes a concurrent duplicate fail to insert and get
 stored and replayed byte for byte to every later request with the same key and the same body; any other
 answer frees the key, so a client can correct its request and retry with it.
 
-Known window: the view commits its own transaction before the response is stored here. A process killed
-in between leaves the key in progress; after ``IN_PROGRESS_TIMEOUT`` a retry takes the key over and runs
-the view again. Views whose effects must never repeat still need a natural unique key of their own.
+The answer is stored in the view's own transaction (``shared.web.transaction``): the effects and the
+stored answer commit together or not at all. A process killed before that commit leaves only the
+in-progress claim and no effects; after ``IN_PROGRESS_TIMEOUT`` a retry takes the claim over and runs the
+view again, which is then its first effective run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec
 
-from flask import Response, make_response, request
+from flask import Response, request
 from sqlalchemy import (
     Column,
     Index,
@@ -38,9 +39,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from shared.db import Database, UTCDateTime, platform_metadata, utcnow
 from shared.errors import Conflict, ProblemError, ValidationFailed, problem_type
+from shared.web.transaction import before_commit, discard_before_commit, transactional
 
 log = logging.getLogger(__name__)
 
@@ -103,16 +106,17 @@ class _Fingerprint:
 
 
 def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
-    """Make a write view retry-safe; place it above the flask-smorest decorators (it sees their Response)."""
+    """Make a write view retry-safe and transactional; place it above the flask-smorest decorators."""
+    inner = transactional(view)
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
         raw_key = request.headers.get(HEADER)
         if raw_key is None:
-            return make_response(view(*args, **kwargs))
+            return inner(*args, **kwargs)
         # Authenticate before touching the key table: an anonymous or forged request must get its 401,
         # not write a claim, nor learn from a 409/422 that somebody uses this key.
-        from shared.auth import current_principal  # lazy: shared.auth reaches shared.http
+        from shared.auth import current_principal
 
         current_principal()
         fingerprint = _fingerprint(raw_key)
@@ -120,14 +124,16 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
         replay = _claim(database, fingerprint)
         if replay is not None:
             return replay
+        before_commit(lambda session, response: _store(session, fingerprint, response))
         try:
-            response = make_response(view(*args, **kwargs))
+            response = inner(*args, **kwargs)
         except BaseException:
+            discard_before_commit()
             _release(database, fingerprint)
             raise
-        if 200 <= response.status_code < 300 and _store(database, fingerprint, response):
-            return response
-        _release(database, fingerprint)
+        if response.status_code >= 400:
+            discard_before_commit()
+            _release(database, fingerprint)
         return response
 
     # Document the header on the operation; "arguments" parameters are merged, not replaced, by smorest.
@@ -140,7 +146,7 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
 
 
 def _database() -> Database:
-    from shared.http import get_database  # lazy: shared.http imports this module
+    from shared.http import get_database
 
     return get_database()
 
@@ -152,7 +158,7 @@ def _fingerprint(raw_key: str) -> _Fingerprint:
             {HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice."]},
             detail=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters long.",
         )
-    from shared.auth import current_principal  # lazy for the same reason
+    from shared.auth import current_principal
 
     principal = current_principal()
     # get_data(cache=True) keeps the body for webargs/form parsing that runs afterwards.
@@ -243,30 +249,24 @@ def _replay(row: Row[Any]) -> Response:
     return response
 
 
-def _store(database: Database, fp: _Fingerprint, response: Response) -> bool:
-    """Record a success for replay; False when it cannot be replayed (streamed or binary body)."""
-    if response.is_streamed or response.direct_passthrough:
-        return False
-    try:
-        body = response.get_data().decode("utf-8")
-    except UnicodeDecodeError:
-        return False
+def _store(session: Session, fp: _Fingerprint, response: Response) -> None:
+    """Record a success for replay in the view's transaction; a body that cannot be replayed (streamed or
+    binary) frees the key instead, in the same transaction."""
+    body: str | None = None
+    if not (response.is_streamed or response.direct_passthrough):
+        try:
+            body = response.get_data().decode("utf-8")
+        except UnicodeDecodeError:
+            body = None
+    if body is None:
+        session.execute(delete(idempotency_keys).where(_where(fp), idempotency_keys.c.status_code.is_(None)))
+        return
     headers = [[name, value] for name, value in response.headers.items() if name in REPLAYED_RESPONSE_HEADERS]
-    try:
-        with database.session() as session:
-            session.execute(
-                update(idempotency_keys)
-                .where(_where(fp))
-                .values(
-                    status_code=response.status_code,
-                    response_body=body,
-                    response_headers=json.dumps(headers),
-                )
-            )
-    except Exception:
-        # The write itself succeeded; failing the request now would invite a duplicate retry.
-        log.exception("could not store the response for an idempotency key", extra={"key": fp.key})
-    return True
+    session.execute(
+        update(idempotency_keys)
+        .where(_where(fp))
+        .values(status_code=response.status_code, response_body=body, response_headers=json.dumps(headers))
+    )
 
 
 def _release(database: Database, fp: _Fingerprint) -> None:
