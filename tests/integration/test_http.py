@@ -44,8 +44,8 @@ from shared.config import Settings
 from shared.db import Database, new_metadata, platform_metadata, utcnow
 from shared.errors import BusinessRuleViolation, NotFound
 from shared.http import create_app, db_session
-from shared.web.idempotency import idempotency_keys, idempotent
 from shared.pagination import PageArgsSchema, page_response_schema, paginate
+from shared.web.idempotency import idempotency_keys, idempotent
 from tests.support import session_public_keys, session_signing_key
 
 KEY = session_signing_key()
