@@ -38,12 +38,17 @@ migrate: install
 test: install
 	$(BIN)/python -m pytest -p no:cacheprovider tests
 
+# The fast tier: pure rules and use cases on a fake unit of work. PostgreSQL and RabbitMQ are pointed at
+# closed ports, so a unit test that needed either fails instead of quietly using them.
 test-unit: install
-	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:1/postgres AMQP_URL=amqp://guest:guest@127.0.0.1:1/%2F \
+	  $(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
+# ruff, then the architecture contracts (.importlinter; docs/architecture.md § Guardrails).
 lint: install
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

@@ -21,10 +21,10 @@ from types import FrameType
 from prometheus_client import Counter, start_http_server
 from sqlalchemy import text
 
-from shared import workdays
+from shared import retention, workdays
 from shared.config import ConfigError, Settings, validate_for_start
 from shared.db import Database, is_postgres
-from shared.events import catalogue, retention
+from shared.events import catalogue
 from shared.events.consumer import Consumer
 from shared.events.relay import Relay
 from shared.logging import configure_logging

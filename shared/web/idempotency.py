@@ -52,7 +52,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 200
 #: An in-progress claim older than this belongs to a request that died; a retry may take it over.
 IN_PROGRESS_TIMEOUT = dt.timedelta(minutes=2)
-#: Completed keys are replayed this long (the worker purges them later: ``shared.events.retention``).
+#: Completed keys are replayed this long (the worker purges them later: ``shared.retention``).
 RETENTION = dt.timedelta(hours=24)
 #: Response headers worth replaying; per-request ones (correlation id, date, length) are not.
 REPLAYED_RESPONSE_HEADERS = (

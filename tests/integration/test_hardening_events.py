@@ -13,9 +13,10 @@ import pika
 import pytest
 from sqlalchemy import func, insert, select, text
 
+from shared import retention
 from shared.config import ConfigError, Settings
 from shared.db import Database, platform_metadata, utcnow
-from shared.events import retention, topology
+from shared.events import topology
 from shared.events.consumer import Consumer, inbox
 from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
