@@ -1,19 +1,20 @@
-"""The training API (/api/v1): thin flask-smorest views over ``service``."""
+"""The training API (/api/v1): thin flask-smorest views over the use cases and ``queries``.
+
+Every view works in the request's unit of work (``current_uow()``); write views are ``@transactional``
+or ``@idempotent``, which commit when the answer is a success.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, after_this_request, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from services.training import service
-from services.training.domain import TrainingSettings
-from services.training.models import Cohort, Project, Trainee
+from services.training import assessments, cohorts, courseware, queries, retraining
+from services.training.config import TrainingSettings, load_settings
 from services.training.schemas import (
     AssessmentIn,
     BulkAssessmentIn,
@@ -39,13 +40,11 @@ from services.training.schemas import (
     WithdrawIn,
     WithdrawOut,
 )
-from shared.auth import current_principal, roles_required
+from shared.auth import roles_required
 from shared.errors import NotFound, UnsupportedMediaType, ValidationFailed
-from shared.http import db_session, flatten_errors, get_settings
-from shared.pagination import Page, paginate
+from shared.pagination import Page
 from shared.storage import FileStore, content_disposition
-from shared.web.idempotency import idempotent
-from shared.workdays import today_shanghai
+from shared.web import current_uow, flatten_errors, get_settings, idempotent, transactional
 
 blp = Blueprint(
     "training",
@@ -58,17 +57,12 @@ READERS = ("vendor", "trainer", "supervisor", "merchant")
 TRAINERS = ("trainer", "vendor")
 
 
-def _actor() -> service.Actor:
-    principal = current_principal()
-    return service.Actor(sub=principal.sub, role=principal.role, merchant_id=principal.merchant_id)
-
-
 def _settings() -> TrainingSettings:
-    return service.load_settings(get_settings().extra)
+    return load_settings(get_settings().extra)
 
 
-def _commit(session: Session) -> None:
-    session.commit()
+def _store() -> FileStore:
+    return FileStore.from_settings(get_settings())
 
 
 # --- cohorts -----------------------------------------------------------------------------------------
@@ -81,9 +75,7 @@ class Cohorts(MethodView):
     @blp.response(200, CohortPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List cohorts (filters: project_id, status; a merchant sees its own projects' cohorts)"""
-        session = db_session()
-        page = paginate(session, service.cohorts_query(_actor(), args), args["page"], args["per_page"])
-        return {**page.__dict__, "items": service.cohort_views(session, page.items)}
+        return queries.cohort_page(current_uow(), args)
 
 
 @blp.route("/cohorts/<cohort_id>")
@@ -92,8 +84,8 @@ class CohortItem(MethodView):
     @blp.response(200, CohortDetailOut)
     def get(self, cohort_id: str) -> dict[str, Any]:
         """One cohort with its trainees, target (2 × seats), admitted count and status"""
-        session = db_session()
-        return service.cohort_detail(session, service.get_cohort(session, cohort_id, _actor()))
+        uow = current_uow()
+        return queries.cohort_detail(uow, queries.get_cohort(uow, cohort_id))
 
 
 @blp.route("/cohorts/<cohort_id>/progress")
@@ -102,8 +94,7 @@ class CohortProgress(MethodView):
     @blp.response(200, ProgressOut)
     def get(self, cohort_id: str) -> dict[str, Any]:
         """Progress summary: enrolled, assessed, passed, admitted, target, gap"""
-        session = db_session()
-        return service.cohort_progress(session, service.get_cohort(session, cohort_id, _actor()))
+        return queries.cohort_progress(current_uow(), cohort_id)
 
 
 @blp.route("/cohorts/<cohort_id>/trainees")
@@ -113,16 +104,7 @@ class CohortTrainees(MethodView):
     @blp.response(200, TraineePage)
     def get(self, args: dict[str, Any], cohort_id: str) -> dict[str, Any]:
         """Trainees with their scores and verdicts (filter: status), in enrolment order"""
-        session = db_session()
-        cohort = service.get_cohort(session, cohort_id, _actor())
-        stmt = (
-            select(Trainee).where(Trainee.cohort_id == cohort.id).order_by(Trainee.enrolment_seq, Trainee.id)
-        )
-        if args.get("status"):
-            stmt = stmt.where(Trainee.status == args["status"])
-        page: Page = paginate(session, stmt, args["page"], args["per_page"])
-        project = session.get(Project, cohort.project_id)
-        return {**page.__dict__, "items": [service.trainee_view(t, cohort, project) for t in page.items]}
+        return queries.trainee_page(current_uow(), cohort_id, args)
 
 
 @blp.route("/cohorts/<cohort_id>/start")
@@ -132,10 +114,8 @@ class CohortStart(MethodView):
     @blp.response(200, CohortDetailOut)
     def post(self, cohort_id: str) -> dict[str, Any]:
         """Start training today (planned → in_training); needs confirmed courseware and trainees"""
-        session = db_session()
-        cohort = service.start_cohort(session, cohort_id, _actor(), today_shanghai())
-        _commit(session)
-        return service.cohort_detail(session, cohort)
+        uow = current_uow()
+        return queries.cohort_detail(uow, cohorts.start_cohort(uow, cohort_id))
 
 
 @blp.route("/cohorts/<cohort_id>/complete")
@@ -146,10 +126,9 @@ class CohortComplete(MethodView):
     def post(self, cohort_id: str) -> dict[str, Any]:
         """Complete the cohort: admit passers up to the target (agent.admitted), cohort.completed and,
         below the target, training.shortfall"""
-        session = db_session()
-        cohort, _admission = service.complete_cohort(session, cohort_id, _actor(), _settings())
-        _commit(session)
-        return service.cohort_detail(session, cohort)
+        uow = current_uow()
+        cohort, _admission = cohorts.complete_cohort(uow, cohort_id, _settings())
+        return queries.cohort_detail(uow, cohort)
 
 
 # --- assessments ---------------------------------------------------------------------------------------
@@ -167,12 +146,10 @@ class TraineeAssessment(MethodView):
         Fields not sent are left as they are; null clears one. Refused (409) until the merchant has
         confirmed the courseware, before training starts and after completion.
         """
-        session = db_session()
-        trainee, cohort, project = service.record_assessment(
-            session, cohort_id, candidate_id, values, _actor()
+        trainee, cohort, project = assessments.record_assessment(
+            current_uow(), cohort_id, candidate_id, values
         )
-        _commit(session)
-        return service.trainee_view(trainee, cohort, project)
+        return queries.trainee_view(trainee, cohort, project)
 
 
 @blp.route("/cohorts/<cohort_id>/assessments")
@@ -183,15 +160,13 @@ class BulkAssessments(MethodView):
     @blp.response(200, BulkAssessmentOut)
     def post(self, body: dict[str, Any], cohort_id: str) -> dict[str, Any]:
         """Record many assessments at once: all or nothing, every bad row reported"""
-        session = db_session()
-        trainees, cohort, project = service.record_assessments(
-            session, cohort_id, body["assessments"], _actor()
+        trainees, cohort, project = assessments.record_assessments(
+            current_uow(), cohort_id, body["assessments"]
         )
-        _commit(session)
         return {
             "cohort_id": cohort.id,
             "recorded": len(trainees),
-            "trainees": [service.trainee_view(t, cohort, project) for t in trainees],
+            "trainees": [queries.trainee_view(t, cohort, project) for t in trainees],
         }
 
 
@@ -204,20 +179,9 @@ class TraineeWithdraw(MethodView):
     def post(self, body: dict[str, Any], cohort_id: str, candidate_id: str) -> dict[str, Any]:
         """A trainee withdraws (an agent may withdraw themselves); an admitted one's place goes to the best
         waitlisted passer, or training.shortfall asks recruitment for one more"""
-        session = db_session()
-        result = service.withdraw(session, cohort_id, candidate_id, body["reason"], _actor(), _settings())
-        _commit(session)
-        cohort = service.get_cohort(session, cohort_id, service.JOB_ACTOR)
-        project = session.get(Project, cohort.project_id)
-        promoted = None
-        if result.promoted is not None:
-            promoted_cohort = session.get(Cohort, result.promoted.cohort_id)
-            promoted = service.trainee_view(result.promoted, promoted_cohort or cohort, project)
-        return {
-            "trainee": service.trainee_view(result.trainee, cohort, project),
-            "promoted": promoted,
-            "shortfall": result.shortfall,
-        }
+        uow = current_uow()
+        withdrawal = cohorts.withdraw_trainee(uow, cohort_id, candidate_id, body["reason"], _settings())
+        return queries.withdrawal_view(uow, withdrawal)
 
 
 # --- courseware ----------------------------------------------------------------------------------------
@@ -272,8 +236,8 @@ class Courseware(MethodView):
     def get(self, cohort_id: str) -> dict[str, Any]:
         """The cohort's courseware, the merchant's decision, uncovered topics and the project's sources
         (FAQ and materials from project.confirmed)"""
-        session = db_session()
-        return service.courseware_view(session, service.get_cohort(session, cohort_id, _actor()))
+        uow = current_uow()
+        return queries.courseware_view(uow, queries.get_cohort(uow, cohort_id))
 
     @idempotent
     @roles_required(*TRAINERS)
@@ -281,10 +245,8 @@ class Courseware(MethodView):
     @blp.response(201, CoursewareItemOut)
     def post(self, cohort_id: str) -> Any:
         """Add a courseware item (a link, or a file upload); the merchant must (re)confirm afterwards"""
-        session = db_session()
-        actor = _actor()
         if request.mimetype == "multipart/form-data":
-            return _add_file_item(session, cohort_id, actor)
+            return _add_file_item(cohort_id)
         if not request.is_json:
             raise UnsupportedMediaType(
                 "Send a link item as application/json or a file item as multipart/form-data."
@@ -296,12 +258,10 @@ class Courseware(MethodView):
             values = CoursewareLinkIn().load(payload)
         except ValidationError as exc:
             raise ValidationFailed(flatten_errors(exc.messages)) from exc
-        item = service.add_courseware_item(session, cohort_id, values, actor)
-        _commit(session)
-        return item
+        return courseware.add_courseware_item(current_uow(), cohort_id, values)
 
 
-def _add_file_item(session: Session, cohort_id: str, actor: service.Actor) -> Any:
+def _add_file_item(cohort_id: str) -> Any:
     """A file item: form and cohort are checked first, so a refused request leaves no file behind."""
     form: dict[str, Any] = {k: v for k, v in request.form.items() if k != "topics"}
     topics = [t.strip() for raw in request.form.getlist("topics") for t in raw.split(",") if t.strip()]
@@ -318,12 +278,13 @@ def _add_file_item(session: Session, cohort_id: str, actor: service.Actor) -> An
         errors["file"] = ["Attach the courseware file in the form field 'file'."]
     if errors or upload is None:
         raise ValidationFailed(errors)
-    service.check_courseware_editable(session, cohort_id, actor)
-    store = FileStore.from_settings(get_settings())
+    uow = current_uow()
+    courseware.check_courseware_editable(uow, cohort_id)
+    store = _store()
     stored = store.save(upload.stream, upload.filename)
     try:
-        item = service.add_courseware_item(
-            session,
+        item = courseware.add_courseware_item(
+            uow,
             cohort_id,
             {
                 **values,
@@ -333,13 +294,20 @@ def _add_file_item(session: Session, cohort_id: str, actor: service.Actor) -> An
                 "content_type": stored.content_type,
                 "size_bytes": stored.size,
             },
-            actor,
         )
-        _commit(session)
     except BaseException:
         if stored.created:
             store.delete(stored.sha256)
         raise
+    if stored.created:
+
+        @after_this_request
+        def forget_unless_committed(response: Response) -> Response:
+            # runs after @idempotent's commit: a refused commit must not leave the new file behind
+            if response.status_code >= 400:
+                store.delete(stored.sha256)
+            return response
+
     return item
 
 
@@ -349,18 +317,22 @@ class CoursewareEntry(MethodView):
     @blp.response(200, CoursewareItemOut)
     def get(self, cohort_id: str, item_id: str) -> Any:
         """One courseware item"""
-        return service.get_courseware_item(db_session(), cohort_id, item_id, _actor())
+        return queries.get_courseware_item(current_uow(), cohort_id, item_id)
 
+    @transactional
     @roles_required(*TRAINERS)
     @blp.response(204)
     def delete(self, cohort_id: str, item_id: str) -> None:
         """Remove a courseware item; the merchant must (re)confirm afterwards"""
-        session = db_session()
-        orphaned = service.delete_courseware_item(session, cohort_id, item_id, _actor())
-        _commit(session)
+        orphaned = courseware.delete_courseware_item(current_uow(), cohort_id, item_id)
         if orphaned:
-            # only after the commit: a rolled-back delete must still find its file
-            FileStore.from_settings(get_settings()).delete(orphaned)
+
+            @after_this_request
+            def delete_orphaned_file(response: Response) -> Response:
+                # only after @transactional's commit: a rolled-back delete must still find its file
+                if response.status_code < 400:
+                    _store().delete(orphaned)
+                return response
 
 
 @blp.route("/cohorts/<cohort_id>/courseware/<item_id>/file")
@@ -369,12 +341,11 @@ class CoursewareFile(MethodView):
     @blp.response(200, content_type="application/octet-stream")
     def get(self, cohort_id: str, item_id: str) -> Response:
         """Download a file item with its Content-Type and Content-Disposition"""
-        item = service.get_courseware_item(db_session(), cohort_id, item_id, _actor())
+        item = queries.get_courseware_item(current_uow(), cohort_id, item_id)
         if item.kind != "file" or not item.file_sha256:
             raise NotFound("This courseware item is a link, not a file; open its url instead.")
-        store = FileStore.from_settings(get_settings())
         try:
-            handle = store.open(item.file_sha256)
+            handle = _store().open(item.file_sha256)
         except FileNotFoundError as exc:
             raise NotFound(
                 "The file of this courseware item is missing from storage; upload it again."
@@ -399,10 +370,8 @@ class CoursewareConfirm(MethodView):
     @blp.response(200, CoursewareOut)
     def post(self, cohort_id: str) -> dict[str, Any]:
         """The merchant confirms the courseware (assessments are accepted from then on)"""
-        session = db_session()
-        cohort = service.decide_courseware(session, cohort_id, _actor(), confirm=True)
-        _commit(session)
-        return service.courseware_view(session, cohort)
+        uow = current_uow()
+        return queries.courseware_view(uow, courseware.decide_courseware(uow, cohort_id, confirm=True))
 
 
 @blp.route("/cohorts/<cohort_id>/courseware/reject")
@@ -413,10 +382,9 @@ class CoursewareReject(MethodView):
     @blp.response(200, CoursewareOut)
     def post(self, body: dict[str, Any], cohort_id: str) -> dict[str, Any]:
         """The merchant rejects the courseware with a reason; the trainer revises it"""
-        session = db_session()
-        cohort = service.decide_courseware(session, cohort_id, _actor(), confirm=False, reason=body["reason"])
-        _commit(session)
-        return service.courseware_view(session, cohort)
+        uow = current_uow()
+        cohort = courseware.decide_courseware(uow, cohort_id, confirm=False, reason=body["reason"])
+        return queries.courseware_view(uow, cohort)
 
 
 # --- project training settings --------------------------------------------------------------------------
@@ -428,21 +396,19 @@ class ProjectTraining(MethodView):
     @blp.response(200, ProjectTrainingOut)
     def get(self, project_id: str) -> dict[str, Any]:
         """A project's training: who assesses, training days, target, admitted and gap across cohorts"""
-        session = db_session()
-        return service.project_training_view(
-            session, service.get_project(session, project_id, _actor()), _settings()
-        )
+        uow = current_uow()
+        return queries.project_training_view(uow, queries.get_project(uow, project_id), _settings())
 
+    @transactional
     @roles_required(*TRAINERS)
     @blp.arguments(ProjectTrainingPatch)
     @blp.response(200, ProjectTrainingOut)
     def patch(self, body: dict[str, Any], project_id: str) -> dict[str, Any]:
         """Set the project's training length (1–3 working days); open cohorts' end dates follow"""
-        session = db_session()
+        uow = current_uow()
         settings = _settings()
-        project = service.set_training_days(session, project_id, body["training_days"], _actor(), settings)
-        _commit(session)
-        return service.project_training_view(session, project, settings)
+        project = cohorts.set_training_days(uow, project_id, body["training_days"], settings)
+        return queries.project_training_view(uow, project, settings)
 
 
 # --- retraining -----------------------------------------------------------------------------------------
@@ -455,9 +421,7 @@ class Retrainings(MethodView):
     @blp.response(200, RetrainingPage)
     def get(self, args: dict[str, Any]) -> Page:
         """Retraining records opened by upheld complaints (filters: project_id, agent_id, status)"""
-        return paginate(
-            db_session(), service.retrainings_query(_actor(), args), args["page"], args["per_page"]
-        )
+        return queries.retraining_page(current_uow(), args)
 
 
 @blp.route("/retrainings/<retraining_id>")
@@ -466,7 +430,7 @@ class RetrainingItem(MethodView):
     @blp.response(200, RetrainingOut)
     def get(self, retraining_id: str) -> Any:
         """One retraining record"""
-        return service.get_retraining(db_session(), retraining_id, _actor())
+        return queries.get_retraining(current_uow(), retraining_id)
 
 
 @blp.route("/retrainings/<retraining_id>/close")
@@ -477,7 +441,4 @@ class RetrainingClose(MethodView):
     @blp.response(200, RetrainingOut)
     def post(self, body: dict[str, Any], retraining_id: str) -> Any:
         """Close a retraining record with the trainer's note"""
-        session = db_session()
-        record = service.close_retraining(session, retraining_id, body["note"], _actor())
-        _commit(session)
-        return record
+        return retraining.close_retraining(current_uow(), retraining_id, body["note"])

@@ -3,14 +3,18 @@
 from flask import Flask
 
 from services.training.api import blp
-from services.training.service import load_settings
+from services.training.config import load_settings
 from shared.config import Settings
 from shared.db import Database
-from shared.http import create_app as create_service_app
+from shared.uow import Clock
+from shared.web import app_state
+from shared.web import create_app as create_service_app
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
-    app = create_service_app("training", settings=settings, database=database, blueprints=[blp])
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, *, clock: Clock | None = None
+) -> Flask:
+    app = create_service_app("training", settings=settings, database=database, blueprints=[blp], clock=clock)
     # a bad TRAINING_* value stops the service at start-up rather than failing requests later
-    load_settings(app.extensions["yunkefu"].settings.extra)
+    load_settings(app_state(app).settings.extra)
     return app

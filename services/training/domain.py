@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
-# --- settings ----------------------------------------------------------------------------------------
+# --- defaults of the settings (config.py reads the TRAINING_* overrides) ---------------------------
 
 
 DEFAULT_ADMISSION_RATIO = Decimal("2")
@@ -24,49 +24,6 @@ DEFAULT_PASS_MARK_SIMULATION = Decimal("80")
 DEFAULT_TRAINING_DAYS = 2
 MIN_TRAINING_DAYS = 1
 MAX_TRAINING_DAYS = 3
-
-
-@dataclass(frozen=True)
-class TrainingSettings:
-    """The service's tunables (env vars ``TRAINING_*``; see docs/services/training.md)."""
-
-    admission_ratio: Decimal = DEFAULT_ADMISSION_RATIO
-    pass_mark_quiz: Decimal = DEFAULT_PASS_MARK_QUIZ
-    pass_mark_simulation: Decimal = DEFAULT_PASS_MARK_SIMULATION
-    default_training_days: int = DEFAULT_TRAINING_DAYS
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
-        """Read ``TRAINING_ADMISSION_RATIO`` etc.; a bad value stops the service with a clear message."""
-
-        def dec(key: str, default: Decimal, low: Decimal, high: Decimal | None) -> Decimal:
-            raw = env.get(key, "").strip()
-            if not raw:
-                return default
-            try:
-                value = Decimal(raw)
-            except InvalidOperation as exc:
-                raise ValueError(f"{key} must be a number, got {raw!r}") from exc
-            if not value.is_finite() or value < low or (high is not None and value > high):
-                bound = f"{low}..{high}" if high is not None else f">= {low}"
-                raise ValueError(f"{key} must be within {bound}, got {raw!r}")
-            return value
-
-        days_raw = env.get("TRAINING_DEFAULT_DAYS", "").strip()
-        days = DEFAULT_TRAINING_DAYS
-        if days_raw:
-            if not days_raw.isdigit() or not MIN_TRAINING_DAYS <= int(days_raw) <= MAX_TRAINING_DAYS:
-                bounds = f"{MIN_TRAINING_DAYS}..{MAX_TRAINING_DAYS}"
-                raise ValueError(f"TRAINING_DEFAULT_DAYS must be {bounds}, got {days_raw!r}")
-            days = int(days_raw)
-        return cls(
-            admission_ratio=dec("TRAINING_ADMISSION_RATIO", DEFAULT_ADMISSION_RATIO, Decimal("0.1"), None),
-            pass_mark_quiz=dec("TRAINING_PASS_MARK_QUIZ", DEFAULT_PASS_MARK_QUIZ, Decimal(0), Decimal(100)),
-            pass_mark_simulation=dec(
-                "TRAINING_PASS_MARK_SIMULATION", DEFAULT_PASS_MARK_SIMULATION, Decimal(0), Decimal(100)
-            ),
-            default_training_days=days,
-        )
 
 
 # --- vocabularies ------------------------------------------------------------------------------------

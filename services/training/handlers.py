@@ -1,41 +1,37 @@
-"""Event handlers of the training service: {event type: handler(session, envelope)}.
+"""Event handlers of the training service: {event type: handler(uow, event)}.
 
 They run inside the consumer's inbox transaction (a duplicate delivery never reaches them) and upsert,
 so that events arriving late or out of order (a match before the project's confirmation) still work.
+``event.data`` is already loaded by the catalogue schema (dates are ``date`` objects).
 """
 
 from __future__ import annotations
 
-from services.training import service
+from services.training import cohorts, retraining
+from services.training.config import load_settings
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.uow import UnitOfWork
-from shared.workdays import today_shanghai
 
 
 def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_confirmed(session, dict(event.data), service.load_settings(), today_shanghai())
+    cohorts.project_confirmed(uow, event.data, load_settings())
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_updated(session, dict(event.data), service.load_settings())
+    cohorts.project_updated(uow, event.data, load_settings())
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_closed(session, dict(event.data))
+    cohorts.project_closed(uow, event.data)
 
 
 def on_candidates_matched(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.candidates_matched(session, dict(event.data), service.load_settings(), today_shanghai())
+    cohorts.enrol_matched(uow, event.data, load_settings())
 
 
 def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.complaint_upheld(session, dict(event.data))
+    retraining.open_retraining(uow, event.data)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -18,14 +18,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from services.training.cohorts import advance_cohorts
+from services.training.config import load_settings
 from services.training.handlers import HANDLERS
 from services.training.models import Cohort, CoursewareItem, Trainee
-from services.training.service import advance_cohorts, load_settings
 from shared.events.consumer import handle_once
 from shared.events.envelope import Envelope, build_envelope
 from shared.events.outbox import outbox
-from shared.workdays import add_workdays, next_workday_on_or_after
+from shared.uow import Actor, UnitOfWork
+from shared.workdays import SHANGHAI, add_workdays, next_workday_on_or_after
 from tests.support import ServiceHarness
 
 PROBLEM = "application/problem+json"
@@ -124,6 +127,12 @@ def merchant_passes(h: ServiceHarness, cohort_id: str, candidate_ids: list[str])
     rows = [{"candidate_id": cid, "merchant_passed": True} for cid in candidate_ids]
     r = assess(h, cohort_id, rows, role="merchant", merchant_id=MERCHANT)
     assert r.status_code == 200, r.get_json()
+
+
+def job_on(session: Session, day: dt.date) -> UnitOfWork:
+    """The periodic job's unit of work on ``session``, at noon in Shanghai on ``day``."""
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=SHANGHAI)
+    return UnitOfWork(session, clock=lambda: noon, actor=Actor.system("job:training.advance_cohorts"))
 
 
 def emitted(h: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
@@ -625,9 +634,9 @@ def test_the_job_starts_on_the_start_date_and_completes_a_working_day_after_the_
         cohort = session.get(Cohort, cohort_id)
         assert cohort is not None
         start, end = cohort.start_date, cohort.end_date
-        assert advance_cohorts(session, start - dt.timedelta(days=1), load_settings({})) == 0
+        assert advance_cohorts(job_on(session, start - dt.timedelta(days=1)), load_settings({})) == 0
     with h.database.session() as session:
-        advance_cohorts(session, start, load_settings({}))
+        advance_cohorts(job_on(session, start), load_settings({}))
     assert (
         h.client.get(f"/api/v1/cohorts/{cohort_id}", headers=h.auth("vendor")).get_json()["status"]
         == "in_training"
@@ -636,13 +645,13 @@ def test_the_job_starts_on_the_start_date_and_completes_a_working_day_after_the_
     merchant_passes(h, cohort_id, ids[:22])  # the merchant passes only 22 in time
     due = add_workdays(end, 1)
     with h.database.session() as session:
-        assert advance_cohorts(session, end, load_settings({})) == 0  # the last training day: not yet
+        assert advance_cohorts(job_on(session, end), load_settings({})) == 0  # the last training day: not yet
     assert (
         h.client.get(f"/api/v1/cohorts/{cohort_id}", headers=h.auth("vendor")).get_json()["status"]
         == "assessing"
     )
     with h.database.session() as session:
-        advance_cohorts(session, due, load_settings({}))
+        advance_cohorts(job_on(session, due), load_settings({}))
     cohort = h.client.get(f"/api/v1/cohorts/{cohort_id}", headers=h.auth("vendor")).get_json()
     assert (cohort["status"], cohort["completed_by"], cohort["admitted"]) == ("completed", "job", 20)
     statuses = {t["candidate_id"]: t["status"] for t in cohort["trainees"]}

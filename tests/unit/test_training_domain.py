@@ -11,12 +11,12 @@ from decimal import Decimal
 
 import pytest
 
+from services.training.config import TrainingSettings
 from services.training.domain import (
     Assessment,
     Passer,
     PassMarks,
     TraineeStatus,
-    TrainingSettings,
     Verdict,
     admission_order,
     admit,
