@@ -3,15 +3,20 @@
 from flask import Flask
 
 from services.complaints.api import blp
-from services.complaints.service import load_policy
+from services.complaints.config import load_settings
 from shared.config import Settings
 from shared.db import Database
-from shared.http import app_state
-from shared.http import create_app as create_service_app
+from shared.uow import Clock
+from shared.web import app_state
+from shared.web import create_app as create_service_app
 
 
-def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
-    app = create_service_app("complaints", settings=settings, database=database, blueprints=[blp])
+def create_app(
+    settings: Settings | None = None, database: Database | None = None, *, clock: Clock | None = None
+) -> Flask:
+    app = create_service_app(
+        "complaints", settings=settings, database=database, blueprints=[blp], clock=clock
+    )
     # a wrong COMPLAINTS_* setting stops the service at start-up, not every request with a 500
-    load_policy(app_state(app).settings.extra)
+    load_settings(app_state(app).settings.extra)
     return app

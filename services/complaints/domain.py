@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from shared.workdays import SHANGHAI
 
@@ -144,11 +144,7 @@ def pick_least_loaded(candidates: Sequence[str], open_load: Mapping[str, int]) -
     return min(enumerate(candidates), key=lambda pair: (open_load.get(pair[1], 0), pair[0]))[1]
 
 
-# --- policy (settings) -----------------------------------------------------------------------------------
-
-
-class PolicyError(ValueError):
-    """A ``COMPLAINTS_*`` setting that cannot be used; the message names the variable."""
+# --- policy --------------------------------------------------------------------------------------------
 
 
 DEFAULT_DUE_HOURS: Mapping[str, float] = {"urgent": 2, "high": 8, "normal": 24, "low": 72}
@@ -156,7 +152,8 @@ DEFAULT_DUE_HOURS: Mapping[str, float] = {"urgent": 2, "high": 8, "normal": 24, 
 
 @dataclass(frozen=True)
 class Policy:
-    """The vendor's complaint policy; every number is a setting (``COMPLAINTS_*``) with the brief's default.
+    """The vendor's complaint policy; every number is a setting (``COMPLAINTS_*``, read by ``config``) with
+    the brief's default.
 
     Times are wall clock: a supervisor is on shift at all hours (seed 004, 项目主管全时段轮班).
     """
@@ -170,40 +167,6 @@ class Policy:
     #: who takes a supervisor/manager-level complaint when the project has nobody listed
     default_supervisor: str | None = None
     default_manager: str | None = None
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Policy:
-        def number(key: str, default: float) -> float:
-            raw = env.get(key, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError as exc:
-                raise PolicyError(f"{key} must be a number, got {raw!r}") from exc
-            if not math.isfinite(value) or value <= 0:
-                raise PolicyError(f"{key} must be a positive number, got {raw!r}")
-            return value
-
-        due = {
-            sev: number(f"COMPLAINTS_DUE_HOURS_{sev.upper()}", hours)
-            for sev, hours in DEFAULT_DUE_HOURS.items()
-        }
-        raw_cap = env.get("COMPLAINTS_PENALTY_CAP", "").strip() or "500.00"
-        try:
-            cap = Decimal(raw_cap)
-        except InvalidOperation as exc:
-            raise PolicyError(f"COMPLAINTS_PENALTY_CAP must be a decimal amount, got {raw_cap!r}") from exc
-        if not cap.is_finite() or cap < 0:
-            raise PolicyError(f"COMPLAINTS_PENALTY_CAP must be an amount >= 0, got {raw_cap!r}")
-        return cls(
-            due_hours=due,
-            first_response_minutes=number("COMPLAINTS_FIRST_RESPONSE_MINUTES", 30),
-            auto_close_days=number("COMPLAINTS_AUTO_CLOSE_DAYS", 7),
-            penalty_cap=cap.quantize(Decimal("0.01")),
-            default_supervisor=env.get("COMPLAINTS_DEFAULT_SUPERVISOR", "").strip() or None,
-            default_manager=env.get("COMPLAINTS_DEFAULT_MANAGER", "").strip() or None,
-        )
 
     def promised_due_at(self, opened_at: dt.datetime, severity: str) -> dt.datetime:
         """The time promised to the customer when none was given: opened + the severity's hours."""

@@ -1,36 +1,32 @@
-"""Event handlers of the complaints service: {event type: handler(session, envelope)}.
+"""Event handlers of the complaints service: {event type: handler(uow, event)}.
 
-They keep the read models a complaint is checked against: confirmed projects (and their merchant, the
-tenant) and the agents admitted to each. They run inside the consumer's inbox transaction and upsert, so
-events arriving late, twice or out of order (an admission before the project's confirmation) still work.
+They keep the read models a complaint is checked against (``projections``). They run inside the consumer's
+inbox transaction (a duplicate delivery never reaches them) and upsert, so events arriving late or out of
+order still work. ``event.data`` is already loaded by the catalogue schema (datetimes are objects).
 """
 
 from __future__ import annotations
 
-from services.complaints import service
+from services.complaints import projections
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.uow import UnitOfWork
 
 
 def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_confirmed(session, dict(event.data), uow.now())
+    projections.keep_confirmed(uow, event.data)
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_updated(session, dict(event.data), uow.now())
+    projections.keep_updated(uow, event.data)
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_closed(session, dict(event.data), uow.now())
+    projections.keep_closed(uow, event.data)
 
 
 def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.agent_admitted(session, dict(event.data), uow.now())
+    projections.keep_admitted(uow, event.data)
 
 
 HANDLERS: dict[str, Handler] = {

@@ -3,7 +3,7 @@ promise and its clock, escalation, resolution and penalty, the state machine, st
 every refusal of the issue.
 
 Read models are fed through the real handlers with the consumer's ``handle_once`` (inbox included); time
-is the app's injectable clock (``COMPLAINTS_CLOCK``), so no test waits for an SLA window. What the service
+is the app's injectable clock (``app_state(app).clock``), so no test waits for an SLA window. What the service
 emits is read from its outbox here; the broker round trips are in test_complaints_events.py.
 """
 
@@ -17,12 +17,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.complaints.config import load_settings
+from services.complaints.deadlines import close_unreopened, escalate_overdue
 from services.complaints.handlers import HANDLERS
 from services.complaints.models import Complaint, DailyCounter, HistoryEntry
-from services.complaints.service import load_policy, run_auto_close, run_escalations
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
+from shared.uow import Actor, unit_of_work
+from shared.web import app_state
 from tests.support import ServiceHarness
 
 PROBLEM = "application/problem+json"
@@ -101,7 +104,7 @@ def feed(h: ServiceHarness, event_type: str, data: dict[str, Any]) -> None:
 def setup(service_env: Callable[..., ServiceHarness], **kwargs: Any) -> tuple[ServiceHarness, Clock]:
     h = service_env("complaints", **kwargs)
     clock = Clock()
-    h.app.config["COMPLAINTS_CLOCK"] = clock
+    app_state(h.app).clock = clock
     feed(h, "agent.admitted", agent_admitted(AGENT))  # before its project: order-tolerant
     feed(h, "project.confirmed", project_confirmed())
     feed(h, "agent.admitted", agent_admitted(AGENT_2, name="王客服"))
@@ -474,17 +477,18 @@ def test_the_job_escalates_by_half_time_then_by_the_promise_and_flags_the_breach
 ) -> None:
     h, _clock = setup(service_env)
     cid = create(h, severity="high")["id"]  # 8 h promise
-    policy = load_policy({})
-    with h.database.session() as session:
-        assert run_escalations(session, T0 + 4 * H - dt.timedelta(seconds=1), policy) == 0
-    with h.database.session() as session:
-        assert run_escalations(session, T0 + 4 * H, policy) == 1
-    with h.database.session() as session:
-        assert run_escalations(session, T0 + 8 * H, policy) == 0
-    with h.database.session() as session:
-        assert run_escalations(session, T0 + 8 * H + dt.timedelta(seconds=1), policy) == 2
-    with h.database.session() as session:
-        assert run_escalations(session, T0 + 9 * H, policy) == 0
+    policy = load_settings({}).policy
+    job = Actor.system("job:complaints.escalate")
+    with unit_of_work(h.database, clock=lambda: T0 + 4 * H - dt.timedelta(seconds=1), actor=job) as uow:
+        assert escalate_overdue(uow, policy) == 0
+    with unit_of_work(h.database, clock=lambda: T0 + 4 * H, actor=job) as uow:
+        assert escalate_overdue(uow, policy) == 1
+    with unit_of_work(h.database, clock=lambda: T0 + 8 * H, actor=job) as uow:
+        assert escalate_overdue(uow, policy) == 0
+    with unit_of_work(h.database, clock=lambda: T0 + 8 * H + dt.timedelta(seconds=1), actor=job) as uow:
+        assert escalate_overdue(uow, policy) == 2
+    with unit_of_work(h.database, clock=lambda: T0 + 9 * H, actor=job) as uow:
+        assert escalate_overdue(uow, policy) == 0
     detail = h.client.get(f"{URL}/{cid}", headers=h.auth("vendor")).get_json()
     assert detail["level"] == "manager"
     assert detail["breached"] is True
@@ -599,13 +603,13 @@ def test_state_machine_close_reopen_and_auto_close(service_env: Callable[..., Se
     too_late = h.client.post(f"{URL}/{late}/reopen", json={"reason": "还是不满意"}, headers=vendor)
     assert too_late.status_code == 422
     assert too_late.get_json()["rule"] == "reopen-window"
-    policy = load_policy({})
-    with h.database.session() as session:
-        assert (
-            run_auto_close(session, resolved_at + dt.timedelta(days=7) - dt.timedelta(seconds=1), policy) == 0
-        )
-    with h.database.session() as session:
-        assert run_auto_close(session, resolved_at + dt.timedelta(days=7), policy) == 1
+    policy = load_settings({}).policy
+    job = Actor.system("job:complaints.auto_close")
+    before = resolved_at + dt.timedelta(days=7) - dt.timedelta(seconds=1)
+    with unit_of_work(h.database, clock=lambda: before, actor=job) as uow:
+        assert close_unreopened(uow, policy) == 0
+    with unit_of_work(h.database, clock=lambda: resolved_at + dt.timedelta(days=7), actor=job) as uow:
+        assert close_unreopened(uow, policy) == 1
     auto = h.client.get(f"{URL}/{late}", headers=vendor).get_json()
     assert (auto["status"], auto["close_reason"]) == ("closed", "auto")
     assert auto["history"][-1]["actor"] == "system"

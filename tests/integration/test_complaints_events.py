@@ -12,6 +12,8 @@ from services.complaints.models import Project, ProjectAgent
 from shared.db import utcnow
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
+from shared.uow import system_clock
+from shared.web import app_state
 from tests.integration.test_complaints_api import (
     AGENT,
     MERCHANT,
@@ -66,7 +68,7 @@ def test_the_worker_job_escalates_an_overdue_complaint_and_publishes_complaint_e
     assert handle_once(h.database, HANDLERS, build_envelope("project.confirmed", project_confirmed()))
     assert handle_once(h.database, HANDLERS, build_envelope("agent.admitted", agent_admitted(AGENT)))
     # recorded three hours ago as urgent (2 h): by the real clock it is an hour past its promise
-    h.app.config["COMPLAINTS_CLOCK"] = Clock(utcnow() - dt.timedelta(hours=3))
+    app_state(h.app).clock = Clock(utcnow() - dt.timedelta(hours=3))
     created = h.client.post(URL, json=complaint_body(severity="urgent"), headers=h.auth("vendor"))
     assert created.status_code == 201, created.get_json()
     cid = created.get_json()["id"]
@@ -78,7 +80,7 @@ def test_the_worker_job_escalates_an_overdue_complaint_and_publishes_complaint_e
         (cid, "manager"),
     ]
     assert all(e.data["reason"].startswith("automatic:") for e in events)
-    h.app.config.pop("COMPLAINTS_CLOCK")
+    app_state(h.app).clock = system_clock
     detail = h.client.get(f"{URL}/{cid}", headers=h.auth("vendor")).get_json()
     assert (detail["level"], detail["breached"]) == ("manager", True)
     assert [e["to_level"] for e in detail["history"] if e["kind"] == "escalated"] == ["supervisor", "manager"]

@@ -9,17 +9,18 @@ from decimal import Decimal
 import pytest
 
 from services.complaints import domain
+from services.complaints.config import ComplaintsSettings
 from services.complaints.domain import (
     CATEGORIES,
     STATUSES,
     TRANSITIONS,
     IllegalTransition,
     Policy,
-    PolicyError,
     RuleViolation,
     SlaClock,
     StatRow,
 )
+from shared.config import ConfigError
 
 T0 = dt.datetime(2026, 11, 11, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 H = dt.timedelta(hours=1)
@@ -107,19 +108,19 @@ def test_first_response_deadline_defaults_to_30_minutes() -> None:
 
 
 def test_policy_from_env_defaults_and_overrides() -> None:
-    default = Policy.from_env({})
+    default = ComplaintsSettings.from_env({}).policy
     assert default.due_hours == {"urgent": 2, "high": 8, "normal": 24, "low": 72}
     assert default.first_response_minutes == 30
     assert default.auto_close_days == 7
     assert default.penalty_cap == Decimal("500.00")
-    custom = Policy.from_env(
+    custom = ComplaintsSettings.from_env(
         {
             "COMPLAINTS_DUE_HOURS_URGENT": "1",
             "COMPLAINTS_FIRST_RESPONSE_MINUTES": "15",
             "COMPLAINTS_PENALTY_CAP": "200",
             "COMPLAINTS_DEFAULT_SUPERVISOR": "sup-1",
         }
-    )
+    ).policy
     assert custom.promised_due_at(T0, "urgent") == T0 + H
     assert custom.promised_due_at(T0, "normal") == T0 + 24 * H
     assert custom.first_response_due_at(T0) == T0 + dt.timedelta(minutes=15)
@@ -138,8 +139,8 @@ def test_policy_from_env_defaults_and_overrides() -> None:
     ],
 )
 def test_unusable_settings_are_refused_naming_the_variable(key: str, value: str) -> None:
-    with pytest.raises(PolicyError, match=key):
-        Policy.from_env({key: value})
+    with pytest.raises(ConfigError, match=key):
+        ComplaintsSettings.from_env({key: value})
 
 
 def test_reopen_within_seven_days_then_auto_close() -> None:
