@@ -178,7 +178,7 @@ def test_the_service_sees_the_client_address_and_scheme_and_no_client_can_forge_
 def test_each_service_publishes_its_spec_docs_and_probes_but_not_its_metrics(
     gateway: Gateway, upstreams: dict[str, _Upstream]
 ) -> None:
-    for path in ("/openapi.json", "/docs", "/healthz", "/readyz"):
+    for path in ("/openapi.json", "/docs", "/docs/assets/swagger-ui.css", "/healthz", "/readyz"):
         status, seen = gateway.get(f"/api/onboarding{path}")
         assert (status, seen["upstream"], seen["target"]) == (200, "onboarding", path)
     before = len(upstreams["onboarding"].requests)

@@ -304,7 +304,10 @@ def test_caddy_adapts_the_caddyfile_to_one_route_per_service_api_and_the_console
         assert _proxied(api) == [f"{host(service)}:{port}"]
         # the rest of /api/<service>/: its spec, docs and probes, and a 404 for anything else (/metrics)
         public = json.dumps(by_path[f"/api/{service}/*"])
-        assert all(f'"{path}"' in public for path in ("/openapi.json", "/docs", "/healthz", "/readyz"))
+        assert all(
+            f'"{path}"' in public
+            for path in ("/openapi.json", "/docs", "/docs/assets/*", "/healthz", "/readyz")
+        )
         assert '"status_code":404' in public.replace(" ", "")
     # first the body limit, last the console for everything no path matched
     assert unmatched[0]["handle"][0]["handler"] == "request_body"
