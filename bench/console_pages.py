@@ -37,11 +37,12 @@ import httpx  # noqa: E402
 
 from bench._support import Scratch  # noqa: E402
 from bench.http_api import project_payload  # noqa: E402
+from devtools.stack import Api, Stack, StackConfig, generate_stack_keys  # noqa: E402
 from shared.auth import SigningKey, mint_token  # noqa: E402
 from shared.config import SERVICES, Settings  # noqa: E402
 from shared.db import Database  # noqa: E402
 from shared.service import CONSOLE  # noqa: E402
-from shared.stack import Api, Stack, StackConfig, generate_stack_keys  # noqa: E402
+from shared.uow import Actor, unit_of_work  # noqa: E402
 
 TARGET_P95_MS = 150.0
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -207,7 +208,7 @@ def measure(args: argparse.Namespace, scratch: Scratch) -> int:
 def prepare_data(config: StackConfig, key: SigningKey, projects: int) -> dict[str, str]:
     """The demo story (a confirmed project with its cohort, roster and payroll run), then ``projects``
     more projects from another merchant; returns the ids the pages show."""
-    from shared.demo import Story
+    from devtools.demo import Story
 
     story = Story({s: config.base_url(s) for s in SERVICES}, key, say=lambda _line: None, pool=7)
     outcome = story.run()
@@ -239,11 +240,11 @@ def create_console_users(database_url: str, agent_id: str) -> dict[str, tuple[st
     database = Database(database_url)
     people: dict[str, tuple[str, str]] = {}
     try:
-        with database.session() as session:
+        with unit_of_work(database, actor=Actor.system("bench")) as uow:
             for role in ("vendor", "trainer", "finance", "agent"):
                 email, password = f"bench-{role}@example.com", secrets.token_urlsafe(16)
                 accounts.create_user(
-                    session,
+                    uow,
                     email=email,
                     role=role,
                     password=password,

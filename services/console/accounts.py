@@ -1,6 +1,8 @@
 """Accounts: creating users, passwords (Argon2id), signing in with lock-out, the audit trail.
 
-Use cases take a SQLAlchemy session and never commit: the caller (a view, the CLI) owns the transaction.
+Use cases take a :class:`shared.uow.UnitOfWork` and never commit: the entry point (a view decorated with
+``transactional``, the CLI, the seed) owns the transaction. Time is ``uow.now()``; whoever acts on another
+account (an administrator, the CLI) is ``uow.actor``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
 
 from services.console.models import Invitation, SignInEvent, User
 from shared.auth import ROLES
-from shared.db import utcnow
+from shared.uow import UnitOfWork
 
 HASHER = PasswordHasher()
 MIN_PASSWORD_LENGTH = 10
@@ -62,7 +63,7 @@ def hash_password(password: str) -> str:
 
 
 def create_user(
-    session: Session,
+    uow: UnitOfWork,
     *,
     email: str,
     role: str,
@@ -80,6 +81,7 @@ def create_user(
         raise AccountError(N_("A merchant user needs a merchant id."))
     if role == "agent" and not candidate_id:
         raise AccountError(N_("An agent user needs their candidate id from the talent pool."))
+    session = uow.session
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise AccountError(N_("A user with this e-mail address already exists."))
     if password is not None:
@@ -94,7 +96,8 @@ def create_user(
         merchant_id=merchant_id if role == "merchant" else None,
         candidate_id=candidate_id if role == "agent" else None,
         password_hash=hash_password(password) if password is not None else None,
-        password_changed_at=utcnow() if password is not None else None,
+        password_changed_at=uow.now() if password is not None else None,
+        created_at=uow.now(),
         active=True,
         failed_attempts=0,
         session_version=1,
@@ -111,43 +114,44 @@ class LockoutPolicy:
 
 
 def record(
-    session: Session, outcome: str, email: str, user: User | None, ip: str | None, agent: str | None
+    uow: UnitOfWork, outcome: str, email: str, user: User | None, ip: str | None, agent: str | None
 ) -> None:
-    session.add(
+    """One line of the sign-in audit trail (登录审计)."""
+    uow.session.add(
         SignInEvent(
             user_id=user.id if user else None,
             email=normalize_email(email)[:254],
             outcome=outcome,
             ip=(ip or "")[:64] or None,
             user_agent=(agent or "")[:300] or None,
-            at=utcnow(),
+            at=uow.now(),
         )
     )
 
 
 def authenticate(
-    session: Session,
+    uow: UnitOfWork,
     email: str,
     password: str,
     *,
     policy: LockoutPolicy,
     ip: str | None = None,
     user_agent: str | None = None,
-    now: dt.datetime | None = None,
 ) -> User:
     """The user whose password this is, or :class:`AccountError`; every attempt is audited.
 
     ``policy.threshold`` failures in a row lock the account for ``policy.minutes``; a correct password
-    during the lock is refused too (the lock is what stops guessing).
+    during the lock is refused too (the lock is what stops guessing). A refusal has been audited (and the
+    failure counted) when the error is raised: the caller keeps those writes.
     """
-    now = now or utcnow()
-    user = session.scalar(select(User).where(User.email == normalize_email(email)).with_for_update())
+    now = uow.now()
+    user = uow.session.scalar(select(User).where(User.email == normalize_email(email)).with_for_update())
     if user is None or not user.password_hash or not user.active:
         _verify(_DUMMY_HASH, password)
-        record(session, "failed", email, user, ip, user_agent)
+        record(uow, "failed", email, user, ip, user_agent)
         raise AccountError(N_("The e-mail address or password is not correct."))
     if user.locked_until is not None and user.locked_until > now:
-        record(session, "locked", email, user, ip, user_agent)
+        record(uow, "locked", email, user, ip, user_agent)
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         raise AccountError(
             N_("Too many failed attempts: the account is locked for %(minutes)s more minutes."),
@@ -158,19 +162,19 @@ def authenticate(
         if user.failed_attempts >= policy.threshold:
             user.locked_until = now + dt.timedelta(minutes=policy.minutes)
             user.failed_attempts = 0
-            record(session, "locked", email, user, ip, user_agent)
+            record(uow, "locked", email, user, ip, user_agent)
             raise AccountError(
                 N_("Too many failed attempts: the account is locked for %(minutes)s more minutes."),
                 minutes=policy.minutes,
             )
-        record(session, "failed", email, user, ip, user_agent)
+        record(uow, "failed", email, user, ip, user_agent)
         raise AccountError(N_("The e-mail address or password is not correct."))
     if HASHER.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_attempts = 0
     user.locked_until = None
     user.last_sign_in_at = now
-    record(session, "signed_in", email, user, ip, user_agent)
+    record(uow, "signed_in", email, user, ip, user_agent)
     return user
 
 
@@ -205,11 +209,12 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_invitation(
-    session: Session, user: User, *, hours: int, created_by: str | None = None, now: dt.datetime | None = None
-) -> str:
-    """A new one-time token for ``user`` (returned once, never stored); earlier links of the user die."""
-    now = now or utcnow()
+def issue_invitation(uow: UnitOfWork, user: User, *, hours: int) -> str:
+    """A new one-time token for ``user`` (returned once, never stored); earlier links of the user die.
+
+    ``created_by`` is the acting person's account id (none when the CLI issues it)."""
+    now = uow.now()
+    session = uow.session
     session.execute(delete(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None)))
     token = secrets.token_urlsafe(32)
     session.add(
@@ -217,7 +222,7 @@ def issue_invitation(
             id=str(uuid.uuid4()),
             user_id=user.id,
             token_hash=token_hash(token),
-            created_by=created_by,
+            created_by=_acting_user_id(uow),
             created_at=now,
             expires_at=now + dt.timedelta(hours=hours),
         )
@@ -227,7 +232,7 @@ def issue_invitation(
 
 
 def invite_user(
-    session: Session,
+    uow: UnitOfWork,
     *,
     email: str,
     role: str,
@@ -235,33 +240,32 @@ def invite_user(
     display_name: str = "",
     merchant_id: str | None = None,
     candidate_id: str | None = None,
-    created_by: str | None = None,
 ) -> tuple[User, str]:
-    """A new account without a password and the token of its invitation link."""
+    """A new account without a password and the token of its invitation link (邀请)."""
     user = create_user(
-        session,
+        uow,
         email=email,
         role=role,
         display_name=display_name,
         merchant_id=merchant_id,
         candidate_id=candidate_id,
     )
-    return user, issue_invitation(session, user, hours=hours, created_by=created_by)
+    return user, issue_invitation(uow, user, hours=hours)
 
 
-def resend_invitation(session: Session, user: User, *, hours: int, created_by: str | None = None) -> str:
+def resend_invitation(uow: UnitOfWork, user: User, *, hours: int) -> str:
     """A fresh link (the previous one stops working): for someone who has not accepted yet, or — for an
     account that has a password — a password reset for someone who forgot theirs (the old password keeps
     working until the link is used)."""
     if not user.active:
         raise AccountError(N_("This user is deactivated; reactivate them first."))
-    return issue_invitation(session, user, hours=hours, created_by=created_by)
+    return issue_invitation(uow, user, hours=hours)
 
 
-def find_invitation(session: Session, token: str, *, now: dt.datetime | None = None) -> Invitation:
+def find_invitation(uow: UnitOfWork, token: str) -> Invitation:
     """The usable invitation of ``token``, or :class:`InvitationError` saying why not."""
-    now = now or utcnow()
-    invitation = session.scalar(
+    now = uow.now()
+    invitation = uow.session.scalar(
         select(Invitation).where(Invitation.token_hash == token_hash(token)).with_for_update()
     )
     if invitation is None:
@@ -274,7 +278,7 @@ def find_invitation(session: Session, token: str, *, now: dt.datetime | None = N
 
 
 def accept_invitation(
-    session: Session,
+    uow: UnitOfWork,
     token: str,
     password: str,
     repeated: str,
@@ -283,12 +287,12 @@ def accept_invitation(
     user_agent: str | None = None,
 ) -> User:
     """Set the invited user's password with the link's token; the token is spent."""
-    invitation = find_invitation(session, token)
-    user = session.get(User, invitation.user_id)
+    invitation = find_invitation(uow, token)
+    user = uow.session.get(User, invitation.user_id)
     if user is None or not user.active:
         raise InvitationError(INVITATION_UNKNOWN)
     _check_new_password(password, repeated, email=user.email)
-    now = utcnow()
+    now = uow.now()
     if user.password_hash:  # a reset: sessions opened with the old password end
         user.session_version = (user.session_version or 1) + 1
     user.password_hash = hash_password(password)
@@ -297,7 +301,7 @@ def accept_invitation(
     user.locked_until = None
     user.last_sign_in_at = now
     invitation.used_at = now
-    record(session, "invitation_accepted", user.email, user, ip, user_agent)
+    record(uow, "invitation_accepted", user.email, user, ip, user_agent)
     return user
 
 
@@ -313,7 +317,7 @@ def _check_new_password(password: str, repeated: str, *, email: str) -> None:
 
 
 def change_password(
-    session: Session,
+    uow: UnitOfWork,
     user: User,
     current: str,
     new: str,
@@ -322,38 +326,60 @@ def change_password(
     ip: str | None = None,
     user_agent: str | None = None,
 ) -> None:
-    """Replace the password; every other session of the user ends (the session version moves on)."""
+    """Replace the password; every other session of the user ends (the session version moves on).
+
+    A wrong current password is audited before the refusal is raised: the caller keeps that write."""
     if not user.password_hash or not _verify(user.password_hash, current):
-        record(session, "password_change_refused", user.email, user, ip, user_agent)
+        record(uow, "password_change_refused", user.email, user, ip, user_agent)
         raise AccountError(N_("The current password is not correct."))
     _check_new_password(new, repeated, email=user.email)
     if _verify(user.password_hash, new):
         raise AccountError(N_("The new password must differ from the current one."))
     user.password_hash = hash_password(new)
-    user.password_changed_at = utcnow()
+    user.password_changed_at = uow.now()
     user.session_version = (user.session_version or 1) + 1
-    record(session, "password_changed", user.email, user, ip, user_agent)
+    record(uow, "password_changed", user.email, user, ip, user_agent)
+
+
+def sign_out(uow: UnitOfWork, user: User, *, ip: str | None = None) -> None:
+    """Audit the end of this session (the cookie itself is cleared by the view)."""
+    record(uow, "signed_out", user.email, user, ip, None)
 
 
 def sign_out_everywhere(
-    session: Session, user: User, *, ip: str | None = None, user_agent: str | None = None
+    uow: UnitOfWork, user: User, *, ip: str | None = None, user_agent: str | None = None
 ) -> None:
     """End every session of the user, on every device, this one included."""
     user.session_version = (user.session_version or 1) + 1
-    record(session, "signed_out_everywhere", user.email, user, ip, user_agent)
+    record(uow, "signed_out_everywhere", user.email, user, ip, user_agent)
 
 
 # --- administration ---------------------------------------------------------------------------------------
 
 
-def unlock(session: Session, user: User, *, by: User | None = None) -> None:
+def _acting_user_id(uow: UnitOfWork) -> str | None:
+    """The account id of the person acting, None for a system process (the CLI)."""
+    if not uow.has_actor or uow.actor.is_system:
+        return None
+    return uow.actor.sub
+
+
+def _acting_user(uow: UnitOfWork) -> User | None:
+    user_id = _acting_user_id(uow)
+    return uow.session.get(User, user_id) if user_id else None
+
+
+def unlock(uow: UnitOfWork, user: User) -> None:
+    """Lift a lock-out (解锁) — by the acting administrator, or the CLI."""
+    by = _acting_user(uow)
     user.locked_until = None
     user.failed_attempts = 0
-    record(session, "unlocked", user.email, user, None, f"by {by.email}" if by else None)
+    record(uow, "unlocked", user.email, user, None, f"by {by.email}" if by else None)
 
 
-def set_active(session: Session, user: User, active: bool, *, by: User | None = None) -> None:
+def set_active(uow: UnitOfWork, user: User, active: bool) -> None:
     """Deactivate (every session ends at once, the password stays) or reactivate an account."""
+    by = _acting_user(uow)
     if by is not None and by.id == user.id and not active:
         raise AccountError(N_("You cannot deactivate your own account."))
     if user.active == active:
@@ -362,7 +388,7 @@ def set_active(session: Session, user: User, active: bool, *, by: User | None = 
     if not active:
         user.session_version = (user.session_version or 1) + 1
     record(
-        session,
+        uow,
         "reactivated" if active else "deactivated",
         user.email,
         user,
@@ -371,5 +397,12 @@ def set_active(session: Session, user: User, active: bool, *, by: User | None = 
     )
 
 
-def is_locked(user: User, now: dt.datetime | None = None) -> bool:
-    return user.locked_until is not None and user.locked_until > (now or utcnow())
+def is_locked(user: User, now: dt.datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
+def calendar_token(uow: UnitOfWork, user: User, *, rotate: bool = False, size: int = 32) -> str:
+    """The agent's iCal subscription secret, made on first use; ``rotate`` replaces it (the old link dies)."""
+    if rotate or not user.calendar_token:
+        user.calendar_token = secrets.token_urlsafe(size)
+    return user.calendar_token

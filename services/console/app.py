@@ -21,10 +21,12 @@ from services.console.config import ConsoleConfig
 from services.console.labels import role_label, status_label
 from services.console.models import User
 from services.console.nav import links_for
-from services.console.web import database, db, home_url_for, is_htmx, problem_message
+from services.console.web import database, db, home_url_for, is_htmx, problem_message, request_unit_of_work
 from shared.config import Settings, validate_for_start
 from shared.db import Database
 from shared.logging import configure_logging
+from shared.uow import Clock, system_clock
+from shared.web import install_unit_of_work
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -57,6 +59,7 @@ def create_app(
     database: Database | None = None,
     *,
     transport: httpx.BaseTransport | None = None,
+    clock: Clock = system_clock,
 ) -> Flask:
     settings = settings or Settings.from_env("console")
     for warning in validate_for_start(settings):
@@ -82,6 +85,9 @@ def create_app(
     app.extensions["console.config"] = config
     app.extensions["console.settings"] = settings
     app.extensions["console.database"] = database or Database(settings.database_url)
+    #: the one clock of the app: account use cases read it through the request's unit of work
+    app.extensions["console.clock"] = clock
+    install_unit_of_work(app, request_unit_of_work)
     app.extensions["console.services"] = ServiceClient(
         settings=settings,
         service_urls=config.service_urls,

@@ -19,6 +19,10 @@ from services.console.models import User
 from shared.auth import ROLES
 from shared.config import ConfigError, Settings
 from shared.db import Database
+from shared.uow import Actor, UnitOfWork, unit_of_work
+
+#: Who the audit trail and the accounts see acting when an operator runs ``yunkefu user``.
+CLI_ACTOR = Actor.system("cli")
 
 
 def _database() -> Database:
@@ -35,11 +39,12 @@ def _bindings(merchant_id: str | None, candidate_id: str | None) -> dict[str, An
 
 
 def _run(action: Any) -> Any:
-    """Run ``action(session)`` in one transaction; refusals and a missing schema are one line, exit 2."""
+    """Run ``action(uow)`` in one unit of work (committed at the end); refusals and a missing schema are
+    one line, exit 2."""
     database = _database()
     try:
-        with database.session() as session:
-            return action(session)
+        with unit_of_work(database, actor=CLI_ACTOR) as uow:
+            return action(uow)
     except accounts.AccountError as exc:
         _fail(exc.message % exc.variables if exc.variables else exc.message)
     except SQLAlchemyError as exc:
@@ -90,9 +95,9 @@ def create(
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     created = _run(
-        lambda session: (
+        lambda uow: (
             accounts.create_user(
-                session,
+                uow,
                 email=email,
                 role=role,
                 display_name=display_name,
@@ -115,9 +120,9 @@ def invite(
     except ConfigError as exc:
         _fail(str(exc))
 
-    def action(session: Any) -> str:
+    def action(uow: UnitOfWork) -> str:
         _user, token = accounts.invite_user(
-            session,
+            uow,
             email=email,
             role=role,
             hours=config.invitation_hours,
@@ -139,11 +144,11 @@ def invite(
 def unlock(email: str) -> None:
     """Lift a lock-out after repeated failed sign-ins (also when no administrator can sign in)."""
 
-    def action(session: Any) -> None:
-        found = session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
+    def action(uow: UnitOfWork) -> None:
+        found = uow.session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
         if found is None:
             raise accounts.AccountError("no user with the e-mail address %(email)s", email=email)
-        accounts.unlock(session, found)
+        accounts.unlock(uow, found)
 
     _run(action)
     click.echo(f"unlocked {accounts.normalize_email(email)}")
@@ -154,19 +159,20 @@ def unlock(email: str) -> None:
 def list_users(role: str | None) -> None:
     """The accounts: e-mail, role, binding, state, last sign-in."""
 
-    def action(session: Any) -> list[tuple[str, ...]]:
+    def action(uow: UnitOfWork) -> list[tuple[str, ...]]:
         query = select(User).order_by(User.role, User.email)
         if role:
             query = query.where(User.role == role)
         rows = []
-        for found in session.scalars(query):
+        now = uow.now()
+        for found in uow.session.scalars(query):
             state = (
                 "inactive"
                 if not found.active
                 else "invited"
                 if not found.password_hash
                 else "locked"
-                if accounts.is_locked(found)
+                if accounts.is_locked(found, now)
                 else "active"
             )
             binding = found.merchant_id or found.candidate_id or ""

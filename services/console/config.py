@@ -6,33 +6,24 @@ All come from the environment (``CONSOLE_*``), read once at start; a bad value s
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from limits import parse_many
 
-from shared.config import SERVICES, ConfigError, Settings, is_development
+from shared.config import (
+    SERVICES,
+    ConfigError,
+    Settings,
+    env_flag,
+    env_float,
+    env_int,
+    env_str,
+    is_development,
+)
 
 #: Published in the README: accepted only in development (``YUNKEFU_ENV=development``).
 DEV_SECRET_KEY = "dev-only-console-secret-change-me-in-production"
 MIN_SECRET_KEY_BYTES = 32
-
-
-def _int(extra: Mapping[str, str], key: str, default: int) -> int:
-    raw = extra.get(key, "")
-    if raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be an integer, got {raw!r}") from exc
-
-
-def _flag(extra: Mapping[str, str], key: str, default: bool) -> bool:
-    raw = extra.get(key, "").strip().lower()
-    if raw == "":
-        return default
-    return raw not in ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -64,8 +55,8 @@ class ConsoleConfig:
         urls = {}
         for service, port in SERVICES.items():
             default = f"http://127.0.0.1:{port + (settings.port - 8000 if settings.port else 0)}"
-            urls[service] = extra.get(f"CONSOLE_{service.upper()}_URL", default).rstrip("/")
-        secret_key = extra.get("CONSOLE_SECRET_KEY", "") or DEV_SECRET_KEY
+            urls[service] = env_str(extra, f"CONSOLE_{service.upper()}_URL", default).rstrip("/")
+        secret_key = env_str(extra, "CONSOLE_SECRET_KEY", DEV_SECRET_KEY)
         if not development and (
             secret_key == DEV_SECRET_KEY or len(secret_key.encode()) < MIN_SECRET_KEY_BYTES
         ):
@@ -77,17 +68,17 @@ class ConsoleConfig:
         config = cls(
             service_urls=urls,
             secret_key=secret_key,
-            cookie_secure=_flag(extra, "CONSOLE_COOKIE_SECURE", not development),
-            session_hours=_int(extra, "CONSOLE_SESSION_HOURS", 12),
-            service_token_seconds=_int(extra, "CONSOLE_SERVICE_TOKEN_SECONDS", 300),
-            service_timeout_seconds=float(_int(extra, "CONSOLE_SERVICE_TIMEOUT_SECONDS", 10)),
-            lockout_threshold=_int(extra, "CONSOLE_LOCKOUT_THRESHOLD", 5),
-            lockout_minutes=_int(extra, "CONSOLE_LOCKOUT_MINUTES", 15),
-            sign_in_rate_limit=extra.get("CONSOLE_SIGN_IN_RATE_LIMIT", "") or "10/minute;100/hour",
-            invitation_hours=_int(extra, "CONSOLE_INVITATION_HOURS", 72),
-            default_locale=extra.get("CONSOLE_DEFAULT_LOCALE", "") or "zh",
-            public_url=(
-                extra.get("CONSOLE_PUBLIC_URL", "") or f"http://127.0.0.1:{settings.port or 8000}"
+            cookie_secure=env_flag(extra, "CONSOLE_COOKIE_SECURE", not development),
+            session_hours=env_int(extra, "CONSOLE_SESSION_HOURS", 12),
+            service_token_seconds=env_int(extra, "CONSOLE_SERVICE_TOKEN_SECONDS", 300),
+            service_timeout_seconds=env_float(extra, "CONSOLE_SERVICE_TIMEOUT_SECONDS", 10.0),
+            lockout_threshold=env_int(extra, "CONSOLE_LOCKOUT_THRESHOLD", 5),
+            lockout_minutes=env_int(extra, "CONSOLE_LOCKOUT_MINUTES", 15),
+            sign_in_rate_limit=env_str(extra, "CONSOLE_SIGN_IN_RATE_LIMIT", "10/minute;100/hour"),
+            invitation_hours=env_int(extra, "CONSOLE_INVITATION_HOURS", 72),
+            default_locale=env_str(extra, "CONSOLE_DEFAULT_LOCALE", "zh"),
+            public_url=env_str(
+                extra, "CONSOLE_PUBLIC_URL", f"http://127.0.0.1:{settings.port or 8000}"
             ).rstrip("/"),
         )
         if config.default_locale not in ("zh", "en"):

@@ -16,6 +16,7 @@ from services.console.models import User
 from shared.auth import ROLES
 from shared.db import Database
 from shared.demo import MERCHANT_ID as DEMO_MERCHANT_ID
+from shared.uow import Actor, unit_of_work
 
 DEMO_DOMAIN = "demo.yunkefu.example"
 
@@ -54,8 +55,8 @@ def seed_demo_accounts(
     agent sees shifts and payslips; without one the agent gets a new id that matches nobody yet.
     """
     results: list[tuple[str, str, str]] = []
-    with database.session() as session:
-        existing = set(session.scalars(select(User.email).where(User.email.like(f"%@{DEMO_DOMAIN}"))))
+    with unit_of_work(database, actor=Actor.system("cli")) as uow:
+        existing = set(uow.session.scalars(select(User.email).where(User.email.like(f"%@{DEMO_DOMAIN}"))))
         for role in ROLES:
             email = demo_email(role)
             if email in existing:
@@ -63,7 +64,7 @@ def seed_demo_accounts(
                 continue
             password = random_password()
             accounts.create_user(
-                session,
+                uow,
                 email=email,
                 role=role,
                 display_name=DISPLAY_NAMES.get(role, role),

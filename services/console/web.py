@@ -3,6 +3,10 @@
 Page blueprints (``services/console/views/<area>.py``) call :func:`api` for the services, guard views
 with :func:`role_required`, and show an :class:`ApiError` with :func:`problem_message` /
 :func:`flash_problem` — in the reader's language, never as raw JSON.
+
+The console's own writes (accounts) go through the request's unit of work (``shared.web.current_uow()``,
+made by :func:`request_unit_of_work`: this request's session, the app's clock, the signed-in person as the
+actor) and a view that writes is decorated with :func:`transactional`, which commits on success.
 """
 
 from __future__ import annotations
@@ -11,13 +15,15 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, make_response, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
 from services.console.bff import ApiError, Backend, Identity, Reply, ServiceClient
 from services.console.i18n import _
+from shared import web
 from shared.db import Database
+from shared.uow import Actor, Clock, UnitOfWork
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -45,6 +51,69 @@ def db() -> Session:
     if session is None:
         session = g._console_db = database().sessionmaker()
     return session
+
+
+def clock() -> Clock:
+    """The console app's one clock (``create_app(clock=...)``)."""
+    return current_app.extensions["console.clock"]
+
+
+class ConsoleUnitOfWork(UnitOfWork):
+    """The request's unit of work. The actor is the signed-in person, read when a use case first asks:
+    reading it earlier would load the user (Flask-Login) through this very unit of work's session."""
+
+    @property
+    def has_actor(self) -> bool:
+        return self._actor is not None or bool(current_user and current_user.is_authenticated)
+
+    @property
+    def actor(self) -> Actor:
+        if self._actor is None:
+            if not (current_user and current_user.is_authenticated):
+                raise LookupError("nobody is signed in")
+            self._actor = Actor(
+                sub=current_user.id, role=current_user.role, merchant_id=current_user.merchant_id
+            )
+        return self._actor
+
+    @actor.setter
+    def actor(self, value: Actor) -> None:
+        self._actor = value
+
+
+def request_unit_of_work() -> UnitOfWork:
+    """The factory installed with ``shared.web.install_unit_of_work`` (once per request, on first use)."""
+    return ConsoleUnitOfWork(db(), clock=clock())
+
+
+def uow() -> UnitOfWork:
+    """This request's unit of work (``shared.web.current_uow``): what the views hand to account use cases."""
+    return web.current_uow()
+
+
+_G_KEEP_REFUSAL = "_console_keep_refusal"
+
+
+def keep_refusal_trace() -> None:
+    """Commit this request's writes although the answer is a refusal (4xx).
+
+    The one exception to "a refusal writes nothing": a refused sign-in or password change must leave its
+    audit line and its failure count (the lock-out depends on them), while the page answers 401/422/429.
+    """
+    setattr(g, _G_KEEP_REFUSAL, True)
+
+
+def transactional(view: Callable[P, Any]) -> Callable[P, Response]:
+    """``shared.web.transactional`` (commit when the answer is < 400), plus :func:`keep_refusal_trace`."""
+
+    @functools.wraps(view)
+    def keep(*args: P.args, **kwargs: P.kwargs) -> Response:
+        response = make_response(view(*args, **kwargs))
+        if response.status_code >= 400 and g.pop(_G_KEEP_REFUSAL, False):
+            web.current_uow().commit()
+        return response
+
+    return web.transactional(keep)
 
 
 def service_client() -> ServiceClient:

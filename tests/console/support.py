@@ -26,6 +26,7 @@ from shared.config import SERVICES, Settings
 from shared.db import Database
 from shared.migrate import upgrade
 from shared.service import load_spec
+from shared.uow import unit_of_work
 from tests.support import ServiceHarness
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -62,9 +63,9 @@ class ConsoleEnv:
             bindings.setdefault("merchant_id", str(uuid.uuid4()))
         if role == "agent":
             bindings.setdefault("candidate_id", str(uuid.uuid4()))
-        with self.database.session() as session:
+        with unit_of_work(self.database) as uow:
             user = accounts.create_user(
-                session,
+                uow,
                 email=email or f"{role}-{uuid.uuid4().hex[:8]}@example.com",
                 role=role,
                 display_name=f"{role.title()} Test",

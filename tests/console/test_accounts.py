@@ -26,6 +26,7 @@ from shared.auth import ROLES, SigningKey, load_keyring, mint_token
 from shared.db import Database, utcnow
 from shared.migrate import upgrade
 from shared.service import load_spec
+from shared.uow import UnitOfWork, unit_of_work
 from tests.console.support import PASSWORD, ConsoleEnv, csrf_token
 
 NEW_PASSWORD = "Another-Horse-42"
@@ -101,13 +102,13 @@ def test_five_failures_lock_the_account_even_for_the_right_password_until_time_o
     # The lock runs out by itself after the configured minutes (checked with the clock passed in).
     policy = accounts.LockoutPolicy(5, 15)
     with console_env.database.session() as session, pytest.raises(accounts.AccountError):
+        in_14_minutes = utcnow() + dt.timedelta(minutes=14)
         accounts.authenticate(
-            session, user.email, PASSWORD, policy=policy, now=utcnow() + dt.timedelta(minutes=14)
+            UnitOfWork(session, clock=lambda: in_14_minutes), user.email, PASSWORD, policy=policy
         )
-    with console_env.database.session() as session:
-        later = accounts.authenticate(
-            session, user.email, PASSWORD, policy=policy, now=utcnow() + dt.timedelta(minutes=16)
-        )
+    in_16_minutes = utcnow() + dt.timedelta(minutes=16)
+    with unit_of_work(console_env.database, clock=lambda: in_16_minutes) as uow:
+        later = accounts.authenticate(uow, user.email, PASSWORD, policy=policy)
         assert later.locked_until is None and later.failed_attempts == 0
 
     # Locked again; the administrator unlocks it from the users page.
@@ -278,8 +279,8 @@ def test_expired_and_resent_invitations_stop_working(console_env: ConsoleEnv) ->
         )
     expired = person.get(second)
     assert expired.status_code == 404 and "已过期" in expired.get_data(as_text=True)
-    with pytest.raises(accounts.InvitationError), console_env.database.session() as session:
-        accounts.accept_invitation(session, second.rsplit("/", 1)[1], NEW_PASSWORD, NEW_PASSWORD)
+    with pytest.raises(accounts.InvitationError), unit_of_work(console_env.database) as uow:
+        accounts.accept_invitation(uow, second.rsplit("/", 1)[1], NEW_PASSWORD, NEW_PASSWORD)
     assert console_env.user("wang@example.com").password_hash is None
 
 
@@ -372,10 +373,10 @@ def test_admin_pages_are_for_admins_and_the_audit_trail_filters_and_pages(consol
         assert vendor.get(url).status_code == 403
     assert console_env.client().get("/admin/users").status_code == 302  # to the sign-in page
 
-    with console_env.database.session() as session:
+    with unit_of_work(console_env.database) as uow:
         for n in range(30):
-            accounts.record(session, "failed", "target@example.com", None, f"10.9.0.{n}", "curl/8")
-        accounts.record(session, "signed_in", "someone@example.com", None, "10.9.1.1", "Firefox")
+            accounts.record(uow, "failed", "target@example.com", None, f"10.9.0.{n}", "curl/8")
+        accounts.record(uow, "signed_in", "someone@example.com", None, "10.9.1.1", "Firefox")
     admin = signed_in_as(console_env, console_env.create_user("admin"), "10.0.8.1")
     first = admin.get("/admin/audit?q=target&outcome=failed").get_data(as_text=True)
     assert first.count('data-testid="audit-row"') == 25 and "30 条记录" in first
@@ -503,12 +504,12 @@ def test_the_user_command_creates_the_first_admin_invites_lists_and_unlocks(cons
     assert link.startswith("https://console.example.cn/invite/")
     database = Database(console_database)
     try:
-        with database.session() as session:
-            accounts.accept_invitation(session, link.rsplit("/", 1)[1], NEW_PASSWORD, NEW_PASSWORD)
-        with database.session() as session:
-            boss = session.scalar(select(User).where(User.email == "boss@example.com"))
+        with unit_of_work(database) as uow:
+            accounts.accept_invitation(uow, link.rsplit("/", 1)[1], NEW_PASSWORD, NEW_PASSWORD)
+        with unit_of_work(database) as uow:
+            boss = uow.session.scalar(select(User).where(User.email == "boss@example.com"))
             assert boss is not None and boss.role == "admin" and boss.display_name == "老板"
-            accounts.authenticate(session, "boss@example.com", NEW_PASSWORD, policy=accounts.LockoutPolicy())
+            accounts.authenticate(uow, "boss@example.com", NEW_PASSWORD, policy=accounts.LockoutPolicy())
             boss.locked_until = utcnow() + dt.timedelta(minutes=15)
 
         listed = run("list")
@@ -530,15 +531,15 @@ def test_demo_accounts_one_per_role_with_random_passwords_and_idempotent(console
         assert sorted(role for role, _, _ in first) == sorted(ROLES)
         passwords = {role: password for role, _, password in first}
         assert all(passwords.values()) and len(set(passwords.values())) == len(ROLES)
-        with database.session() as session:
+        with unit_of_work(database) as uow:
             for role, email, password in first:
-                user = accounts.authenticate(session, email, password, policy=accounts.LockoutPolicy())
+                user = accounts.authenticate(uow, email, password, policy=accounts.LockoutPolicy())
                 assert user.role == role
-            merchant = session.scalar(select(User).where(User.role == "merchant"))
-            agent = session.scalar(select(User).where(User.role == "agent"))
+            merchant = uow.session.scalar(select(User).where(User.role == "merchant"))
+            agent = uow.session.scalar(select(User).where(User.role == "agent"))
             assert merchant is not None and merchant.merchant_id == DEMO_MERCHANT_ID
             assert agent is not None and agent.candidate_id == "cand-1"
-            hashes = dict(session.execute(select(User.email, User.password_hash)).all())
+            hashes = dict(uow.session.execute(select(User.email, User.password_hash)).all())
 
         second = seed_demo_accounts(database)
         assert [(role, email) for role, email, _ in second] == [(role, email) for role, email, _ in first]

@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import Select, false, func, or_, select, true
 
 from services.console import accounts
@@ -16,8 +15,7 @@ from services.console.i18n import SHANGHAI, _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import ROLE_LABELS
 from services.console.models import SignInEvent, User
-from services.console.web import api, db, problem_message, redirect_back, role_required
-from shared.db import utcnow
+from services.console.web import api, db, problem_message, redirect_back, role_required, transactional, uow
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -80,12 +78,6 @@ def _user_or_404(user_id: str) -> User:
     return user
 
 
-def _me() -> User:
-    me = db().get(User, current_user.id)
-    assert me is not None  # the session loader just found them
-    return me
-
-
 def invitation_link(token: str) -> str:
     return _config().public_url + url_for("auth.accept_invitation", token=token)
 
@@ -96,7 +88,7 @@ def invitation_link(token: str) -> str:
 @bp.get("/users")
 @role_required("admin")
 def users() -> Any:
-    now = utcnow()
+    now = uow().now()
     filters = {key: request.args.get(key, "").strip() for key in ("q", "role", "state")}
     query = select(User).order_by(User.created_at.desc(), User.email)
     if filters["q"]:
@@ -141,6 +133,7 @@ def _invite_form(
 
 
 @bp.route("/users/invite", methods=["GET", "POST"])
+@transactional
 @role_required("admin")
 def invite() -> Any:
     fields = ("email", "display_name", "role", "merchant_id", "new_merchant", "candidate_id")
@@ -175,19 +168,16 @@ def invite() -> Any:
         return _invite_form(values, errors)
     try:
         user, token = accounts.invite_user(
-            db(),
+            uow(),
             email=values["email"],
             role=role,
             hours=_config().invitation_hours,
             display_name=values["display_name"],
             merchant_id=merchant_id,
             candidate_id=candidate_id,
-            created_by=current_user.id,
         )
     except accounts.AccountError as exc:
-        db().rollback()
         return _invite_form(values, error=_(exc.message, **exc.variables))
-    db().commit()
     return render_template(
         "admin/invited.html",
         user=user,
@@ -199,18 +189,16 @@ def invite() -> Any:
 
 
 @bp.post("/users/<user_id>/resend")
+@transactional
 @role_required("admin")
 def resend(user_id: str) -> Any:
     user = _user_or_404(user_id)
     try:
-        token = accounts.resend_invitation(
-            db(), user, hours=_config().invitation_hours, created_by=current_user.id
-        )
+        token = accounts.resend_invitation(uow(), user, hours=_config().invitation_hours)
     except accounts.AccountError as exc:
-        db().rollback()
+        # a redirect is a success to the transaction: nothing was written before the refusal
         flash(_(exc.message, **exc.variables), "error")
         return redirect(url_for("admin.users"))
-    db().commit()
     return render_template(
         "admin/invited.html",
         user=user,
@@ -222,22 +210,24 @@ def resend(user_id: str) -> Any:
 
 
 @bp.post("/users/<user_id>/unlock")
+@transactional
 @role_required("admin")
 def unlock(user_id: str) -> Any:
     user = _user_or_404(user_id)
-    accounts.unlock(db(), user, by=_me())
-    db().commit()
+    accounts.unlock(uow(), user)
     flash(_("%(email)s is unlocked and can sign in again.", email=user.email), "success")
     return redirect_back("admin.users")
 
 
 @bp.post("/users/<user_id>/deactivate")
+@transactional
 @role_required("admin")
 def deactivate(user_id: str) -> Any:
     return _set_active(user_id, False)
 
 
 @bp.post("/users/<user_id>/reactivate")
+@transactional
 @role_required("admin")
 def reactivate(user_id: str) -> Any:
     return _set_active(user_id, True)
@@ -246,12 +236,10 @@ def reactivate(user_id: str) -> Any:
 def _set_active(user_id: str, active: bool) -> Any:
     user = _user_or_404(user_id)
     try:
-        accounts.set_active(db(), user, active, by=_me())
+        accounts.set_active(uow(), user, active)
     except accounts.AccountError as exc:
-        db().rollback()
         flash(_(exc.message, **exc.variables), "error")
     else:
-        db().commit()
         if active:
             flash(_("%(email)s can sign in again.", email=user.email), "success")
         else:

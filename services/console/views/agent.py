@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import secrets
 from collections import defaultdict
 from typing import Any
 
@@ -16,12 +15,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user
 from sqlalchemy import select
 
+from services.console import accounts
 from services.console.bff import Identity
 from services.console.i18n import _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import STATUS_LABELS
 from services.console.models import User
-from services.console.web import api, db, role_required, service_client
+from services.console.web import api, db, role_required, service_client, transactional, uow
 from shared.workdays import today_shanghai
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")
@@ -85,18 +85,17 @@ def month_weeks(first: dt.date, shifts: list[dict[str, Any]]) -> list[list[dict[
     return weeks
 
 
-def _calendar_token() -> str:
+def _calendar_token(*, rotate: bool = False) -> str:
     """The signed-in agent's subscription token, created on the first visit."""
-    user = db().get(User, current_user.id)
+    user = uow().session.get(User, current_user.id)
     if user is None:
         abort(404)
-    if not user.calendar_token:
-        user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
-        db().commit()
-    return user.calendar_token
+    return accounts.calendar_token(uow(), user, rotate=rotate, size=TOKEN_BYTES)
 
 
+# The first visit writes the agent's calendar token: a GET that commits.
 @bp.get("/shifts")
+@transactional
 @role_required("agent")
 def shifts() -> Any:
     first = _month(request.args.get("month"))
@@ -126,14 +125,11 @@ def shifts() -> Any:
 
 
 @bp.post("/calendar/rotate")
+@transactional
 @role_required("agent")
 def rotate_calendar() -> Any:
     """A new subscription link; the old one stops working at once (a lost phone, a shared link)."""
-    user = db().get(User, current_user.id)
-    if user is None:
-        abort(404)
-    user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
-    db().commit()
+    _calendar_token(rotate=True)
     flash(
         _("A new calendar link was made; the old link no longer works. Subscribe again with the new one."),
         "success",

@@ -23,7 +23,7 @@ from limits.strategies import FixedWindowRateLimiter
 from services.console import accounts
 from services.console.i18n import _
 from services.console.models import User
-from services.console.web import db, home_url_for
+from services.console.web import home_url_for, keep_refusal_trace, transactional, uow
 
 bp = Blueprint("auth", __name__)
 
@@ -81,11 +81,18 @@ def _log_in(user: User) -> None:
     login_user(SessionUser(user))
 
 
+def _me() -> User:
+    user = uow().session.get(User, current_user.id)
+    assert user is not None  # the session loader just found them
+    return user
+
+
 def _address() -> str:
     return request.remote_addr or "unknown"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@transactional
 def sign_in() -> Any:
     if current_user.is_authenticated and request.method == "GET":
         return redirect(home_url_for(current_user.role))
@@ -95,8 +102,8 @@ def sign_in() -> Any:
         limiter = SignInLimiter.for_app(current_app)
         retry_after = limiter.retry_after(_address())
         if retry_after is not None:
-            accounts.record(db(), "rate_limited", email, None, _address(), request.user_agent.string)
-            db().commit()
+            accounts.record(uow(), "rate_limited", email, None, _address(), request.user_agent.string)
+            keep_refusal_trace()
             message = _(
                 "Too many failed sign-in attempts from your network; wait %(seconds)s seconds and try again.",
                 seconds=retry_after,
@@ -105,10 +112,9 @@ def sign_in() -> Any:
             return page, 429, {"Retry-After": str(retry_after)}
         config = current_app.extensions["console.config"]
         policy = accounts.LockoutPolicy(config.lockout_threshold, config.lockout_minutes)
-        session_db = db()
         try:
             user = accounts.authenticate(
-                session_db,
+                uow(),
                 email,
                 request.form.get("password", ""),
                 policy=policy,
@@ -116,11 +122,10 @@ def sign_in() -> Any:
                 user_agent=request.user_agent.string,
             )
         except accounts.AccountError as exc:
-            session_db.commit()  # the failed attempt and the lock are kept
+            keep_refusal_trace()  # the failed attempt and the lock are kept
             limiter.count_failure(_address())
             error = _(exc.message, **exc.variables)
         else:
-            session_db.commit()
             _log_in(user)
             return redirect(_safe_next(request.args.get("next")) or home_url_for(user.role))
     status = 401 if error else 200
@@ -128,10 +133,10 @@ def sign_in() -> Any:
 
 
 @bp.post("/sign-out")
+@transactional
 @login_required
 def sign_out() -> Any:
-    accounts.record(db(), "signed_out", current_user.email, current_user.user, _address(), None)
-    db().commit()
+    accounts.sign_out(uow(), current_user.user, ip=_address())
     logout_user()
     session.clear()
     flash(_("You have signed out."), "info")
@@ -139,12 +144,11 @@ def sign_out() -> Any:
 
 
 @bp.post("/sign-out-everywhere")
+@transactional
 @login_required
 def sign_out_everywhere() -> Any:
-    user = db().get(User, current_user.id)
-    assert user is not None  # the session loader just found them
-    accounts.sign_out_everywhere(db(), user, ip=_address(), user_agent=request.user_agent.string)
-    db().commit()
+    user = _me()
+    accounts.sign_out_everywhere(uow(), user, ip=_address(), user_agent=request.user_agent.string)
     logout_user()
     session.clear()
     flash(_("You have been signed out on every device."), "info")
@@ -152,15 +156,15 @@ def sign_out_everywhere() -> Any:
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@transactional
 @login_required
 def password() -> Any:
     error = None
     if request.method == "POST":
-        user = db().get(User, current_user.id)
-        assert user is not None
+        user = _me()
         try:
             accounts.change_password(
-                db(),
+                uow(),
                 user,
                 request.form.get("current", ""),
                 request.form.get("new", ""),
@@ -169,10 +173,9 @@ def password() -> Any:
                 user_agent=request.user_agent.string,
             )
         except accounts.AccountError as exc:
-            db().commit()  # a wrong current password is audited
+            keep_refusal_trace()  # a wrong current password is audited
             error = _(exc.message, **exc.variables)
         else:
-            db().commit()
             # Other sessions die with the old session version; this one carries on under the new one.
             _log_in(user)
             flash(_("Your password has been changed. You were signed out on your other devices."), "success")
@@ -184,15 +187,14 @@ def password() -> Any:
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
+@transactional
 def accept_invitation(token: str) -> Any:
     try:
-        invitation = accounts.find_invitation(db(), token)
+        invitation = accounts.find_invitation(uow(), token)
     except accounts.InvitationError as exc:
-        db().rollback()
         return render_template("auth/invitation_invalid.html", message=_(exc.message), kind=exc.kind), 404
-    invited = db().get(User, invitation.user_id)
+    invited = uow().session.get(User, invitation.user_id)
     if invited is None or not invited.active:
-        db().rollback()
         return (
             render_template(
                 "auth/invitation_invalid.html",
@@ -205,7 +207,7 @@ def accept_invitation(token: str) -> Any:
     if request.method == "POST":
         try:
             user = accounts.accept_invitation(
-                db(),
+                uow(),
                 token,
                 request.form.get("new", ""),
                 request.form.get("repeat", ""),
@@ -213,16 +215,13 @@ def accept_invitation(token: str) -> Any:
                 user_agent=request.user_agent.string,
             )
         except accounts.AccountError as exc:
-            db().rollback()
             error = _(exc.message, **exc.variables)
         else:
-            db().commit()
             if current_user.is_authenticated:
                 logout_user()
             _log_in(user)
             flash(_("Welcome! Your password is set and you are signed in."), "success")
             return redirect(home_url_for(user.role))
-    db().rollback()  # release the row lock taken while looking the invitation up
     return (
         render_template(
             "auth/accept_invitation.html",

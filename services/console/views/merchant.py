@@ -8,7 +8,6 @@ filters by merchant itself.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
@@ -36,7 +35,6 @@ from services.console.web import (
     problem_message,
     role_required,
 )
-from services.scheduling.domain import SchedulingSettings, decide_surge
 from shared.workdays import today_shanghai
 
 bp = Blueprint("merchant", __name__, url_prefix="/merchant")
@@ -742,43 +740,49 @@ def materials_complete(project_id: str) -> Any:
 # --- surges ----------------------------------------------------------------------------------------------
 
 
-def surge_settings() -> SchedulingSettings:
-    """The notice rule as scheduling applies it (its ``SCHEDULING_SURGE_*`` settings, defaults otherwise)."""
+def _increase(raw: str | None) -> Decimal | None:
+    """The typed increase as a positive number, or None (nothing to ask about yet)."""
     try:
-        return SchedulingSettings.from_env(os.environ)
-    except ValueError:
-        return SchedulingSettings()
-
-
-def earliest_surge_start(increase: str | None, today: dt.date | None = None) -> dict[str, Any]:
-    """What the rule says for an increase: the notice it needs and the earliest start, or why not."""
-    settings = surge_settings()
-    today = today or today_shanghai()
-    try:
-        pct = Decimal((increase or "").strip())
+        pct = Decimal((raw or "").strip())
     except InvalidOperation:
-        return {"state": "empty"}
-    if not pct.is_finite() or pct <= 0:
-        return {"state": "empty"}
-    if pct > settings.surge_large_pct:
-        return {"state": "above", "limit": settings.surge_large_pct}
-    decision = decide_surge(pct, today, today, 1, settings)
+        return None
+    return pct if pct.is_finite() and pct > 0 else None
+
+
+def _surge_rule_call(increase: str | None) -> Call:
+    """Scheduling's notice rule (``GET /surges/rule``), with what it says of ``increase`` when one is typed:
+    the console states the rule, it does not apply it."""
+    pct = _increase(increase)
+    return Call("scheduling", "/surges/rule", params={"increase_pct": str(pct)} if pct is not None else None)
+
+
+def surge_rule(increase: str | None = None) -> dict[str, Any]:
+    call = _surge_rule_call(increase)
+    return api().get(call.service, call.path, **(call.params or {}))
+
+
+def rule_text(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's figures as the surges page states them."""
     return {
-        "state": "ok",
-        "pct": pct,
-        "notice": decision.required_notice_days,
-        "earliest": decision.earliest_start,
+        "small_pct": rule["small_pct"],
+        "small_days": rule["small_notice_days"],
+        "large_pct": rule["large_pct"],
+        "large_days": rule["large_notice_days"],
+        "max_days": rule["max_roster_days"],
     }
 
 
-def _surge_rule() -> dict[str, Any]:
-    settings = surge_settings()
+def earliest_surge_start(rule: Mapping[str, Any]) -> dict[str, Any]:
+    """What the rule says for the asked increase: the notice it needs and the earliest start, or why not."""
+    if rule.get("increase_pct") is None or rule.get("allowed") is None:
+        return {"state": "empty"}
+    if not rule["allowed"]:
+        return {"state": "above", "limit": Decimal(rule["large_pct"])}
     return {
-        "small_pct": settings.surge_small_pct,
-        "small_days": settings.surge_small_notice_days,
-        "large_pct": settings.surge_large_pct,
-        "large_days": settings.surge_large_notice_days,
-        "max_days": settings.max_roster_days,
+        "state": "ok",
+        "pct": Decimal(rule["increase_pct"]),
+        "notice": rule["required_notice_days"],
+        "earliest": dt.date.fromisoformat(rule["earliest_start"]),
     }
 
 
@@ -789,14 +793,19 @@ def _surges_page(
     message: str | None = None,
     errors: Mapping[str, str] | None = None,
     status: int = 200,
+    rule: Mapping[str, Any] | None = None,
 ) -> Any:
-    results = api().gather(
-        {
-            "project": Call("onboarding", f"/projects/{project_id}"),
-            "surges": Call("scheduling", f"/projects/{project_id}/surges", params={"per_page": 50}),
-        }
-    )
+    values = values or {}
+    calls = {
+        "project": Call("onboarding", f"/projects/{project_id}"),
+        "surges": Call("scheduling", f"/projects/{project_id}/surges", params={"per_page": 50}),
+    }
+    if rule is None:
+        calls["rule"] = _surge_rule_call(values.get("increase_pct"))
+    results = api().gather(calls)
     project_data = _ok(results["project"]).data
+    if rule is None:
+        rule = _ok(results["rule"]).data
     surges_reply = results["surges"]
     surges: list[dict[str, Any]] = []
     available = True
@@ -807,16 +816,15 @@ def _surges_page(
         available = False
     else:
         surges = surges_reply.items
-    values = values or {}
     return (
         render_template(
             "merchant/surges.html",
             project=project_data,
             surges=surges,
             available=available and project_data.get("status") in ("confirmed", "live"),
-            rule=_surge_rule(),
+            rule=rule_text(rule),
             values=values,
-            earliest=earliest_surge_start(values.get("increase_pct")),
+            earliest=earliest_surge_start(rule),
             message=message,
             errors=errors or {},
             today=today_shanghai().isoformat(),
@@ -836,9 +844,9 @@ def surges(project_id: str) -> Any:
 @role_required("merchant")
 def surge_earliest(project_id: str) -> Any:
     """htmx, as the merchant types the increase: the earliest start the rule allows for it."""
-    return render_template(
-        "merchant/_surge_earliest.html", earliest=earliest_surge_start(request.args.get("increase_pct"))
-    )
+    increase = request.args.get("increase_pct")
+    rule = surge_rule(increase) if _increase(increase) is not None else {}  # nothing typed: nothing to ask
+    return render_template("merchant/_surge_earliest.html", earliest=earliest_surge_start(rule))
 
 
 @bp.post("/projects/<project_id>/surges")
@@ -862,12 +870,14 @@ def request_surge(project_id: str) -> Any:
     except ApiError as err:
         if err.status in (401, 404):
             raise
+        rule = surge_rule(form.get("increase_pct"))
         return _surges_page(
             project_id,
             values=form.to_dict(),
-            message=surge_refusal(err),
+            message=surge_refusal(err, rule),
             errors=field_messages(err),
             status=err.status if err.status < 500 else 502,
+            rule=rule,
         )
     flash(
         _(
@@ -880,7 +890,7 @@ def request_surge(project_id: str) -> Any:
     return redirect(url_for("merchant.surges", project_id=project_id))
 
 
-def surge_refusal(error: ApiError) -> str:
+def surge_refusal(error: ApiError, rule: Mapping[str, Any]) -> str:
     """Scheduling's refusal, stated with the rule in the reader's language."""
     from services.console.i18n import format_day
 
@@ -898,7 +908,7 @@ def surge_refusal(error: ApiError) -> str:
         return _(
             "Refused: an increase above %(limit)s%% cannot be covered by the reserve; place a new order for "
             "the extra seats.",
-            limit=_surge_rule()["large_pct"],
+            limit=rule["large_pct"],
         )
     if rule == "surge-overlap":
         return _(

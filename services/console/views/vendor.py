@@ -602,7 +602,7 @@ def complaints() -> Any:
 # --- system health (admin) -------------------------------------------------------------------------------
 
 _PROBES = ThreadPoolExecutor(max_workers=12, thread_name_prefix="console-health")
-#: the gauges of shared/http.py's PlatformCollector, and the consumer queue depth when a service exposes it
+#: the gauges of shared.web's PlatformCollector, and the consumer queue depth when a service exposes it
 HEALTH_METRICS = (
     "outbox_pending_events",
     "outbox_oldest_pending_age_seconds",
