@@ -1,4 +1,4 @@
-"""The onboarding HTTP API (/api/v1/projects…): thin views over ``service.py``.
+"""The onboarding HTTP API (/api/v1/projects…): thin views over the use cases and ``queries.py``.
 
 Roles: a merchant reaches only its own projects (another merchant's answer 404, as a missing one does);
 the vendor reaches all of them and is the one who returns, confirms, takes live and closes; trainers and
@@ -14,17 +14,16 @@ from flask import Response, request, send_file
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.onboarding import schemas, service
+from services.onboarding import exports, faq, materials, projects, queries, schemas
+from services.onboarding.config import OnboardingSettings, load_settings
 from services.onboarding.domain import ACTION_ROLES, Action
-from services.onboarding.service import IfMatch, OnboardingConfig
-from shared.auth import current_principal, roles_required, tenant_scope
+from services.onboarding.records import IfMatch, etag, faq_etag, material_path
+from shared.auth import roles_required
 from shared.errors import ProblemError
-from shared.http import db_session, get_settings
 from shared.pagination import page_response_schema
 from shared.storage import FileStore, content_disposition
 from shared.tabular import export_response, export_responses, negotiate_format
-from shared.web.idempotency import idempotent
-from shared.workdays import today_shanghai
+from shared.web import current_uow, get_settings, idempotent, transactional
 
 blp = Blueprint(
     "projects",
@@ -42,8 +41,8 @@ HistoryPage = page_response_schema(schemas.HistoryOut, "ProjectHistoryPage")
 MaterialPage = page_response_schema(schemas.MaterialOut, "MaterialPage")
 
 
-def _config() -> OnboardingConfig:
-    return OnboardingConfig.from_settings(get_settings())
+def _config() -> OnboardingSettings:
+    return load_settings(get_settings().extra)
 
 
 def _store() -> FileStore:
@@ -60,7 +59,7 @@ def _if_match() -> IfMatch:
 
 
 def _with_etag(project: Any) -> tuple[dict[str, Any], int, dict[str, str]]:
-    return service.view(db_session(), project), 200, {"ETag": service.etag(project)}
+    return queries.view(current_uow(), project), 200, {"ETag": etag(project)}
 
 
 @blp.route("/projects")
@@ -74,20 +73,19 @@ class Projects(MethodView):
         Filters: status (comma-separated), merchant, go_live_from / go_live_to, q (company name contains).
         Newest first. with_checklist=true adds each project's checklist_progress (sections complete).
         """
-        filters = service.ProjectFilters(
+        filters = queries.ProjectFilters(
             statuses=tuple(args.get("status") or ()),
             merchant_id=args.get("merchant"),
             go_live_from=args.get("go_live_from"),
             go_live_to=args.get("go_live_to"),
             text=args.get("q"),
         )
-        page, items = service.list_projects(
-            db_session(),
-            tenant_scope(),
+        page, items = queries.list_projects(
+            current_uow(),
             filters,
             args["page"],
             args["per_page"],
-            progress=(today_shanghai(), _config()) if args.get("with_checklist") else None,
+            progress=_config() if args.get("with_checklist") else None,
         )
         return {
             "items": items,
@@ -106,10 +104,10 @@ class Projects(MethodView):
 
         A merchant creates for itself; the vendor names the merchant (merchant_id).
         """
-        session = db_session()
-        project = service.create_project(session, current_principal(), data)
-        headers = {"ETag": service.etag(project), "Location": f"{service.API_PREFIX}/projects/{project.id}"}
-        return service.view(session, project), 201, headers
+        uow = current_uow()
+        project = projects.create_project(uow, data)
+        headers = {"ETag": etag(project), "Location": f"{blp.url_prefix}/projects/{project.id}"}
+        return queries.view(uow, project), 201, headers
 
 
 @blp.route("/projects/<project_id>")
@@ -118,8 +116,9 @@ class ProjectItem(MethodView):
     @blp.response(200, schemas.ProjectOut)
     def get(self, project_id: str) -> Any:
         """One project, with its ETag"""
-        return _with_etag(service.load_project(db_session(), project_id, tenant_scope()))
+        return _with_etag(queries.get_project(current_uow(), project_id))
 
+    @transactional
     @roles_required(*EDIT_ROLES)
     @blp.arguments(schemas.ProjectIn)
     @blp.response(200, schemas.ProjectOut)
@@ -133,16 +132,7 @@ class ProjectItem(MethodView):
         only in seats, hours, service type, go-live date, contacts and notes, by the vendor, which sends
         project.updated.
         """
-        project = service.update_project(
-            db_session(),
-            current_principal(),
-            project_id,
-            tenant_scope(),
-            data,
-            _if_match(),
-            today_shanghai(),
-            _config(),
-        )
+        project = projects.update_project(current_uow(), project_id, data, _if_match(), _config())
         return _with_etag(project)
 
 
@@ -152,9 +142,7 @@ class ProjectItem(MethodView):
 @blp.response(200, HistoryPage)
 def project_history(args: dict[str, Any], project_id: str) -> Any:
     """Every change of the project: who, when, what (oldest first)"""
-    session = db_session()
-    project = service.load_project(session, project_id, tenant_scope())
-    return service.history_page(session, project, args["page"], args["per_page"])
+    return queries.history_page(current_uow(), project_id, args["page"], args["per_page"])
 
 
 @blp.route("/projects/<project_id>/checklist")
@@ -166,9 +154,7 @@ def project_checklist(project_id: str) -> Any:
     Each section says whether it is complete and what is missing; also the earliest acceptable go-live
     date and whether every standard FAQ question is answered (needed to confirm).
     """
-    session = db_session()
-    project = service.load_project(session, project_id, tenant_scope())
-    return service.checklist_view(session, project, today_shanghai(), _config())
+    return queries.checklist_view(current_uow(), project_id, _config())
 
 
 # --- transitions -----------------------------------------------------------------------------------------
@@ -203,16 +189,13 @@ def _register_transition(action: Action) -> None:
     summary, description = _TRANSITION_DOCS[action]
 
     def view(data: dict[str, Any], project_id: str) -> Any:
-        project = service.transition(
-            db_session(),
-            current_principal(),
+        project = projects.transition(
+            current_uow(),
             project_id,
-            tenant_scope(),
             action,
             reason=data.get("reason"),
             if_match=_if_match(),
-            today=today_shanghai(),
-            config=_config(),
+            settings=_config(),
         )
         return _with_etag(project)
 
@@ -238,10 +221,11 @@ class Faq(MethodView):
     @blp.response(200, schemas.FaqOut)
     def get(self, project_id: str) -> Any:
         """The FAQ sheet (常见问题咨询&话术): the standard questions with the answers, plus the shop's own"""
-        session = db_session()
-        project = service.load_project(session, project_id, tenant_scope())
-        return service.faq_view(session, project, _config()), 200, {"ETag": service.faq_etag(project)}
+        uow = current_uow()
+        project = queries.get_project(uow, project_id)
+        return queries.faq_sheet(uow, project, _config()), 200, {"ETag": faq_etag(project)}
 
+    @transactional
     @roles_required(*EDIT_ROLES)
     @blp.arguments(schemas.FaqIn)
     @blp.response(200, schemas.FaqOut)
@@ -251,9 +235,9 @@ class Faq(MethodView):
         A standard question left out is unanswered. Editable while the project is draft, submitted or
         returned.
         """
-        session = db_session()
-        project = service.put_faq(session, current_principal(), project_id, tenant_scope(), data, _if_match())
-        return service.faq_view(session, project, _config()), 200, {"ETag": service.faq_etag(project)}
+        uow = current_uow()
+        project = faq.put_faq(uow, project_id, data, _if_match())
+        return queries.faq_sheet(uow, project, _config()), 200, {"ETag": faq_etag(project)}
 
 
 _FAQ_EXPORT_RESPONSES = export_responses("the FAQ sheet as CSV, an XLSX workbook or Markdown")
@@ -267,18 +251,18 @@ _FAQ_EXPORT_RESPONSES["200"]["content"]["text/markdown"] = {"schema": {"type": "
 def faq_export(args: dict[str, Any], project_id: str) -> Response:
     """Export the FAQ sheet: CSV or XLSX for Excel (format=csv|xlsx, lang=zh|en) or Markdown for the
     trainers (format=md)"""
-    session = db_session()
-    project = service.load_project(session, project_id, tenant_scope())
+    uow = current_uow()
+    project = queries.get_project(uow, project_id)
     name = f"faq-{project.company_name or project.id}"
     if args.get("format") == "md":
         return Response(
-            service.faq_markdown(session, project),
+            exports.faq_markdown(uow, project),
             content_type="text/markdown; charset=utf-8",
             headers={"Content-Disposition": content_disposition(f"{name}.md")},
         )
     return export_response(
-        service.FAQ_COLUMNS,
-        service.faq_rows(session, project, args["lang"]),
+        exports.FAQ_COLUMNS,
+        exports.faq_rows(uow, project, args["lang"]),
         filename=name,
         fmt=negotiate_format(args.get("format")),
         lang=args["lang"],
@@ -296,10 +280,9 @@ class Materials(MethodView):
     @blp.response(200, MaterialPage)
     def get(self, args: dict[str, Any], project_id: str) -> Any:
         """The project's training materials (培训资料)"""
-        session = db_session()
-        project = service.load_project(session, project_id, tenant_scope())
-        return service.list_materials(session, project, args["page"], args["per_page"])
+        return queries.list_materials(current_uow(), project_id, args["page"], args["per_page"])
 
+    @transactional
     @roles_required(*EDIT_ROLES)
     @blp.arguments(schemas.UploadIn, location="files")
     @blp.response(201, schemas.MaterialOut)
@@ -312,11 +295,9 @@ class Materials(MethodView):
         pdf, doc/docx, xls/xlsx, ppt/pptx, txt, md, csv, png, jpg or zip, judged by the content; at most
         MAX_UPLOAD_BYTES (20 MB by default). The same file twice is listed (and stored) once.
         """
-        material, created = service.add_material(
-            db_session(), current_principal(), project_id, tenant_scope(), _store(), files["file"]
-        )
-        headers = {"Location": service.material_path(material)}
-        return service.material_view(material), 201 if created else 200, headers
+        material, created = materials.add_material(current_uow(), project_id, _store(), files["file"])
+        headers = {"Location": material_path(material)}
+        return materials.material_view(material), 201 if created else 200, headers
 
 
 @blp.route("/projects/<project_id>/materials/<material_id>")
@@ -325,9 +306,7 @@ class MaterialItem(MethodView):
     @blp.response(200, description="the file, with its Content-Type and Content-Disposition")
     def get(self, project_id: str, material_id: str) -> Response:
         """Download one material"""
-        session = db_session()
-        project = service.load_project(session, project_id, tenant_scope())
-        material = service.load_material(session, project, material_id)
+        material = queries.get_material(current_uow(), project_id, material_id)
         store = _store()
         path = store.path_for(material.sha256)
         if not path.is_file():
@@ -348,10 +327,9 @@ class MaterialItem(MethodView):
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
+    @transactional
     @roles_required(*EDIT_ROLES)
     @blp.response(204)
     def delete(self, project_id: str, material_id: str) -> None:
         """Delete a material (while the project is draft, submitted or returned)"""
-        service.delete_material(
-            db_session(), current_principal(), project_id, material_id, tenant_scope(), _store()
-        )
+        materials.delete_material(current_uow(), project_id, material_id, _store())

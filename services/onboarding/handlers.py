@@ -1,4 +1,4 @@
-"""Event handlers of the onboarding service: {event type: handler(session, envelope)}.
+"""Event handlers of the onboarding service: {event type: handler(uow, event)}.
 
 Onboarding is where projects start: the catalogue routes no event to it, so it consumes none.
 """

@@ -9,7 +9,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from sqlalchemy import func, select, update
 from werkzeug.test import TestResponse
 
 from services.onboarding import domain
-from services.onboarding import service as service_module
+from services.onboarding import projects as service_module
 from services.onboarding.models import Material, Project, ProjectHistory
-from services.onboarding.service import promote_due_projects
+from services.onboarding.projects import promote_due_projects
 from shared.events.outbox import outbox
-from shared.workdays import add_workdays, today_shanghai
+from shared.uow import Clock, unit_of_work
+from shared.workdays import SHANGHAI, add_workdays, today_shanghai
 from tests.support import ServiceHarness
 
 PROBLEM = "application/problem+json"
@@ -49,6 +50,11 @@ def vendor(h: ServiceHarness) -> dict[str, str]:
 
 def go_live(workdays: int = 5) -> date:
     return add_workdays(today_shanghai(), workdays)
+
+
+def noon_on(day: date) -> Clock:
+    """A clock stopped at noon of ``day`` in Shanghai (the go-live job reads the date from its clock)."""
+    return lambda: datetime.combine(day, time(12), tzinfo=SHANGHAI)
 
 
 def full_project(go_live_date: date | None = None) -> dict[str, Any]:
@@ -398,10 +404,10 @@ def test_the_worker_job_takes_confirmed_projects_live_on_their_date(h: ServiceHa
     pid = ready_to_submit(h, m)
     action(h, pid, "submit", m)
     action(h, pid, "confirm", v)
-    with h.database.session() as session:
-        assert promote_due_projects(session, go_live() - timedelta(days=1)) == 0
-    with h.database.session() as session:
-        assert promote_due_projects(session, go_live()) == 1
+    with unit_of_work(h.database, clock=noon_on(go_live() - timedelta(days=1))) as uow:
+        assert promote_due_projects(uow) == 0
+    with unit_of_work(h.database, clock=noon_on(go_live())) as uow:
+        assert promote_due_projects(uow) == 1
     project = h.client.get(f"/api/v1/projects/{pid}", headers=m).get_json()
     assert project["status"] == "live" and project["version"] == 5
     last = h.client.get(f"/api/v1/projects/{pid}/history?per_page=50", headers=m).get_json()["items"][-1]

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from services.onboarding import domain
+from services.onboarding.config import OnboardingSettings
 from services.onboarding.domain import StandardState
-from services.onboarding.service import OnboardingConfig
 
 ALL_ANSWERED = {key: StandardState(answer="答案") for key in domain.STANDARD_KEYS}
 
@@ -66,12 +64,10 @@ def test_an_answer_and_a_not_applicable_mark_exclude_each_other() -> None:
 
 
 def test_the_minimum_of_own_questions_is_a_setting() -> None:
-    def config(value: str) -> OnboardingConfig:
-        return OnboardingConfig.from_settings(
-            SimpleNamespace(extra={"ONBOARDING_FAQ_MIN_OWN_QUESTIONS": value})
-        )  # type: ignore[arg-type]
+    def config(value: str) -> OnboardingSettings:
+        return OnboardingSettings.from_env({"ONBOARDING_FAQ_MIN_OWN_QUESTIONS": value})
 
-    assert OnboardingConfig.from_settings(SimpleNamespace(extra={})).min_own_faq_questions == 1  # type: ignore[arg-type]
+    assert OnboardingSettings.from_env({}).min_own_faq_questions == 1
     assert config("0").min_own_faq_questions == 0
     assert config("3").min_own_faq_questions == 3
     for bad in ("-1", "two", "", "1000"):
