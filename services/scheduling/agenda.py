@@ -12,13 +12,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from services.scheduling import service
+from services.scheduling.exports import IcsEvent, ics_calendar
 from services.scheduling.models import PoolAgent, Project
-from shared.db import utcnow
+from services.scheduling.queries import shift_dict
+from services.scheduling.roster import effective_assignments
 from shared.errors import ValidationFailed
-from shared.workdays import SHANGHAI
+from shared.uow import UnitOfWork
+from shared.workdays import SHANGHAI, today_shanghai
 
 #: without dates: from today, this many days ahead (two rostering periods of 14 days and a margin)
 DEFAULT_DAYS = 31
@@ -75,8 +76,13 @@ def _instants(day: dt.date, start: str, hours: str) -> tuple[dt.datetime, dt.dat
     return begin, begin + dt.timedelta(hours=float(hours))
 
 
-def agent_shifts(session: Session, agent_id: str, start: dt.date, end: dt.date) -> dict[str, Any]:
-    """The roster in force for each project the agent is in, this agent's shifts only, by time."""
+def agent_shifts(uow: UnitOfWork, agent_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The roster in force for each project the agent is in, this agent's shifts only, by time.
+
+    Without dates from today (Shanghai) for 31 days, at most 366 days.
+    """
+    session = uow.session
+    start, end = date_range(args, today_shanghai(uow.now()))
     project_ids = session.scalars(
         select(PoolAgent.project_id).where(PoolAgent.agent_id == agent_id).order_by(PoolAgent.project_id)
     ).all()
@@ -85,9 +91,9 @@ def agent_shifts(session: Session, agent_id: str, start: dt.date, end: dt.date) 
     )
     items: list[dict[str, Any]] = []
     for project_id in project_ids:  # an agent is in one or two projects: a query per project is fine
-        rows, chosen = service._effective_assignments(session, project_id, start, end, agent_id=agent_id)
+        rows, chosen = effective_assignments(session, project_id, start, end, agent_id=agent_id)
         for row in rows:
-            shift = service._shift_dict(row, chosen[row.date].version, {})
+            shift = shift_dict(row, chosen[row.date].version, {})
             starts_at, ends_at = _instants(row.date, shift["start"], shift["hours"])
             items.append(
                 {
@@ -108,31 +114,17 @@ def agent_shifts(session: Session, agent_id: str, start: dt.date, end: dt.date) 
     return {"agent_id": agent_id, "from_": start, "to": end, "items": items, "total": len(items)}
 
 
-def agent_ics(view: dict[str, Any], *, calendar_name: str | None = None) -> str:
-    """The agent's shifts as an iCalendar feed; times in UTC (``Z``), so every calendar app shows them
-    in its own zone, and a UID stable across roster versions (one shift a day per agent per project)."""
-    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-    fmt = "%Y%m%dT%H%M%SZ"
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//yunkefu//scheduling agent//EN",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{service._ics_text(calendar_name or 'My shifts')}",
-        "X-WR-TIMEZONE:Asia/Shanghai",
+def agent_ics(view: dict[str, Any], now: dt.datetime, *, calendar_name: str | None = None) -> str:
+    """The agent's shifts as an iCalendar feed, with a UID stable across roster versions (one shift a day
+    per agent per project)."""
+    events = [
+        IcsEvent(
+            uid=f"{s['project_id']}-{view['agent_id']}-{s['date'].isoformat()}@yunkefu",
+            starts_at=s["starts_at"],
+            ends_at=s["ends_at"],
+            summary=f"{s['project_name'] or s['project_id']}: {s['shift']} shift ({s['start']}-{s['end']})",
+            description=f"{s['role']}, roster v{s['version']}",
+        )
+        for s in view["items"]
     ]
-    for s in view["items"]:
-        title = s["project_name"] or s["project_id"]
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{s['project_id']}-{view['agent_id']}-{s['date'].isoformat()}@yunkefu",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{s['starts_at'].astimezone(dt.UTC).strftime(fmt)}",
-            f"DTEND:{s['ends_at'].astimezone(dt.UTC).strftime(fmt)}",
-            "SUMMARY:" + service._ics_text(f"{title}: {s['shift']} shift ({s['start']}-{s['end']})"),
-            "DESCRIPTION:" + service._ics_text(f"{s['role']}, roster v{s['version']}"),
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(part for line in lines for part in service._ics_fold(line)) + "\r\n"
+    return ics_calendar(calendar_name or "My shifts", "-//yunkefu//scheduling agent//EN", now, events)

@@ -1,4 +1,4 @@
-"""The scheduling HTTP API under /api/v1: thin views over ``service.py``."""
+"""The scheduling HTTP API under /api/v1: thin views over the use cases and ``queries``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ from typing import Any
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
-from services.scheduling import agenda, service
-from services.scheduling.domain import SchedulingSettings
-from services.scheduling.models import PoolAgent, Project, Surge
+from services.scheduling import agenda, attrition, estimates, exports, queries, roster, surges, timesheets
+from services.scheduling.config import SchedulingSettings, load_settings
 from services.scheduling.schemas import (
     BatchDepartureRequestSchema,
     DepartureRequestSchema,
@@ -29,6 +27,8 @@ from services.scheduling.schemas import (
     SurgeArgsSchema,
     SurgePage,
     SurgeRequestSchema,
+    SurgeRuleArgsSchema,
+    SurgeRuleSchema,
     SurgeSchema,
     TimesheetArgsSchema,
     TimesheetBatchSchema,
@@ -36,20 +36,10 @@ from services.scheduling.schemas import (
     TimesheetPage,
     TimesheetResultSchema,
 )
-from shared.auth import (
-    Principal,
-    current_principal,
-    ensure_self_or_roles,
-    ensure_tenant_access,
-    roles_required,
-    tenant_scope,
-)
-from shared.errors import NotFound
-from shared.http import db_session, get_settings
-from shared.pagination import PageArgsSchema, paginate
+from shared.auth import ROLES, ensure_self_or_roles, roles_required
+from shared.pagination import PageArgsSchema
 from shared.tabular import export_response, export_responses
-from shared.web.idempotency import idempotent
-from shared.workdays import today_shanghai
+from shared.web import current_uow, get_settings, idempotent, transactional
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")
 
@@ -60,42 +50,12 @@ PLANNERS = ("vendor", "supervisor")
 
 
 def cfg() -> SchedulingSettings:
+    """The app's settings, parsed once (tests may put their own under the same key)."""
     cached = current_app.extensions.get(_CFG_KEY)
     if cached is None:
-        cached = SchedulingSettings.from_env(get_settings().extra)
+        cached = load_settings(get_settings().extra)
         current_app.extensions[_CFG_KEY] = cached
     return cached
-
-
-def _actor() -> str:
-    p = current_principal()
-    return f"{p.role}:{p.sub}"[:100]
-
-
-def _project(project_id: str, *, for_update: bool = False) -> Project:
-    """The project, or the same 404 for a missing one and another merchant's."""
-    project = service.get_project(db_session(), project_id, for_update=for_update)
-    ensure_tenant_access(project.merchant_id, detail=service.PROJECT_NOT_FOUND)
-    return project
-
-
-def _agent_scope(project_id: str) -> str | None:
-    """An agent's token sees only its own shifts, and only in a project whose pool it belongs to."""
-    principal: Principal = current_principal()
-    if principal.role != "agent":
-        return None
-    member = (
-        db_session()
-        .scalars(
-            select(PoolAgent.id).where(
-                PoolAgent.project_id == project_id, PoolAgent.agent_id == principal.sub
-            )
-        )
-        .first()
-    )
-    if member is None:
-        raise NotFound(service.PROJECT_NOT_FOUND)
-    return principal.sub
 
 
 # --- pool -------------------------------------------------------------------------------------------------
@@ -107,8 +67,8 @@ def _agent_scope(project_id: str) -> str | None:
 @blp.response(200, PoolSchema)
 def get_pool(args: dict[str, Any], project_id: str) -> dict[str, Any]:
     """The project's pool: active agents (first ceil(1.5 × seats) by admission score) and reserve"""
-    project = _project(project_id)
-    return service.pool_view(db_session(), project, cfg(), args)
+    uow = current_uow()
+    return queries.pool_view(uow, queries.project_for(uow, project_id), cfg(), args)
 
 
 # --- rosters ----------------------------------------------------------------------------------------------
@@ -124,11 +84,9 @@ class RosterResource(MethodView):
 
         Without dates: from today to the last rostered day. An agent's token sees only its own shifts.
         """
-        _project(project_id)
-        agent_only = _agent_scope(project_id)
-        return service.roster_view(
-            db_session(), project_id, args, today=today_shanghai(), agent_only=agent_only
-        )
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return queries.roster_view(uow, project_id, args, agent_only=queries.agent_scope(uow, project_id))
 
     @idempotent
     @roles_required(*PLANNERS)
@@ -139,35 +97,26 @@ class RosterResource(MethodView):
 
         Gaps the hard rules leave are listed in `uncovered` with the binding rule; never a silent gap.
         """
-        _project(project_id)
-        session = db_session()
-        roster = service.generate_roster(
-            session,
-            project_id,
-            data["from_"],
-            data["to"],
-            publish=data["publish"],
-            actor=_actor(),
-            cfg=cfg(),
-            today=today_shanghai(),
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        made = roster.generate_roster(
+            uow, project_id, data["from_"], data["to"], publish=data["publish"], cfg=cfg()
         )
-        return service.roster_detail(session, roster)
+        return queries.roster_detail(uow, made)
 
 
-def _export_view(project_id: str, args: dict[str, Any]) -> tuple[Project, dict[str, Any]]:
-    project = _project(project_id)
-    agent_only = _agent_scope(project_id)
-    view = service.roster_view(
-        db_session(), project_id, args, today=today_shanghai(), agent_only=agent_only, paginate_items=False
-    )
-    return project, view
+def _export_view(project_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    agent_only = queries.agent_scope(uow, project_id)
+    return queries.roster_view(uow, project_id, args, agent_only=agent_only, paginate_items=False)
 
 
 def _roster_export(project_id: str, args: dict[str, Any], fmt: str) -> Response:
-    _project_obj, view = _export_view(project_id, args)
+    view = _export_view(project_id, args)
     return export_response(
-        service.ROSTER_COLUMNS,
-        service.roster_rows(view),
+        exports.ROSTER_COLUMNS,
+        exports.roster_rows(view),
         filename=f"roster-{project_id}",
         fmt=fmt,
         lang=args["lang"],
@@ -205,9 +154,10 @@ def roster_xlsx(args: dict[str, Any], project_id: str) -> Response:
 @blp.doc(responses={"200": {"description": "text/calendar: one VEVENT per shift (an agent subscribes)"}})
 def roster_ics(args: dict[str, Any], project_id: str) -> Response:
     """The roster in force as iCalendar (an agent's token gets only its own shifts)"""
-    project, view = _export_view(project_id, args)
+    uow = current_uow()
+    view = _export_view(project_id, args)
     return Response(
-        service.roster_ics(view, project),
+        exports.roster_ics(view, queries.project_for(uow, project_id), uow.now()),
         content_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="roster-{project_id}.ics"'},
     )
@@ -219,17 +169,9 @@ def roster_ics(args: dict[str, Any], project_id: str) -> Response:
 @blp.response(200, RosterVersionPage)
 def list_roster_versions(args: dict[str, Any], project_id: str) -> Any:
     """Every roster version of the project, newest first (history is kept)"""
-    _project(project_id)
-    page = paginate(
-        db_session(), service.roster_versions(db_session(), project_id), args["page"], args["per_page"]
-    )
-    return {
-        "items": [service._roster_dict(r) for r in page.items],
-        "total": page.total,
-        "page": page.page,
-        "per_page": page.per_page,
-        "pages": page.pages,
-    }
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return queries.roster_versions(uow, project_id, args["page"], args["per_page"])
 
 
 @blp.route("/projects/<project_id>/rosters/<roster_id>")
@@ -237,23 +179,36 @@ def list_roster_versions(args: dict[str, Any], project_id: str) -> Any:
 @blp.response(200, RosterDetailSchema)
 def get_roster_version(project_id: str, roster_id: str) -> dict[str, Any]:
     """One roster version with all its shifts and gaps"""
-    _project(project_id)
-    session = db_session()
-    return service.roster_detail(session, service.get_roster(session, project_id, roster_id))
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return queries.roster_version(uow, project_id, roster_id)
 
 
 @blp.route("/projects/<project_id>/rosters/<roster_id>/publish", methods=["POST"])
+@transactional
 @roles_required(*PLANNERS)
 @blp.response(200, RosterDetailSchema)
 def publish_roster_version(project_id: str, roster_id: str) -> dict[str, Any]:
     """Publish a draft version: it takes over its dates and roster.published is emitted"""
-    _project(project_id)
-    session = db_session()
-    roster = service.publish_roster(session, project_id, roster_id)
-    return service.roster_detail(session, roster)
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return queries.roster_detail(uow, roster.publish_roster(uow, project_id, roster_id))
 
 
 # --- surges -----------------------------------------------------------------------------------------------
+
+
+@blp.route("/surges/rule")
+@roles_required(*ROLES)
+@blp.arguments(SurgeRuleArgsSchema, location="query")
+@blp.response(200, SurgeRuleSchema)
+def surge_rule(args: dict[str, Any]) -> dict[str, Any]:
+    """The surge notice rule in force; with `increase_pct`, whether that increase is allowed and from when
+
+    The same rule a surge request is decided by: ≤ 30% needs 3 days' notice, ≤ 60% a week, more is not
+    allowed (a new order). `earliest_start` counts the notice from today in Shanghai.
+    """
+    return surges.surge_rule(current_uow(), cfg(), args.get("increase_pct"))
 
 
 @blp.route("/projects/<project_id>/surges")
@@ -263,20 +218,9 @@ class SurgesResource(MethodView):
     @blp.response(200, SurgePage)
     def get(self, args: dict[str, Any], project_id: str) -> Any:
         """The project's surges, newest first"""
-        _project(project_id)
-        stmt = select(Surge).where(Surge.project_id == project_id)
-        if args.get("status"):
-            stmt = stmt.where(Surge.status == args["status"])
-        page = paginate(
-            db_session(), stmt.order_by(Surge.created_at.desc(), Surge.id), args["page"], args["per_page"]
-        )
-        return {
-            "items": [service.surge_dict(s) for s in page.items],
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-        }
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return queries.surges(uow, project_id, args)
 
     @idempotent
     @roles_required("vendor", "supervisor", "merchant")
@@ -288,11 +232,16 @@ class SurgesResource(MethodView):
         Accepted: extra seats ceil(seats × pct / 100), covered by reserve agents first; a refusal is 422
         with the rule and the earliest acceptable start date, and emits surge.rejected.
         """
-        _project(project_id)
-        outcome = service.request_surge(
-            db_session(), project_id, data, actor=_actor(), cfg=cfg(), today=today_shanghai()
-        )
-        return service.surge_dict(outcome.surge, outcome.roster)
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        outcome = surges.request_surge(uow, project_id, data, cfg=cfg())
+        if outcome.refusal is not None:
+            # The refused surge and its surge.rejected are kept, and the caller still gets the 422: a
+            # refusal answer commits nothing through @idempotent, so this one is committed here.
+            # (Requested: a way for a refusal to keep its record; see /work/notes/requests-scheduling.md.)
+            uow.commit()
+            raise outcome.refusal
+        return queries.surge_dict(outcome.surge, outcome.roster)
 
 
 @blp.route("/projects/<project_id>/surges/<surge_id>")
@@ -300,23 +249,21 @@ class SurgesResource(MethodView):
 @blp.response(200, SurgeSchema)
 def get_surge(project_id: str, surge_id: str) -> dict[str, Any]:
     """One surge"""
-    _project(project_id)
-    surge = db_session().get(Surge, surge_id)
-    if surge is None or surge.project_id != project_id:
-        raise NotFound("There is no surge with this id in this project.")
-    return service.surge_dict(surge)
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return queries.surge(uow, project_id, surge_id)
 
 
 @blp.route("/projects/<project_id>/surges/<surge_id>/cancel", methods=["POST"])
+@transactional
 @roles_required(*PLANNERS)
 @blp.response(200, SurgeSchema)
 def cancel_surge(project_id: str, surge_id: str) -> dict[str, Any]:
     """Cancel an accepted surge (vendor): rostered dates go back to the normal seats"""
-    _project(project_id)
-    outcome = service.cancel_surge(
-        db_session(), project_id, surge_id, actor=_actor(), cfg=cfg(), today=today_shanghai()
-    )
-    return service.surge_dict(outcome.surge, outcome.roster)
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    outcome = surges.cancel_surge(uow, project_id, surge_id, cfg=cfg())
+    return queries.surge_dict(outcome.surge, outcome.roster)
 
 
 # --- attrition --------------------------------------------------------------------------------------------
@@ -329,16 +276,10 @@ def cancel_surge(project_id: str, surge_id: str) -> dict[str, Any]:
 @blp.response(200, DepartureResultSchema)
 def agent_departure(data: dict[str, Any], agent_id: str) -> dict[str, Any]:
     """An agent leaves a project from `date`: the best reserve agent takes over the future shifts"""
-    _project(data["project_id"])
-    return service.register_departures(
-        db_session(),
-        data["project_id"],
-        [agent_id],
-        data["date"],
-        data.get("reason"),
-        actor=_actor(),
-        cfg=cfg(),
-        today=today_shanghai(),
+    uow = current_uow()
+    queries.project_for(uow, data["project_id"])
+    return attrition.register_departures(
+        uow, data["project_id"], [agent_id], data["date"], data.get("reason"), cfg=cfg()
     )
 
 
@@ -349,16 +290,10 @@ def agent_departure(data: dict[str, Any], agent_id: str) -> dict[str, Any]:
 @blp.response(200, DepartureResultSchema)
 def batch_departure(data: dict[str, Any]) -> dict[str, Any]:
     """Mass attrition: several agents of one project leave on the same date (one new roster version)"""
-    _project(data["project_id"])
-    return service.register_departures(
-        db_session(),
-        data["project_id"],
-        data["agent_ids"],
-        data["date"],
-        data.get("reason"),
-        actor=_actor(),
-        cfg=cfg(),
-        today=today_shanghai(),
+    uow = current_uow()
+    queries.project_for(uow, data["project_id"])
+    return attrition.register_departures(
+        uow, data["project_id"], data["agent_ids"], data["date"], data.get("reason"), cfg=cfg()
     )
 
 
@@ -372,20 +307,7 @@ class TimesheetsResource(MethodView):
     @blp.response(200, TimesheetPage)
     def get(self, args: dict[str, Any]) -> Any:
         """Timesheet entries by project, agent and period (agents: their own; merchants: their projects)"""
-        principal = current_principal()
-        stmt = service.timesheet_query(
-            args,
-            merchant_id=tenant_scope(),
-            agent_only=principal.sub if principal.role == "agent" else None,
-        )
-        page = paginate(db_session(), stmt, args["page"], args["per_page"])
-        return {
-            "items": [service.timesheet_dict(t) for t in page.items],
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-        }
+        return queries.timesheets(current_uow(), args)
 
     @idempotent
     @roles_required("vendor", "supervisor")
@@ -397,20 +319,13 @@ class TimesheetsResource(MethodView):
         A new entry for the same agent, project and date replaces the earlier one (kept as history) and
         emits shift.worked with the day's hours.
         """
-        return service.record_timesheets(
-            db_session(), data["entries"], actor=_actor(), today=today_shanghai()
-        )
+        return timesheets.record_timesheets(current_uow(), data["entries"])
 
 
 def _timesheets_export(args: dict[str, Any], fmt: str) -> Response:
-    principal = current_principal()
-    stmt = service.timesheet_query(
-        args, merchant_id=tenant_scope(), agent_only=principal.sub if principal.role == "agent" else None
-    )
-    rows = db_session().scalars(stmt.limit(100_000)).all()
     return export_response(
-        service.TIMESHEET_COLUMNS,
-        service.timesheet_rows(rows),
+        exports.TIMESHEET_COLUMNS,
+        exports.timesheet_rows(queries.timesheet_entries(current_uow(), args)),
         filename="timesheets",
         fmt=fmt,
         lang=args["lang"],
@@ -445,7 +360,7 @@ def timesheets_xlsx(args: dict[str, Any]) -> Response:
 @blp.response(200, StaffingResultSchema)
 def staffing_estimate(data: dict[str, Any]) -> dict[str, Any]:
     """The seed's staffing arithmetic (pre-sales and/or after-sales) and the 3/2/1.5 funnel it implies"""
-    return service.staffing_estimate(data, cfg())
+    return estimates.staffing_estimate(data, cfg())
 
 
 # --- one agent's shifts across projects (the agent's calendar) --------------------------------------------
@@ -453,8 +368,7 @@ def staffing_estimate(data: dict[str, Any]) -> dict[str, Any]:
 
 def _agent_view(agent_id: str, args: dict[str, Any]) -> dict[str, Any]:
     ensure_self_or_roles(agent_id, "vendor", "supervisor")
-    start, end = agenda.date_range(args, today_shanghai())
-    return agenda.agent_shifts(db_session(), agent_id, start, end)
+    return agenda.agent_shifts(current_uow(), agent_id, args)
 
 
 @blp.route("/agents/<agent_id>/shifts")
@@ -477,7 +391,7 @@ def agent_shifts_ics(args: dict[str, Any], agent_id: str) -> Response:
     """One agent's shifts as iCalendar, for subscribing from a phone (an agent: only their own)"""
     view = _agent_view(agent_id, args)
     return Response(
-        agenda.agent_ics(view),
+        agenda.agent_ics(view, current_uow().now()),
         content_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="shifts-{agent_id}.ics"'},
     )

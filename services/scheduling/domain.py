@@ -1,4 +1,4 @@
-"""The scheduling rules as plain functions: pool split, surge notice, staffing arithmetic, settings.
+"""The scheduling rules as plain functions: pool split, surge notice, staffing arithmetic.
 
 No Flask, no SQL, no pika. The numbers are the seeds' (DOMAIN.md): 1:1.5 scheduled per seat with the rest
 of the 1:2 admitted in reserve; a +30% surge needs 3 days' notice and +60% a week; one agent handles about
@@ -8,77 +8,12 @@ of the 1:2 admitted in reserve; a +30% surge needs 3 days' notice and +60% a wee
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from services.scheduling.rostering import DEFAULT_PEAKS, Rules, parse_peaks
-
-# --- settings ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SchedulingSettings:
-    """Every ``SCHEDULING_*`` environment variable, with the seeds' defaults (docs/services/scheduling.md)."""
-
-    active_ratio: Decimal = Decimal("1.5")
-    solver_time_limit: float = 8.0
-    solver_workers: int = 8
-    max_shift_hours: float = 8.0
-    min_rest_hours: float = 11.0
-    max_consecutive_days: int = 6
-    max_weekly_hours: float = 44.0
-    max_roster_days: int = 31
-    surge_small_pct: Decimal = Decimal("30")
-    surge_small_notice_days: int = 3
-    surge_large_pct: Decimal = Decimal("60")
-    surge_large_notice_days: int = 7
-    peaks: tuple[tuple[int, int], ...] = DEFAULT_PEAKS
-    receptions_per_hour: Decimal = Decimal("100")
-
-    @property
-    def rules(self) -> Rules:
-        return Rules(
-            min_rest_minutes=round(self.min_rest_hours * 60),
-            max_consecutive_days=self.max_consecutive_days,
-            max_weekly_minutes=round(self.max_weekly_hours * 60),
-        )
-
-    @classmethod
-    def from_env(cls, extra: Mapping[str, str]) -> SchedulingSettings:
-        """Read ``SCHEDULING_*`` values; a malformed one raises ValueError naming the variable."""
-
-        def get(name: str, parse: Any, default: Any) -> Any:
-            raw = extra.get(f"SCHEDULING_{name}")
-            if raw in (None, ""):
-                return default
-            try:
-                value = parse(raw)
-            except (ValueError, ArithmeticError) as exc:
-                raise ValueError(f"SCHEDULING_{name} is malformed: {raw!r} ({exc})") from exc
-            if isinstance(value, int | float | Decimal) and value <= 0:
-                raise ValueError(f"SCHEDULING_{name} must be positive, got {raw!r}")
-            return value
-
-        d = cls()
-        return cls(
-            active_ratio=get("ACTIVE_RATIO", Decimal, d.active_ratio),
-            solver_time_limit=get("SOLVER_TIME_LIMIT", float, d.solver_time_limit),
-            solver_workers=get("SOLVER_WORKERS", int, d.solver_workers),
-            max_shift_hours=get("MAX_SHIFT_HOURS", float, d.max_shift_hours),
-            min_rest_hours=get("MIN_REST_HOURS", float, d.min_rest_hours),
-            max_consecutive_days=get("MAX_CONSECUTIVE_DAYS", int, d.max_consecutive_days),
-            max_weekly_hours=get("MAX_WEEKLY_HOURS", float, d.max_weekly_hours),
-            max_roster_days=get("MAX_ROSTER_DAYS", int, d.max_roster_days),
-            surge_small_pct=get("SURGE_SMALL_PCT", Decimal, d.surge_small_pct),
-            surge_small_notice_days=get("SURGE_SMALL_NOTICE_DAYS", int, d.surge_small_notice_days),
-            surge_large_pct=get("SURGE_LARGE_PCT", Decimal, d.surge_large_pct),
-            surge_large_notice_days=get("SURGE_LARGE_NOTICE_DAYS", int, d.surge_large_notice_days),
-            peaks=get("PEAK_HOURS", parse_peaks, d.peaks),
-            receptions_per_hour=get("RECEPTIONS_PER_HOUR", Decimal, d.receptions_per_hour),
-        )
-
+from services.scheduling.config import SchedulingSettings
 
 # --- the pool: active and reserve (1:1.5 scheduled, the rest of the 1:2 admitted in reserve) ------------
 

@@ -1,33 +1,26 @@
-"""Event handlers of the scheduling service: {event type: handler(session, envelope)}.
+"""Event handlers of the scheduling service: {event type: handler(uow, event)}, each a line onto
+``projections``. They run inside the consumer's inbox transaction and never commit."""
 
-They run inside the consumer's inbox transaction (never commit) and tolerate any order: each one upserts,
-and a late older project event never overwrites a newer one (``Project.last_event_at``).
-"""
-
-from services.scheduling import service
+from services.scheduling import projections
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.uow import UnitOfWork
 
 
 def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.apply_project_confirmed(session, dict(event.data), event.occurred_at.isoformat())
+    projections.project_confirmed(uow, event.data, event.occurred_at)
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.apply_project_updated(session, dict(event.data), event.occurred_at.isoformat())
+    projections.project_updated(uow, event.data, event.occurred_at)
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.apply_project_closed(session, dict(event.data), event.occurred_at.isoformat())
+    projections.project_closed(uow, event.data)
 
 
 def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.apply_agent_admitted(session, dict(event.data), event.occurred_at.isoformat())
+    projections.agent_admitted(uow, event.data, event.occurred_at)
 
 
 def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:

@@ -225,6 +225,28 @@ class SurgeArgsSchema(PageArgsSchema):
 SurgePage = page_response_schema(SurgeSchema, "SurgePage")
 
 
+class SurgeRuleArgsSchema(Schema):
+    increase_pct = DecimalString(
+        validate=validate.Range(min=0, min_inclusive=False),
+        metadata={"description": "a forecast increase in consultations, percent (> 0), to check"},
+    )
+
+
+class SurgeRuleSchema(Schema):
+    """The surge notice rule in force; the last four fields answer for ``increase_pct`` (else null)."""
+
+    small_pct = DecimalString(metadata={"description": "an increase up to this percent is a small surge"})
+    small_notice_days = fields.Integer()
+    large_pct = DecimalString(metadata={"description": "the largest increase accepted, percent"})
+    large_notice_days = fields.Integer()
+    max_roster_days = fields.Integer(metadata={"description": "the longest surge, days"})
+    today = fields.Date(metadata={"description": "today in Shanghai, from which notice is counted"})
+    increase_pct = DecimalString(allow_none=True)
+    allowed = fields.Boolean(allow_none=True, metadata={"description": "false above the large limit"})
+    required_notice_days = fields.Integer(allow_none=True)
+    earliest_start = fields.Date(allow_none=True)
+
+
 # --- departures -------------------------------------------------------------------------------------------
 
 

@@ -12,11 +12,10 @@ from typing import Any
 import pytest
 
 from services.console.models import User
-from services.scheduling import service as scheduling
 from shared.workdays import today_shanghai
 from tests.console.support import ConsoleEnv, csrf_token
 from tests.console.test_finance_pages import feed, seed_project
-from tests.integration.test_scheduling_api import admitted, project_data
+from tests.integration.test_scheduling_api import admitted, apply_event, project_data
 from tests.support import ServiceHarness
 
 FEED = re.compile(r'value="([^"]+)" data-testid="calendar-url"')
@@ -46,12 +45,12 @@ def rostered_project(h: ServiceHarness, agent: str) -> tuple[str, list[dict[str,
     project_id, merchant_id = f"p-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
     occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
     with h.database.session() as session:
-        scheduling.apply_project_confirmed(session, project_data(project_id, merchant_id, seats=5), occurred)
+        apply_event(session, "project.confirmed", project_data(project_id, merchant_id, seats=5), occurred)
         for i in range(10):
             data = admitted(project_id, i)
             if i == 0:
                 data["candidate_id"] = agent
-            scheduling.apply_agent_admitted(session, data, occurred)
+            apply_event(session, "agent.admitted", data, occurred)
     today = dt.date.fromisoformat(occurred[:10]) + dt.timedelta(days=3)
     r = h.client.post(
         f"/api/v1/projects/{project_id}/roster",

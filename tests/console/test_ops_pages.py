@@ -16,12 +16,12 @@ from flask.testing import FlaskClient
 
 from services.complaints.handlers import HANDLERS as COMPLAINT_HANDLERS
 from services.console.views import ops
-from services.scheduling import service as scheduling
-from services.scheduling.domain import SchedulingSettings
+from services.scheduling.config import SchedulingSettings
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
 from shared.workdays import today_shanghai
 from tests.console.support import ConsoleEnv, csrf_token
+from tests.integration.test_scheduling_api import apply_event
 
 
 @pytest.fixture()
@@ -70,9 +70,9 @@ def seed_scheduling(env: ConsoleEnv, *, agents: int = 20, seats: int = 10) -> st
     project_id = f"p-{uuid.uuid4().hex[:8]}"
     occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
     with env.services["scheduling"].database.session() as session:
-        scheduling.apply_project_confirmed(session, project_data(project_id, "m-1", seats), occurred)
+        apply_event(session, "project.confirmed", project_data(project_id, "m-1", seats), occurred)
         for i in range(agents):
-            scheduling.apply_agent_admitted(session, admitted(project_id, i), occurred)
+            apply_event(session, "agent.admitted", admitted(project_id, i), occurred)
     return project_id
 
 

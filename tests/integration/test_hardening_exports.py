@@ -14,7 +14,6 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from services.scheduling import service as scheduling_service
 from tests.integration import test_billing_payroll as billing
 from tests.integration import test_onboarding_api as onboarding
 from tests.integration import test_recruitment_api as recruitment
@@ -226,8 +225,8 @@ def test_roster_and_timesheet_exports_neutralise_names_and_notes(
     occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
     with h.database.session() as session:
         for i, name in enumerate(("=1+2", "+86 138", "-A1", "@SUM(A1)")):
-            scheduling_service.apply_agent_admitted(
-                session, {**scheduling.admitted(project_id, i), "name": name}, occurred
+            scheduling.apply_event(
+                session, "agent.admitted", {**scheduling.admitted(project_id, i), "name": name}, occurred
             )
     vendor = h.auth("vendor")
     made = h.client.post(

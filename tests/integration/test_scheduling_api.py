@@ -9,10 +9,15 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from services.scheduling import service
+from services.scheduling.handlers import HANDLERS
+from services.scheduling.roster import PROJECT_NOT_FOUND
 from services.scheduling.rostering import Assignment, RosterAgent, Rules, check_roster, parse_hhmm
+from shared.events.envelope import build_envelope, receive
 from shared.events.outbox import outbox
+from shared.uow import UnitOfWork
+from shared.web import app_state
 from shared.workdays import today_shanghai
 from tests.support import ServiceHarness, wait_until
 
@@ -52,16 +57,25 @@ def admitted(project_id: str, i: int, shifts: list[str] | None = None) -> dict[s
     }
 
 
+def apply_event(session: Session, event_type: str, data: dict[str, Any], occurred: str) -> None:
+    """Apply an event in this session as the consumer does: loaded by the catalogue, through the handler."""
+    event = receive(build_envelope(event_type, data, occurred_at=dt.datetime.fromisoformat(occurred)))
+    HANDLERS[event_type](UnitOfWork(session), event)
+
+
 def seed(h: ServiceHarness, *, agents: int = 20, seats: int = 10, start: str = "09:00", end: str = "17:00"):
     """A confirmed project with admitted agents, written through the same functions the handlers use."""
     project_id, merchant_id = f"p-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
     occurred = (dt.datetime.now(dt.UTC) - dt.timedelta(days=3)).isoformat()
     with h.database.session() as session:
-        service.apply_project_confirmed(
-            session, project_data(project_id, merchant_id, seats=seats, start=start, end=end), occurred
+        apply_event(
+            session,
+            "project.confirmed",
+            project_data(project_id, merchant_id, seats=seats, start=start, end=end),
+            occurred,
         )
         for i in range(agents):
-            service.apply_agent_admitted(session, admitted(project_id, i), occurred)
+            apply_event(session, "agent.admitted", admitted(project_id, i), occurred)
     return project_id, merchant_id
 
 
@@ -127,7 +141,7 @@ def test_twenty_admitted_agents_become_15_active_and_5_reserve(h: ServiceHarness
     )
     assert own.status_code == 200
     other = h.client.get(f"/api/v1/projects/{project_id}/pool", headers=h.auth("merchant", merchant_id="m-x"))
-    assert assert_problem(other, 404)["detail"] == service.PROJECT_NOT_FOUND
+    assert assert_problem(other, 404)["detail"] == PROJECT_NOT_FOUND
 
 
 # --- rosters ----------------------------------------------------------------------------------------------
@@ -440,6 +454,45 @@ def test_a_surge_without_reserves_announces_its_shortage_once(h: ServiceHarness)
             )
         )
         assert sorted(types) == ["surge.accepted"]
+
+
+def test_the_surge_rule_answers_what_a_surge_request_would_be_told(h: ServiceHarness) -> None:
+    # 17:00 UTC is already the next day in Shanghai: notice is counted from the Shanghai date
+    app_state(h.app).clock = lambda: dt.datetime(2026, 3, 9, 17, 0, tzinfo=dt.UTC)
+    url = "/api/v1/surges/rule"
+    base = {
+        "small_pct": "30",
+        "small_notice_days": 3,
+        "large_pct": "60",
+        "large_notice_days": 7,
+        "max_roster_days": 31,
+        "today": "2026-03-10",
+    }
+    plain = h.client.get(url, headers=h.auth("agent"))
+    assert plain.status_code == 200, plain.get_data(as_text=True)
+    assert plain.get_json() == {
+        **base,
+        "increase_pct": None,
+        "allowed": None,
+        "required_notice_days": None,
+        "earliest_start": None,
+    }
+    small = h.client.get(f"{url}?increase_pct=25", headers=h.auth("merchant", merchant_id="m-1")).get_json()
+    assert small == {
+        **base,
+        "increase_pct": "25",
+        "allowed": True,
+        "required_notice_days": 3,
+        "earliest_start": "2026-03-13",
+    }
+    fields = ("increase_pct", "allowed", "required_notice_days", "earliest_start")
+    large = h.client.get(f"{url}?increase_pct=45.5", headers=h.auth("vendor")).get_json()
+    assert [large[f] for f in fields] == ["45.5", True, 7, "2026-03-17"]
+    too_big = h.client.get(f"{url}?increase_pct=61", headers=h.auth("finance")).get_json()
+    assert [too_big[f] for f in fields] == ["61", False, None, None]
+    for bad in ("0", "-5", "abc", "NaN"):
+        assert_problem(h.client.get(f"{url}?increase_pct={bad}", headers=h.auth("vendor")), 422)
+    assert_problem(h.client.get(url), 401)
 
 
 # --- timesheets -------------------------------------------------------------------------------------------

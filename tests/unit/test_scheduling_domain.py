@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from services.scheduling import domain
-from services.scheduling.domain import PoolCandidate, SchedulingSettings
+from services.scheduling.config import SchedulingSettings
+from services.scheduling.domain import PoolCandidate
 from services.scheduling.rostering import split_service_hours
 
 TODAY = dt.date(2026, 11, 1)

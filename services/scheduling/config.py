@@ -1,0 +1,92 @@
+"""The scheduling service's own settings: every ``SCHEDULING_*`` variable is read here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TypeVar
+
+from services.scheduling.rostering import DEFAULT_PEAKS, Rules, parse_peaks
+from shared.config import ConfigError, env_decimal, env_float, env_int, env_str, load_section
+
+_N = TypeVar("_N", int, float, Decimal)
+
+
+def _positive(key: str, value: _N) -> _N:
+    # every scheduling quantity is a count, a duration or a ratio: zero would divide or plan nothing
+    if value <= 0:
+        raise ConfigError(f"{key} must be positive, got {value}")
+    return value
+
+
+Peaks = tuple[tuple[int, int], ...]
+
+
+def _peaks(env: Mapping[str, str], key: str, default: Peaks) -> Peaks:
+    raw = env_str(env, key, "")
+    if not raw:
+        return default
+    try:
+        return parse_peaks(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} is malformed: {raw!r} ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class SchedulingSettings:
+    """Every ``SCHEDULING_*`` environment variable, with the seeds' defaults (docs/services/scheduling.md)."""
+
+    active_ratio: Decimal = Decimal("1.5")
+    solver_time_limit: float = 8.0
+    solver_workers: int = 8
+    max_shift_hours: float = 8.0
+    min_rest_hours: float = 11.0
+    max_consecutive_days: int = 6
+    max_weekly_hours: float = 44.0
+    max_roster_days: int = 31
+    surge_small_pct: Decimal = Decimal("30")
+    surge_small_notice_days: int = 3
+    surge_large_pct: Decimal = Decimal("60")
+    surge_large_notice_days: int = 7
+    peaks: Peaks = DEFAULT_PEAKS
+    receptions_per_hour: Decimal = Decimal("100")
+
+    @property
+    def rules(self) -> Rules:
+        return Rules(
+            min_rest_minutes=round(self.min_rest_hours * 60),
+            max_consecutive_days=self.max_consecutive_days,
+            max_weekly_minutes=round(self.max_weekly_hours * 60),
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SchedulingSettings:
+        """Read ``SCHEDULING_*`` values; a malformed one raises ``ConfigError`` (a ValueError) naming it."""
+        d = cls()
+
+        def positive(parse: Callable[[Mapping[str, str], str, _N], _N], name: str, default: _N) -> _N:
+            key = f"SCHEDULING_{name}"
+            return _positive(key, parse(env, key, default))
+
+        return cls(
+            active_ratio=positive(env_decimal, "ACTIVE_RATIO", d.active_ratio),
+            solver_time_limit=positive(env_float, "SOLVER_TIME_LIMIT", d.solver_time_limit),
+            solver_workers=positive(env_int, "SOLVER_WORKERS", d.solver_workers),
+            max_shift_hours=positive(env_float, "MAX_SHIFT_HOURS", d.max_shift_hours),
+            min_rest_hours=positive(env_float, "MIN_REST_HOURS", d.min_rest_hours),
+            max_consecutive_days=positive(env_int, "MAX_CONSECUTIVE_DAYS", d.max_consecutive_days),
+            max_weekly_hours=positive(env_float, "MAX_WEEKLY_HOURS", d.max_weekly_hours),
+            max_roster_days=positive(env_int, "MAX_ROSTER_DAYS", d.max_roster_days),
+            surge_small_pct=positive(env_decimal, "SURGE_SMALL_PCT", d.surge_small_pct),
+            surge_small_notice_days=positive(env_int, "SURGE_SMALL_NOTICE_DAYS", d.surge_small_notice_days),
+            surge_large_pct=positive(env_decimal, "SURGE_LARGE_PCT", d.surge_large_pct),
+            surge_large_notice_days=positive(env_int, "SURGE_LARGE_NOTICE_DAYS", d.surge_large_notice_days),
+            peaks=_peaks(env, "SCHEDULING_PEAK_HOURS", d.peaks),
+            receptions_per_hour=positive(env_decimal, "RECEPTIONS_PER_HOUR", d.receptions_per_hour),
+        )
+
+
+def load_settings(extra: Mapping[str, str] | None = None) -> SchedulingSettings:
+    """The settings of this process (``extra``: an app's ``Settings.extra``; else the environment)."""
+    return load_section("scheduling", SchedulingSettings.from_env, extra)

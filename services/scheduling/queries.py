@@ -1,0 +1,388 @@
+"""The read side of scheduling: projects as the caller may see them, the pool, rosters, surges and
+timesheets, shaped for the views. Tenant scoping is by ``uow.actor``; "today" is the Shanghai date of
+``uow.now()``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from services.scheduling import domain
+from services.scheduling.config import SchedulingSettings
+from services.scheduling.models import (
+    PoolAgent,
+    Project,
+    Roster,
+    RosterAssignment,
+    RosterSlot,
+    Surge,
+    TimesheetEntry,
+)
+from services.scheduling.roster import (
+    PROJECT_NOT_FOUND,
+    PoolMember,
+    effective_assignments,
+    effective_slots,
+    end_hhmm,
+    get_project,
+    hhmm,
+    hours_text,
+    pool_members,
+    version_shifts,
+)
+from shared.errors import NotFound, ValidationFailed
+from shared.pagination import paginate, set_total_count
+from shared.uow import UnitOfWork
+from shared.workdays import today_shanghai
+
+SURGE_NOT_FOUND = "There is no surge with this id in this project."
+
+
+def _page(
+    uow: UnitOfWork, stmt: Select[Any], page: int, per_page: int, shape: Callable[[Any], Any]
+) -> dict[str, Any]:
+    result = paginate(uow.session, stmt, page, per_page)
+    return {
+        "items": [shape(row) for row in result.items],
+        "total": result.total,
+        "page": result.page,
+        "per_page": result.per_page,
+        "pages": result.pages,
+    }
+
+
+def project_for(uow: UnitOfWork, project_id: str, *, for_update: bool = False) -> Project:
+    """The project, or the same 404 for a missing one and another merchant's."""
+    project = get_project(uow.session, project_id, for_update=for_update)
+    actor = uow.actor
+    if actor.is_merchant and project.merchant_id != actor.merchant_id:
+        raise NotFound(PROJECT_NOT_FOUND)
+    return project
+
+
+def agent_scope(uow: UnitOfWork, project_id: str) -> str | None:
+    """An agent's token sees only its own shifts, and only in a project whose pool it belongs to."""
+    actor = uow.actor
+    if actor.role != "agent":
+        return None
+    member = uow.session.scalars(
+        select(PoolAgent.id).where(PoolAgent.project_id == project_id, PoolAgent.agent_id == actor.sub)
+    ).first()
+    if member is None:
+        raise NotFound(PROJECT_NOT_FOUND)
+    return actor.sub
+
+
+def roster_version(uow: UnitOfWork, project_id: str, roster_id: str) -> dict[str, Any]:
+    """One roster version of the project with all its shifts and gaps."""
+    roster = uow.session.get(Roster, roster_id)
+    if roster is None or roster.project_id != project_id:
+        raise NotFound("There is no roster version with this id in this project.")
+    return roster_detail(uow, roster)
+
+
+def surges(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The project's surges, newest first."""
+    stmt = select(Surge).where(Surge.project_id == project_id)
+    if args.get("status"):
+        stmt = stmt.where(Surge.status == args["status"])
+    stmt = stmt.order_by(Surge.created_at.desc(), Surge.id)
+    return _page(uow, stmt, args["page"], args["per_page"], surge_dict)
+
+
+def surge(uow: UnitOfWork, project_id: str, surge_id: str) -> dict[str, Any]:
+    row = uow.session.get(Surge, surge_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound(SURGE_NOT_FOUND)
+    return surge_dict(row)
+
+
+def pool_view(
+    uow: UnitOfWork, project: Project, cfg: SchedulingSettings, args: dict[str, Any]
+) -> dict[str, Any]:
+    """The project's pool: active agents (first ceil(1.5 × seats) by admission score) and reserve."""
+    members = pool_members(uow.session, project, cfg, include_departed=args.get("include_departed", False))
+    counts = {"active": 0, "reserve": 0}
+    for m in members:
+        if m.role in counts:
+            counts[m.role] += 1
+    if args.get("role"):
+        members = [m for m in members if m.role == args["role"]]
+    page, per_page = args["page"], args["per_page"]
+    chunk = members[(page - 1) * per_page : page * per_page]
+    set_total_count(len(members))
+    return {
+        "project_id": project.id,
+        "seats": project.seats or 0,
+        "active_ratio": str(cfg.active_ratio),
+        "active_target": domain.active_target(project.seats or 0, cfg.active_ratio),
+        "active": counts["active"],
+        "reserve": counts["reserve"],
+        "items": [_member_dict(m) for m in chunk],
+        "total": len(members),
+        "page": page,
+        "per_page": per_page,
+        "pages": -(-len(members) // per_page),
+    }
+
+
+def _member_dict(m: PoolMember) -> dict[str, Any]:
+    a = m.agent
+    return {
+        "agent_id": a.agent_id,
+        "name": a.name,
+        "role": m.role,
+        "position": m.position,
+        "score": round(m.score, 2),
+        "quiz_score": a.quiz_score,
+        "simulation_score": a.simulation_score,
+        "rank": a.rank,
+        "cohort_id": a.cohort_id,
+        "skills": a.skills,
+        "shifts_available": a.shifts_available,
+        "admitted_at": a.admitted_at,
+        "departed_on": a.departed_on,
+        "replaced_by": a.replaced_by,
+    }
+
+
+def agent_names(session: Session, project_id: str) -> dict[str, str]:
+    rows = session.execute(
+        select(PoolAgent.agent_id, PoolAgent.name).where(PoolAgent.project_id == project_id)
+    )
+    return {agent_id: name for agent_id, name in rows}
+
+
+def shift_dict(row: RosterAssignment, version: int, names: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "roster_id": row.roster_id,
+        "version": version,
+        "date": row.date,
+        "shift": row.shift,
+        "start": hhmm(row.start_minute),
+        "end": end_hhmm(row.start_minute, row.minutes),
+        "hours": hours_text(row.minutes),
+        "agent_id": row.agent_id,
+        "agent_name": names.get(row.agent_id),
+        "role": row.role,
+    }
+
+
+def _gap_dict(slot: RosterSlot) -> dict[str, Any]:
+    return {
+        "date": slot.date,
+        "shift": slot.shift,
+        "start": hhmm(slot.start_minute),
+        "end": end_hhmm(slot.start_minute, slot.minutes),
+        "needed": slot.needed,
+        "assigned": slot.needed - slot.missing,
+        "missing": slot.missing,
+        "rule": slot.rule,
+        "detail": slot.detail,
+    }
+
+
+def roster_detail(uow: UnitOfWork, roster: Roster) -> dict[str, Any]:
+    """One roster version with all its shifts and gaps."""
+    session = uow.session
+    names = agent_names(session, roster.project_id)
+    rows = version_shifts(session, roster.id)
+    slots = session.scalars(
+        select(RosterSlot)
+        .where(RosterSlot.roster_id == roster.id)
+        .order_by(RosterSlot.date, RosterSlot.start_minute)
+    ).all()
+    needed = sum(s.needed for s in slots)
+    assigned = needed - sum(s.missing for s in slots)
+    out = roster_dict(roster)
+    out.update(
+        needed=needed,
+        assigned=assigned,
+        coverage_pct=str((Decimal(100 * assigned) / needed).quantize(Decimal("0.1"))) if needed else "100.0",
+        uncovered=[_gap_dict(s) for s in slots if s.missing],
+        shifts=[shift_dict(r, roster.version, names) for r in rows],
+    )
+    return out
+
+
+def roster_dict(roster: Roster) -> dict[str, Any]:
+    return {
+        "id": roster.id,
+        "project_id": roster.project_id,
+        "version": roster.version,
+        "date_from": roster.date_from,
+        "date_to": roster.date_to,
+        "status": roster.status,
+        "reason": roster.reason,
+        "method": roster.method,
+        "solver_status": roster.solver_status,
+        "solve_seconds": roster.solve_seconds,
+        "binding_rules": roster.binding_rules,
+        "created_by": roster.created_by,
+        "created_at": roster.created_at,
+        "published_at": roster.published_at,
+    }
+
+
+def _default_range(
+    session: Session, project_id: str, start: dt.date | None, end: dt.date | None, today: dt.date
+) -> tuple[dt.date, dt.date]:
+    """Without dates: from today to the last published date (at least today)."""
+    if start is None:
+        start = today if end is None or end >= today else end
+    if end is None:
+        last = session.scalar(
+            select(func.max(Roster.date_to)).where(
+                Roster.project_id == project_id, Roster.status == "published"
+            )
+        )
+        end = max(start, last) if last else start
+    return start, end
+
+
+def roster_view(
+    uow: UnitOfWork,
+    project_id: str,
+    args: dict[str, Any],
+    *,
+    agent_only: str | None,
+    paginate_items: bool = True,
+) -> dict[str, Any]:
+    """The roster in force (newest published version per date), filtered by date, shift and agent.
+
+    Without dates: from today (Shanghai) to the last rostered day. ``agent_only``: that agent's shifts only.
+    """
+    session = uow.session
+    today = today_shanghai(uow.now())
+    if args.get("date"):
+        start = end = args["date"]
+    else:
+        start, end = _default_range(session, project_id, args.get("from_"), args.get("to"), today)
+    if (end - start).days > 366:
+        raise ValidationFailed({"to": ["a roster query covers at most 367 days"]})
+    agent_id = agent_only or args.get("agent_id")
+    rows, chosen = effective_assignments(
+        session, project_id, start, end, agent_id=agent_id, shift=args.get("shift")
+    )
+    names = agent_names(session, project_id)
+    versions = {r.id: r for r in chosen.values()}
+    items = [shift_dict(r, versions[r.roster_id].version, names) for r in rows]
+    uncovered = [] if agent_only else [_gap_dict(s) for s in effective_slots(session, chosen) if s.missing]
+    if args.get("shift"):
+        uncovered = [g for g in uncovered if g["shift"] == args["shift"]]
+    total = len(items)
+    set_total_count(total)
+    page, per_page = args.get("page", 1), args.get("per_page", total or 1)
+    if paginate_items:
+        items = items[(page - 1) * per_page : page * per_page]
+    return {
+        "project_id": project_id,
+        "from_": start,
+        "to": end,
+        "versions": [roster_dict(r) for r in sorted(versions.values(), key=lambda r: r.version)],
+        "uncovered": uncovered,
+        "items": items,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "pages": -(-total // per_page) if per_page else 0,
+    }
+
+
+def roster_versions(uow: UnitOfWork, project_id: str, page: int, per_page: int) -> dict[str, Any]:
+    """Every roster version of the project, newest first (history is kept)."""
+    stmt = select(Roster).where(Roster.project_id == project_id).order_by(Roster.version.desc())
+    return _page(uow, stmt, page, per_page, roster_dict)
+
+
+def surge_dict(surge: Surge, roster: Roster | None = None) -> dict[str, Any]:
+    return {
+        "id": surge.id,
+        "project_id": surge.project_id,
+        "start_date": surge.start_date,
+        "end_date": surge.end_date,
+        "increase_pct": surge.increase_pct,
+        "status": surge.status,
+        "notice_days": surge.notice_days,
+        "extra_seats": surge.extra_seats,
+        "covered": surge.covered,
+        "uncovered": surge.uncovered,
+        "rule": surge.rule,
+        "reason": surge.reason,
+        "earliest_start": surge.earliest_start,
+        "note": surge.note,
+        "requested_by": surge.requested_by,
+        "created_at": surge.created_at,
+        "cancelled_at": surge.cancelled_at,
+        "roster_version": roster.version if roster else None,
+    }
+
+
+def timesheet_dict(t: TimesheetEntry) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "project_id": t.project_id,
+        "agent_id": t.agent_id,
+        "date": t.date,
+        "hours": t.hours,
+        "note": t.note,
+        "recorded_by": t.recorded_by,
+        "recorded_at": t.recorded_at,
+        "current": t.superseded_at is None,
+        "superseded_at": t.superseded_at,
+        "superseded_by": t.superseded_by,
+    }
+
+
+def timesheets(uow: UnitOfWork, args: dict[str, Any]) -> dict[str, Any]:
+    """Timesheet entries by project, agent and period: an agent sees its own, a merchant its projects'."""
+    return _page(uow, _scoped_timesheets(uow, args), args["page"], args["per_page"], timesheet_dict)
+
+
+def timesheet_query(args: dict[str, Any], *, merchant_id: str | None, agent_only: str | None) -> Any:
+    stmt = select(TimesheetEntry)
+    if args.get("project_id"):
+        stmt = stmt.where(TimesheetEntry.project_id == args["project_id"])
+    if agent_only is not None:
+        stmt = stmt.where(TimesheetEntry.agent_id == agent_only)
+    elif args.get("agent_id"):
+        stmt = stmt.where(TimesheetEntry.agent_id == args["agent_id"])
+    if args.get("from_"):
+        stmt = stmt.where(TimesheetEntry.date >= args["from_"])
+    if args.get("to"):
+        stmt = stmt.where(TimesheetEntry.date <= args["to"])
+    if not args.get("include_history"):
+        stmt = stmt.where(TimesheetEntry.superseded_at.is_(None))
+    if merchant_id is not None:
+        stmt = stmt.where(
+            TimesheetEntry.project_id.in_(select(Project.id).where(Project.merchant_id == merchant_id))
+        )
+    return stmt.order_by(
+        TimesheetEntry.date, TimesheetEntry.project_id, TimesheetEntry.agent_id, TimesheetEntry.recorded_at
+    )
+
+
+#: an export is one file: more rows than this is a filter to narrow, not a spreadsheet to build
+EXPORT_LIMIT = 100_000
+
+
+def timesheet_entries(uow: UnitOfWork, args: dict[str, Any]) -> list[TimesheetEntry]:
+    """The entries the list shows, unpaginated (for the exports), with the same scoping."""
+    return list(uow.session.scalars(_scoped_timesheets(uow, args).limit(EXPORT_LIMIT)).all())
+
+
+def _scoped_timesheets(uow: UnitOfWork, args: dict[str, Any]) -> Any:
+    """An agent sees its own entries, a merchant its projects' ones."""
+    actor = uow.actor
+    return timesheet_query(
+        args,
+        merchant_id=actor.merchant_id if actor.is_merchant else None,
+        agent_only=actor.sub if actor.role == "agent" else None,
+    )
