@@ -15,7 +15,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Response, abort, current_app, flash, g, make_response, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import Session
 
@@ -89,31 +89,6 @@ def request_unit_of_work() -> UnitOfWork:
 def uow() -> UnitOfWork:
     """This request's unit of work (``shared.web.current_uow``): what the views hand to account use cases."""
     return web.current_uow()
-
-
-_G_KEEP_REFUSAL = "_console_keep_refusal"
-
-
-def keep_refusal_trace() -> None:
-    """Commit this request's writes although the answer is a refusal (4xx).
-
-    The one exception to "a refusal writes nothing": a refused sign-in or password change must leave its
-    audit line and its failure count (the lock-out depends on them), while the page answers 401/422/429.
-    """
-    setattr(g, _G_KEEP_REFUSAL, True)
-
-
-def transactional(view: Callable[P, Any]) -> Callable[P, Response]:
-    """``shared.web.transactional`` (commit when the answer is < 400), plus :func:`keep_refusal_trace`."""
-
-    @functools.wraps(view)
-    def keep(*args: P.args, **kwargs: P.kwargs) -> Response:
-        response = make_response(view(*args, **kwargs))
-        if response.status_code >= 400 and g.pop(_G_KEEP_REFUSAL, False):
-            web.current_uow().commit()
-        return response
-
-    return web.transactional(keep)
 
 
 def service_client() -> ServiceClient:

@@ -39,7 +39,7 @@ from services.scheduling.schemas import (
 from shared.auth import ROLES, ensure_self_or_roles, roles_required
 from shared.pagination import PageArgsSchema
 from shared.tabular import export_response, export_responses
-from shared.web import current_uow, get_settings, idempotent, transactional
+from shared.web import current_uow, get_settings, idempotent, keep_on_refusal, transactional
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")
 
@@ -236,10 +236,8 @@ class SurgesResource(MethodView):
         queries.project_for(uow, project_id)
         outcome = surges.request_surge(uow, project_id, data, cfg=cfg())
         if outcome.refusal is not None:
-            # The refused surge and its surge.rejected are kept, and the caller still gets the 422: a
-            # refusal answer commits nothing through @idempotent, so this one is committed here.
-            # (Requested: a way for a refusal to keep its record; see /work/notes/requests-scheduling.md.)
-            uow.commit()
+            # The refused surge and its surge.rejected are kept while the caller gets the 422.
+            keep_on_refusal()
             raise outcome.refusal
         return queries.surge_dict(outcome.surge, outcome.roster)
 

@@ -19,13 +19,17 @@ from typing import Any, ParamSpec
 
 from flask import Flask, Response, current_app, g, make_response
 
+from shared.auth import current_principal
 from shared.uow import Actor, UnitOfWork
+from shared.web.state import app_state, db_session
 
 P = ParamSpec("P")
 
 _G_UOW = "_yunkefu_uow"
 #: Set by ``@idempotent`` for the view it wraps: called with (session, response) just before the commit.
 _G_BEFORE_COMMIT = "_yunkefu_before_commit"
+#: Set by ``keep_on_refusal()``: this request's writes commit although it answers with a refusal.
+_G_KEEP_ON_REFUSAL = "_yunkefu_keep_on_refusal"
 
 
 class RequestUnitOfWork(UnitOfWork):
@@ -35,8 +39,6 @@ class RequestUnitOfWork(UnitOfWork):
     @property
     def actor(self) -> Actor:
         if self._actor is None:
-            from shared.auth import current_principal  # auth's decorators use this module's siblings
-
             self._actor = current_principal()
         return self._actor
 
@@ -60,12 +62,7 @@ def current_uow() -> UnitOfWork:
     uow: UnitOfWork | None = g.get(_G_UOW)
     if uow is None:
         factory = current_app.extensions.get(UOW_FACTORY_KEY)
-        if factory is not None:
-            uow = factory()
-        else:
-            from shared.http import app_state, db_session
-
-            uow = RequestUnitOfWork(db_session(), clock=app_state().clock)
+        uow = factory() if factory is not None else RequestUnitOfWork(db_session(), clock=app_state().clock)
         setattr(g, _G_UOW, uow)
     return uow
 
@@ -82,12 +79,20 @@ def transactional(view: Callable[P, Any]) -> Callable[P, Response]:
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        response = make_response(view(*args, **kwargs))
+        try:
+            response = make_response(view(*args, **kwargs))
+        except Exception as exc:
+            # A refusal raised as an exception (a ProblemError, an abort): keep its record if asked.
+            if g.pop(_G_KEEP_ON_REFUSAL, False) and _is_refusal(exc):
+                current_uow().commit()
+            raise
         uow = current_uow()
         if response.status_code < 400:
             before_commit: Callable[[Any, Response], None] | None = g.pop(_G_BEFORE_COMMIT, None)
             if before_commit is not None:
                 before_commit(uow.session, response)
+            uow.commit()
+        elif g.pop(_G_KEEP_ON_REFUSAL, False) and response.status_code < 500:
             uow.commit()
         else:
             uow.rollback()
@@ -95,6 +100,22 @@ def transactional(view: Callable[P, Any]) -> Callable[P, Response]:
 
     wrapper._yunkefu_transactional = True  # type: ignore[attr-defined]
     return wrapper
+
+
+def keep_on_refusal() -> None:
+    """Commit this request's writes although it answers with a refusal (4xx, returned or raised).
+
+    The one exception to "a refusal writes nothing", for refusals that must leave a record: a surge
+    refused by the notice rule is stored as rejected and announced (``surge.rejected``); a failed sign-in
+    keeps its audit line and the failure count the lock-out depends on. A server error still commits
+    nothing.
+    """
+    setattr(g, _G_KEEP_ON_REFUSAL, True)
+
+
+def _is_refusal(exc: Exception) -> bool:
+    status = getattr(exc, "status", None) or getattr(exc, "code", None)
+    return isinstance(status, int) and 400 <= status < 500
 
 
 def before_commit(callback: Callable[[Any, Response], None]) -> None:

@@ -15,7 +15,8 @@ from services.console.i18n import SHANGHAI, _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import ROLE_LABELS
 from services.console.models import SignInEvent, User
-from services.console.web import api, db, problem_message, redirect_back, role_required, transactional, uow
+from services.console.web import api, db, problem_message, redirect_back, role_required, uow
+from shared.web import transactional
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

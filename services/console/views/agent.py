@@ -21,7 +21,8 @@ from services.console.i18n import _
 from services.console.i18n import lazy_gettext as _l
 from services.console.labels import STATUS_LABELS
 from services.console.models import User
-from services.console.web import api, db, role_required, service_client, transactional, uow
+from services.console.web import api, db, role_required, service_client, uow
+from shared.web import transactional
 from shared.workdays import today_shanghai
 
 bp = Blueprint("agent", __name__, url_prefix="/agent")

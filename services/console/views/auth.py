@@ -23,7 +23,8 @@ from limits.strategies import FixedWindowRateLimiter
 from services.console import accounts
 from services.console.i18n import _
 from services.console.models import User
-from services.console.web import home_url_for, keep_refusal_trace, transactional, uow
+from services.console.web import home_url_for, uow
+from shared.web import keep_on_refusal, transactional
 
 bp = Blueprint("auth", __name__)
 
@@ -103,7 +104,7 @@ def sign_in() -> Any:
         retry_after = limiter.retry_after(_address())
         if retry_after is not None:
             accounts.record(uow(), "rate_limited", email, None, _address(), request.user_agent.string)
-            keep_refusal_trace()
+            keep_on_refusal()
             message = _(
                 "Too many failed sign-in attempts from your network; wait %(seconds)s seconds and try again.",
                 seconds=retry_after,
@@ -122,7 +123,7 @@ def sign_in() -> Any:
                 user_agent=request.user_agent.string,
             )
         except accounts.AccountError as exc:
-            keep_refusal_trace()  # the failed attempt and the lock are kept
+            keep_on_refusal()  # the failed attempt and the lock are kept
             limiter.count_failure(_address())
             error = _(exc.message, **exc.variables)
         else:
@@ -173,7 +174,7 @@ def password() -> Any:
                 user_agent=request.user_agent.string,
             )
         except accounts.AccountError as exc:
-            keep_refusal_trace()  # a wrong current password is audited
+            keep_on_refusal()  # a wrong current password is audited
             error = _(exc.message, **exc.variables)
         else:
             # Other sessions die with the old session version; this one carries on under the new one.
