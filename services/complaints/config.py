@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from services.complaints.domain import DEFAULT_DUE_HOURS, Policy
-from shared.config import ConfigError, env_decimal, env_float, env_str, load_section
+from shared.env import ConfigError, env_decimal, env_float, env_str, load_section
 
 DEFAULT_PENALTY_CAP = Decimal("500.00")
 #: How often the worker looks for complaints to escalate or flag as breached (seconds).

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.onboarding import domain
-from shared.config import ConfigError, env_float, env_int, load_section
+from shared.env import ConfigError, env_float, env_int, load_section
 
 _OWN_KEY = "ONBOARDING_FAQ_MIN_OWN_QUESTIONS"
 

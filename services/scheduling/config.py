@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from services.scheduling.rostering import DEFAULT_PEAKS, Rules, parse_peaks
-from shared.config import ConfigError, env_decimal, env_float, env_int, env_str, load_section
+from shared.env import ConfigError, env_decimal, env_float, env_int, env_str, load_section
 
 _N = TypeVar("_N", int, float, Decimal)
 

@@ -18,7 +18,7 @@ from services.training.domain import (
     MAX_TRAINING_DAYS,
     MIN_TRAINING_DAYS,
 )
-from shared.config import env_decimal, env_float, env_int, load_section
+from shared.env import env_decimal, env_float, env_int, load_section
 
 #: How often the worker moves cohorts along the calendar (start, assessing, completion at end + 1 day).
 DEFAULT_JOB_INTERVAL_SECONDS = 300.0
