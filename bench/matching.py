@@ -37,6 +37,7 @@ from sqlalchemy import func, insert, select
 
 from bench._support import Scratch
 from services.recruitment import domain, service
+from services.recruitment.config import RecruitmentSettings
 from services.recruitment.models import Candidate, Match, Requisition
 from services.recruitment.spec import SPEC
 from shared.config import Settings
@@ -175,7 +176,10 @@ def real_match(database: Database, seats: int) -> tuple[float, list[str]]:
     try:
         t0 = time.perf_counter()
         requisition = service.project_confirmed(
-            session, confirmed(f"bench-{uuid.uuid4().hex[:8]}", seats), utcnow().isoformat(), service.Config()
+            session,
+            confirmed(f"bench-{uuid.uuid4().hex[:8]}", seats),
+            utcnow(),
+            RecruitmentSettings(),
         )
         session.flush()
         elapsed = time.perf_counter() - t0

@@ -12,7 +12,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.recruitment import csv_import, service
+from services.recruitment import csv_import, queries, service
+from services.recruitment.config import RecruitmentSettings, load_settings
 from services.recruitment.csv_import import CandidateInput
 from services.recruitment.models import Candidate, Project, Requisition
 from services.recruitment.schemas import (
@@ -33,10 +34,9 @@ from services.recruitment.schemas import (
 )
 from shared.auth import ensure_self_or_roles, roles_documented, roles_required
 from shared.errors import NotFound, ValidationFailed
-from shared.http import db_session, get_settings
 from shared.pagination import paginate
 from shared.tabular import XLSX_MIME, FileRejected, read_upload
-from shared.web.idempotency import idempotent
+from shared.web import current_uow, get_settings, idempotent, transactional
 
 blp = Blueprint(
     "recruitment",
@@ -59,8 +59,8 @@ _IMPORT_DOC = (
 )
 
 
-def _config() -> service.Config:
-    return service.Config.from_extra(get_settings().extra)
+def _config() -> RecruitmentSettings:
+    return load_settings(get_settings().extra)
 
 
 # --- candidates ------------------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ class Candidates(MethodView):
         """List the talent pool (filters: skill, category, platform, shift, status, basic_training_passed,
         city, min_score, q), newest first"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(db_session(), service.candidate_query(args), page, per_page)
+        return paginate(current_uow().session, queries.candidate_query(args), page, per_page)
 
     @idempotent
     @roles_required("vendor")
@@ -83,13 +83,13 @@ class Candidates(MethodView):
     @blp.response(201, CandidateOut)
     def post(self, data: CandidateInput) -> Candidate:
         """Add a candidate to the pool; short requisitions are topped up at once if they qualify"""
-        session = db_session()
+        session = current_uow().session
         candidate = service.create_candidate(session, data, _config())
-        session.commit()
         return candidate
 
 
 @blp.route("/candidates/import", methods=["POST"])
+@transactional
 @roles_required("vendor")
 @blp.arguments(ImportArgs, location="query")
 @blp.response(200, ImportResultOut)
@@ -123,10 +123,8 @@ def import_candidates(args: dict[str, Any]) -> Any:
             "upload the whole file again.",
             extra={"rows": [{"line": e.line, "errors": e.errors} for e in parsed.errors]},
         )
-    session = db_session()
+    session = current_uow().session
     result = service.import_candidates(session, parsed, dry_run=args["dry_run"], config=config)
-    if not result.dry_run:
-        session.commit()
     return result
 
 
@@ -137,9 +135,9 @@ class CandidateItem(MethodView):
     def get(self, candidate_id: str) -> Candidate:
         """A candidate with their history: every project matched to and the outcome (an agent: their own)"""
         ensure_self_or_roles(candidate_id, *READERS)
-        session = db_session()
-        candidate = service.get_candidate(session, candidate_id)
-        candidate.history = service.candidate_history(session, candidate_id)  # type: ignore[attr-defined]
+        session = current_uow().session
+        candidate = queries.get_candidate(session, candidate_id)
+        candidate.history = queries.candidate_history(session, candidate_id)  # type: ignore[attr-defined]
         return candidate
 
     @idempotent
@@ -148,9 +146,8 @@ class CandidateItem(MethodView):
     @blp.response(200, CandidateOut)
     def patch(self, changes: dict[str, Any], candidate_id: str) -> Candidate:
         """Update a candidate's profile, or move them between available and inactive"""
-        session = db_session()
+        session = current_uow().session
         candidate = service.update_candidate(session, candidate_id, changes, _config())
-        session.commit()
         return candidate
 
 
@@ -165,7 +162,7 @@ class Requisitions(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """List requisitions (filters: project_id, status, reason), newest first"""
         page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(db_session(), service.requisition_query(args), page, per_page)
+        return paginate(current_uow().session, queries.requisition_query(args), page, per_page)
 
 
 @blp.route("/requisitions/<requisition_id>")
@@ -174,7 +171,7 @@ class RequisitionItem(MethodView):
     @blp.response(200, RequisitionOut)
     def get(self, requisition_id: str) -> Requisition:
         """A requisition with its matches in rank order"""
-        return service.get_requisition(db_session(), requisition_id)
+        return queries.get_requisition(current_uow().session, requisition_id)
 
 
 @blp.route("/requisitions/<requisition_id>/rematch", methods=["POST"])
@@ -183,9 +180,8 @@ class RequisitionItem(MethodView):
 @blp.response(200, RematchOut)
 def rematch(requisition_id: str) -> Any:
     """Top a short or overdue requisition up from the pool as it is now"""
-    session = db_session()
+    session = current_uow().session
     requisition, added = service.rematch(session, requisition_id, _config())
-    session.commit()
     return {"newly_matched": added, "requisition": requisition}
 
 
@@ -198,7 +194,7 @@ class ProjectItem(MethodView):
     @blp.response(200, ProjectOut)
     def get(self, project_id: str) -> Project:
         """What recruitment knows of a project and how it matches for it"""
-        return service.get_project(db_session(), project_id)
+        return queries.get_project(current_uow().session, project_id)
 
     @idempotent
     @roles_required("vendor")
@@ -209,7 +205,6 @@ class ProjectItem(MethodView):
         before the project is confirmed. Raising the ratio tops the requisition up at once."""
         if len(project_id) > 64:
             raise NotFound("Project ids are at most 64 characters.")
-        session = db_session()
+        session = current_uow().session
         project = service.update_project_settings(session, project_id, changes, _config())
-        session.commit()
         return project

@@ -7,6 +7,7 @@ upserts the project read model first, so an event about a project never seen bef
 from __future__ import annotations
 
 from services.recruitment import domain, service
+from services.recruitment.config import load_settings
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.uow import UnitOfWork
@@ -14,19 +15,17 @@ from shared.uow import UnitOfWork
 
 def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
     session = uow.session
-    service.project_confirmed(
-        session, dict(event.data), event.occurred_at.isoformat(), service.Config.from_env()
-    )
+    service.project_confirmed(session, dict(event.data), event.occurred_at, load_settings())
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
     session = uow.session
-    service.project_updated(session, dict(event.data), service.Config.from_env())
+    service.project_updated(session, dict(event.data), load_settings())
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
     session = uow.session
-    service.project_closed(session, dict(event.data), service.Config.from_env())
+    service.project_closed(session, dict(event.data), load_settings())
 
 
 def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
@@ -36,14 +35,12 @@ def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
 
 def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
     session = uow.session
-    service.cohort_completed(session, dict(event.data), event.occurred_at, service.Config.from_env())
+    service.cohort_completed(session, dict(event.data), event.occurred_at, load_settings())
 
 
 def on_training_shortfall(uow: UnitOfWork, event: Event) -> None:
     session = uow.session
-    service.training_shortfall(
-        session, dict(event.data), event.id, event.occurred_at, service.Config.from_env()
-    )
+    service.training_shortfall(session, dict(event.data), event.id, event.occurred_at, load_settings())
 
 
 def on_reserve_shortfall(uow: UnitOfWork, event: Event) -> None:
@@ -55,7 +52,7 @@ def on_reserve_shortfall(uow: UnitOfWork, event: Event) -> None:
         data["missing"],
         reason=domain.RequisitionReason.RESERVE_SHORTFALL,
         source_ref=f"reserve.shortfall:{event.id}",
-        config=service.Config.from_env(),
+        config=load_settings(),
     )
 
 
@@ -69,7 +66,7 @@ def on_surge_accepted(uow: UnitOfWork, event: Event) -> None:
         data["uncovered"],
         reason=domain.RequisitionReason.SURGE,
         source_ref=f"surge:{data['surge_id']}",
-        config=service.Config.from_env(),
+        config=load_settings(),
     )
 
 

@@ -10,85 +10,33 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.recruitment import domain
+from services.recruitment.config import RecruitmentSettings
 from services.recruitment.csv_import import CandidateInput, ParsedFile
 from services.recruitment.models import Candidate, Match, Project, Requisition
+from services.recruitment.queries import get_candidate, get_requisition
 from shared.db import is_postgres, utcnow
-from shared.errors import BusinessRuleViolation, Conflict, NotFound
+from shared.errors import BusinessRuleViolation, Conflict
 from shared.events.outbox import add_event
 from shared.workdays import SHANGHAI, add_workdays, today_shanghai
 
 log = logging.getLogger(__name__)
 
-CANDIDATE_NOT_FOUND = "There is no candidate with this id."
-REQUISITION_NOT_FOUND = "There is no requisition with this id."
 _S = domain.CandidateStatus
 _R = domain.RequisitionStatus
 _O = domain.MatchOutcome
-
-
-# --- settings --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Config:
-    """The service's own settings (env vars ``RECRUITMENT_*``; defaults from the seed)."""
-
-    match_ratio: Decimal = domain.DEFAULT_MATCH_RATIO
-    due_workdays: int = domain.DEFAULT_DUE_WORKDAYS
-    presale_share: Decimal = domain.DEFAULT_PRESALE_SHARE
-    import_max_bytes: int = 10 * 1024 * 1024
-    import_max_rows: int = 50_000
-    overdue_check_seconds: float = 300.0
-
-    @classmethod
-    def from_extra(cls, extra: Mapping[str, str]) -> Config:
-        def dec(key: str, default: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
-            raw = extra.get(key)
-            if raw in (None, ""):
-                return default
-            try:
-                value = Decimal(raw)
-            except InvalidOperation:
-                raise ValueError(f"{key} must be a number, got {raw!r}") from None
-            if not lo <= value <= hi:
-                raise ValueError(f"{key} must be between {lo} and {hi}, got {raw}")
-            return value
-
-        def num(key: str, default: int, lo: int) -> int:
-            raw = extra.get(key)
-            if raw in (None, ""):
-                return default
-            if not raw.strip().isdigit() or int(raw) < lo:
-                raise ValueError(f"{key} must be a whole number >= {lo}, got {raw!r}")
-            return int(raw)
-
-        return cls(
-            match_ratio=dec("RECRUITMENT_MATCH_RATIO", cls.match_ratio, Decimal("0.5"), Decimal(10)),
-            due_workdays=num("RECRUITMENT_DUE_WORKDAYS", cls.due_workdays, 0),
-            presale_share=dec("RECRUITMENT_BOTH_PRESALE_SHARE", cls.presale_share, Decimal(0), Decimal(1)),
-            import_max_bytes=num("RECRUITMENT_IMPORT_MAX_BYTES", cls.import_max_bytes, 1),
-            import_max_rows=num("RECRUITMENT_IMPORT_MAX_ROWS", cls.import_max_rows, 1),
-            overdue_check_seconds=float(num("RECRUITMENT_OVERDUE_CHECK_SECONDS", 300, 1)),
-        )
-
-    @classmethod
-    def from_env(cls) -> Config:
-        """For the worker's handlers and jobs, which see the process environment, not a Settings."""
-        return cls.from_extra({k: v for k, v in os.environ.items() if k.startswith("RECRUITMENT_")})
 
 
 # --- the project read model ------------------------------------------------------------------------------
@@ -114,15 +62,8 @@ def ensure_project(session: Session, project_id: str, merchant_id: str | None = 
     return project
 
 
-def get_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
-    if project is None:
-        raise NotFound("Recruitment has heard of no project with this id (no event named it yet).")
-    return project
-
-
 def update_project_settings(
-    session: Session, project_id: str, changes: Mapping[str, Any], config: Config
+    session: Session, project_id: str, changes: Mapping[str, Any], config: RecruitmentSettings
 ) -> Project:
     """Per-project matching settings (ratio override, platform, categories); the main requisition follows."""
     project = ensure_project(session, project_id)
@@ -189,7 +130,7 @@ def _candidate_values(data: CandidateInput | Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def create_candidate(session: Session, data: CandidateInput, config: Config) -> Candidate:
+def create_candidate(session: Session, data: CandidateInput, config: RecruitmentSettings) -> Candidate:
     existing = session.scalars(select(Candidate.id).where(Candidate.phone == data.phone)).first()
     if existing is not None:
         raise Conflict(
@@ -210,28 +151,8 @@ def create_candidate(session: Session, data: CandidateInput, config: Config) -> 
     return candidate
 
 
-def get_candidate(session: Session, candidate_id: str, *, lock: bool = False) -> Candidate:
-    stmt = select(Candidate).where(Candidate.id == candidate_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    candidate = session.scalars(stmt).one_or_none()
-    if candidate is None:
-        raise NotFound(CANDIDATE_NOT_FOUND)
-    return candidate
-
-
-def candidate_history(session: Session, candidate_id: str) -> list[Match]:
-    return list(
-        session.scalars(
-            select(Match)
-            .where(Match.candidate_id == candidate_id)
-            .order_by(Match.matched_at.desc(), Match.id)
-        )
-    )
-
-
 def update_candidate(
-    session: Session, candidate_id: str, changes: Mapping[str, Any], config: Config
+    session: Session, candidate_id: str, changes: Mapping[str, Any], config: RecruitmentSettings
 ) -> Candidate:
     candidate = get_candidate(session, candidate_id, lock=True)
     wanted = changes.get("status")
@@ -259,41 +180,6 @@ def update_candidate(
     return candidate
 
 
-def candidate_query(filters: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(Candidate)
-    if "skill" in filters:
-        stmt = stmt.where(Candidate.skill_mask.op("&")(domain.SKILL_BITS[filters["skill"]]) != 0)
-    if "shift" in filters:
-        stmt = stmt.where(Candidate.shift_mask.op("&")(domain.SHIFT_BITS[filters["shift"]]) != 0)
-    if "category" in filters:
-        value = filters["category"].strip().lower()
-        stmt = stmt.where(Candidate.category_tags.contains(f"|{value}|", autoescape=True))
-    if "platform" in filters:
-        try:
-            value = domain.normalize_platform(filters["platform"])
-        except domain.InvalidValue:
-            value = filters["platform"].strip().lower()
-        stmt = stmt.where(Candidate.platform_tags.contains(f"|{value}|", autoescape=True))
-    if "status" in filters:
-        stmt = stmt.where(Candidate.status == filters["status"])
-    if "basic_training_passed" in filters:
-        stmt = stmt.where(Candidate.basic_training_passed.is_(filters["basic_training_passed"]))
-    if "city" in filters:
-        stmt = stmt.where(Candidate.city == filters["city"].strip())
-    if "min_score" in filters:
-        stmt = stmt.where(Candidate.basic_score >= filters["min_score"])
-    if "q" in filters:
-        text = filters["q"].strip().lower()
-        stmt = stmt.where(
-            or_(
-                func.lower(Candidate.name).contains(text, autoescape=True),
-                Candidate.phone.contains(text, autoescape=True),
-                func.lower(func.coalesce(Candidate.notes, "")).contains(text, autoescape=True),
-            )
-        )
-    return stmt.order_by(Candidate.created_at.desc(), Candidate.id)
-
-
 # --- CSV import ------------------------------------------------------------------------------------------
 
 
@@ -306,7 +192,9 @@ class ImportResult:
     topped_up: list[dict[str, Any]]
 
 
-def import_candidates(session: Session, parsed: ParsedFile, *, dry_run: bool, config: Config) -> ImportResult:
+def import_candidates(
+    session: Session, parsed: ParsedFile, *, dry_run: bool, config: RecruitmentSettings
+) -> ImportResult:
     """Write a fully valid file (the caller refused any file with a bad row): known phones update their
     candidate, new phones create one; then short requisitions are topped up from the new people."""
     phones = [c.phone for _, c in parsed.rows]
@@ -441,7 +329,7 @@ def _fill(
     session: Session,
     requisition: Requisition,
     project: Project,
-    config: Config,
+    config: RecruitmentSettings,
     today: dt.date,
     *,
     announce_short: bool,
@@ -545,7 +433,7 @@ def open_requisition(
     seats: int,
     ratio: Decimal,
     start: dt.date,
-    config: Config,
+    config: RecruitmentSettings,
     cohort_id: str | None = None,
 ) -> Requisition | None:
     """A new requisition, matched at once. None when its cause was already handled or the project closed."""
@@ -578,7 +466,7 @@ def open_requisition(
 
 
 def top_up_open_requisitions(
-    session: Session, config: Config, *, project_id: str | None = None
+    session: Session, config: RecruitmentSettings, *, project_id: str | None = None
 ) -> list[tuple[Requisition, int]]:
     """Offer the pool to every short requisition, the oldest due date first."""
     stmt = (
@@ -601,25 +489,7 @@ def top_up_open_requisitions(
     return out
 
 
-def get_requisition(session: Session, requisition_id: str, *, lock: bool = False) -> Requisition:
-    stmt = select(Requisition).where(Requisition.id == requisition_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    requisition = session.scalars(stmt).one_or_none()
-    if requisition is None:
-        raise NotFound(REQUISITION_NOT_FOUND)
-    return requisition
-
-
-def requisition_query(filters: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(Requisition)
-    for key in ("project_id", "status", "reason"):
-        if key in filters:
-            stmt = stmt.where(getattr(Requisition, key) == filters[key])
-    return stmt.order_by(Requisition.created_at.desc(), Requisition.id)
-
-
-def rematch(session: Session, requisition_id: str, config: Config) -> tuple[Requisition, int]:
+def rematch(session: Session, requisition_id: str, config: RecruitmentSettings) -> tuple[Requisition, int]:
     requisition = get_requisition(session, requisition_id, lock=True)
     if requisition.status == _R.CLOSED:
         raise BusinessRuleViolation(
@@ -667,7 +537,7 @@ def _day_in_shanghai(value: dt.datetime | str | None) -> dt.date:
 
 
 def project_confirmed(
-    session: Session, data: Mapping[str, Any], occurred_at: str, config: Config
+    session: Session, data: Mapping[str, Any], occurred_at: dt.datetime, config: RecruitmentSettings
 ) -> Requisition | None:
     project = ensure_project(session, data["project_id"], data.get("merchant_id"))
     project.merchant_id = data["merchant_id"]
@@ -721,7 +591,7 @@ def _apply_project_fields(project: Project, data: Mapping[str, Any]) -> None:
         project.platform = platforms[0] if platforms else None
 
 
-def project_updated(session: Session, data: Mapping[str, Any], config: Config) -> None:
+def project_updated(session: Session, data: Mapping[str, Any], config: RecruitmentSettings) -> None:
     project = ensure_project(session, data["project_id"], data.get("merchant_id"))
     _apply_project_fields(project, data)
     project.updated_at = utcnow()
@@ -735,7 +605,7 @@ def project_updated(session: Session, data: Mapping[str, Any], config: Config) -
     top_up_open_requisitions(session, config, project_id=project.project_id)
 
 
-def project_closed(session: Session, data: Mapping[str, Any], config: Config) -> int:
+def project_closed(session: Session, data: Mapping[str, Any], config: RecruitmentSettings) -> int:
     """Close the project's requisitions and release everyone it still holds; returns how many."""
     project = ensure_project(session, data["project_id"], data.get("merchant_id"))
     now = utcnow()
@@ -835,7 +705,7 @@ def agent_admitted(session: Session, data: Mapping[str, Any], occurred_at: dt.da
 
 
 def cohort_completed(
-    session: Session, data: Mapping[str, Any], occurred_at: dt.datetime, config: Config
+    session: Session, data: Mapping[str, Any], occurred_at: dt.datetime, config: RecruitmentSettings
 ) -> int:
     """Everyone of the cohort not admitted goes back to the pool (history: not_admitted)."""
     project = ensure_project(session, data["project_id"], data.get("merchant_id"))
@@ -871,7 +741,11 @@ def cohort_completed(
 
 
 def training_shortfall(
-    session: Session, data: Mapping[str, Any], event_id: str, occurred_at: dt.datetime, config: Config
+    session: Session,
+    data: Mapping[str, Any],
+    event_id: str,
+    occurred_at: dt.datetime,
+    config: RecruitmentSettings,
 ) -> Requisition | None:
     """Training admitted fewer than it needs: match ``missing`` more people for the project."""
     project = ensure_project(session, data["project_id"])
@@ -896,7 +770,7 @@ def replacement_requisition(
     *,
     reason: domain.RequisitionReason,
     source_ref: str,
-    config: Config,
+    config: RecruitmentSettings,
 ) -> Requisition | None:
     """Scheduling needs ``agents_needed`` more agents: a requisition for that many seats at the project's
     matching ratio (1:3), like any other recruitment request: one missing agent → 3 candidates."""

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 from services.recruitment.app import create_app
+from services.recruitment.config import load_settings
 from services.recruitment.handlers import HANDLERS
+from services.recruitment.jobs import flag_overdue_requisitions
 from services.recruitment.models import Base
-from services.recruitment.service import Config, flag_overdue
 from shared.service import Job, ServiceSpec
 
 SPEC = ServiceSpec(
@@ -18,8 +19,8 @@ SPEC = ServiceSpec(
         # a short requisition past its due date (confirmation + 3 working days) is flagged overdue
         Job(
             "flag-overdue-requisitions",
-            Config.from_env().overdue_check_seconds,
-            lambda uow: flag_overdue(uow.session),
+            load_settings().overdue_check_seconds,
+            flag_overdue_requisitions,
         ),
     ),
 )

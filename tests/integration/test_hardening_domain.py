@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from services.recruitment.handlers import HANDLERS as RECRUITMENT_HANDLERS
 from services.recruitment.schemas import CandidateOut, MatchOut
-from services.scheduling import service as scheduling_service
 from services.training.schemas import TraineeOut
 from shared import privacy
 from shared.auth import Principal
@@ -27,7 +26,7 @@ from tests.integration import test_onboarding_api as onboarding
 from tests.integration import test_training_api as training
 from tests.integration.test_recruitment_matching import confirmed, deliver, import_rows, requisitions, row
 from tests.integration.test_scheduling_api import ENV as SCHEDULING_ENV
-from tests.integration.test_scheduling_api import admitted, days, project_data, seed
+from tests.integration.test_scheduling_api import admitted, apply_event, days, project_data, seed
 from tests.support import ServiceHarness
 
 # --- 11: one uncovered surge seat → one requisition of 3 candidates ---------------------------------------
@@ -183,10 +182,10 @@ def test_a_merchant_reading_its_pool_and_roster_sees_no_agent_phone(
     project_id, merchant_id = f"p-{uuid.uuid4().hex[:8]}", f"m-{uuid.uuid4().hex[:8]}"
     occurred = "2026-11-01T08:00:00+00:00"
     with h.database.session() as session:
-        scheduling_service.apply_project_confirmed(session, project_data(project_id, merchant_id), occurred)
+        apply_event(session, "project.confirmed", project_data(project_id, merchant_id), occurred)
         for i in range(20):  # agent.admitted carries the phone (internal); scheduling keeps it
             data = {**admitted(project_id, i), "phone": f"{PHONE_PREFIX}{i:04d}"}
-            scheduling_service.apply_agent_admitted(session, data, occurred)
+            apply_event(session, "agent.admitted", data, occurred)
     roster = h.client.post(
         f"/api/v1/projects/{project_id}/roster",
         json={"from": days(1), "to": days(3)},

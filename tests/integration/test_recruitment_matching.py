@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select, text
 
 from services.recruitment import domain, service
+from services.recruitment.config import RecruitmentSettings
 from services.recruitment.handlers import HANDLERS
 from services.recruitment.models import Candidate, Match, Requisition
 from shared.events.consumer import handle_once
@@ -319,17 +320,15 @@ def test_skip_locked_lets_a_concurrent_match_take_other_people_without_waiting(
 ) -> None:
     h = service_env("recruitment")
     import_rows(h, [row(score=40 + n) for n in range(60)])
-    config = service.Config()
+    config = RecruitmentSettings()
     first = h.database.sessionmaker()
     try:
         # project A takes the 30 best and keeps its row locks: its transaction is still open
-        service.project_confirmed(first, confirmed("proj-a"), dt.datetime.now(dt.UTC).isoformat(), config)
+        service.project_confirmed(first, confirmed("proj-a"), dt.datetime.now(dt.UTC), config)
         with h.database.session() as second:
             # waiting on A's rows would fail after 5 s instead of hanging the test
             second.execute(text("SET LOCAL lock_timeout = '5s'"))
-            service.project_confirmed(
-                second, confirmed("proj-b"), dt.datetime.now(dt.UTC).isoformat(), config
-            )
+            service.project_confirmed(second, confirmed("proj-b"), dt.datetime.now(dt.UTC), config)
         first.commit()
     finally:
         first.close()

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from services.recruitment import domain
+from services.recruitment.config import RecruitmentSettings
 from services.recruitment.domain import Profile, Requirement
-from services.recruitment.service import Config
 from shared.workdays import add_workdays
 
 ALL_SHIFTS = Requirement(shifts=frozenset(domain.SHIFTS))
@@ -60,12 +60,12 @@ def test_target_is_seats_times_ratio_rounded_up(seats: int, ratio: Decimal, targ
 
 
 def test_the_default_ratio_is_the_seeds_one_to_three() -> None:
-    assert Config().match_ratio == Decimal(3)
-    assert domain.match_target(10, Config().match_ratio) == 30
+    assert RecruitmentSettings().match_ratio == Decimal(3)
+    assert domain.match_target(10, RecruitmentSettings().match_ratio) == 30
 
 
 def test_due_date_is_three_china_working_days_after_confirmation() -> None:
-    assert Config().due_workdays == 3
+    assert RecruitmentSettings().due_workdays == 3
     # an ordinary week: Monday 2025-09-22 → Thursday 2025-09-25
     assert domain.due_date(dt.date(2025, 9, 22), 3, add_workdays) == dt.date(2025, 9, 25)
     # National Day 2025: 10-01..10-08 off, Saturday 10-11 worked (调休) → 9, 10, 11
@@ -73,12 +73,12 @@ def test_due_date_is_three_china_working_days_after_confirmation() -> None:
 
 
 def test_settings_are_read_and_checked() -> None:
-    config = Config.from_extra({"RECRUITMENT_MATCH_RATIO": "2.5", "RECRUITMENT_DUE_WORKDAYS": "1"})
+    config = RecruitmentSettings.from_env({"RECRUITMENT_MATCH_RATIO": "2.5", "RECRUITMENT_DUE_WORKDAYS": "1"})
     assert (config.match_ratio, config.due_workdays) == (Decimal("2.5"), 1)
     with pytest.raises(ValueError, match="RECRUITMENT_MATCH_RATIO"):
-        Config.from_extra({"RECRUITMENT_MATCH_RATIO": "three"})
+        RecruitmentSettings.from_env({"RECRUITMENT_MATCH_RATIO": "three"})
     with pytest.raises(ValueError, match="between"):
-        Config.from_extra({"RECRUITMENT_BOTH_PRESALE_SHARE": "1.5"})
+        RecruitmentSettings.from_env({"RECRUITMENT_BOTH_PRESALE_SHARE": "1.5"})
 
 
 # --- both: the 7:3 split ---------------------------------------------------------------------------------
