@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._support import Scratch  # noqa: E402
+from devtools.stack import Api, Stack, StackConfig, generate_stack_keys  # noqa: E402
 from shared.auth import SigningKey, mint_token  # noqa: E402
 from shared.config import SERVICES, Settings  # noqa: E402
-from shared.stack import Api, Stack, StackConfig, generate_stack_keys  # noqa: E402
 
 HELLO = """
 from flask import Flask
@@ -161,7 +161,7 @@ def measure(args: argparse.Namespace, scratch: Scratch) -> int:
             start_new_session=True,
         )
         stack.start()
-        from shared.demo import Story
+        from devtools.demo import Story
 
         key = SigningKey.load(config.private_key_file)
 

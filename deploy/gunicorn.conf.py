@@ -68,10 +68,10 @@ _answer_limits_as_problems()
 # --- /metrics across workers (prometheus-client multiprocess mode) ---------------------------------------
 # Every worker is a process with counters of its own, so a scrape answered by one worker would show only
 # its share. With PROMETHEUS_MULTIPROC_DIR set, each worker writes its samples to files there and /metrics
-# (shared/http.py) sums them all. It must be set before prometheus_client is imported, i.e. here; unset,
-# this master uses a private temporary directory and removes it when it exits. A directory given by the
-# operator must belong to this master alone: it is emptied at start, so that a previous run's counts
-# (and the files of pids since reused) do not leak into this one.
+# (shared/web/observability.py) sums them all. It must be set before prometheus_client is imported, i.e.
+# here; unset, this master uses a private temporary directory and removes it when it exits. A directory
+# given by the operator must belong to this master alone: it is emptied at start, so that a previous run's
+# counts (and the files of pids since reused) do not leak into this one.
 _metrics_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 _own_metrics_dir = not _metrics_dir
 if _own_metrics_dir:

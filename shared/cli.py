@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from services.console.cli import user as user_group
-from shared.auth import ROLES
-from shared.config import SERVICES, ConfigError, Settings
+from shared.auth import ROLES, load_signing_key, mint_token
+from shared.config import SERVICES, ConfigError, Settings, validate_for_start
 from shared.keys_cli import keys as keys_group
 from shared.seed import seed as seed_command
 from shared.service import CONSOLE
@@ -46,8 +46,6 @@ def _service_or_spec(ctx: click.Context, _param: click.Parameter, value: str) ->
 
 def _start_settings(service: str) -> Settings:
     """Settings a long-running process may start with; a refusal is one line and exit code 2."""
-    from shared.config import validate_for_start
-
     try:
         settings = _settings(service)
         validate_for_start(settings)
@@ -244,8 +242,6 @@ def _safe_url(url: str) -> str:
 def token(role: str, merchant_id: str | None, sub: str | None, ttl_seconds: int | None) -> None:
     """Mint a development JWT signed with the private key (JWT_PRIVATE_KEY_FILE; in development the
     generated var/keys/dev.key.pem)."""
-    from shared.auth import load_signing_key, mint_token
-
     settings = Settings.from_env("cli")
     try:
         key = load_signing_key(settings)
@@ -270,7 +266,7 @@ def token(role: str, merchant_id: str | None, sub: str | None, ttl_seconds: int 
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds to wait for each event")
 def demo(use_running: bool, timeout: float) -> None:
     """Play seed 004's story end to end through the public APIs; exit 1 if any outcome differs."""
-    from shared.demo import run_demo
+    from devtools.demo import run_demo
 
     sys.exit(run_demo(use_running=use_running, timeout=timeout))
 

@@ -1,6 +1,6 @@
 """RFC 9457 problem details: the one error shape every service answers with.
 
-Code anywhere below a view raises a ``ProblemError`` subclass; ``shared.http`` turns it (and every other
+Code anywhere below a view raises a ``ProblemError`` subclass; ``shared.web.errors`` turns it (and every other
 error, from werkzeug, webargs or marshmallow) into an ``application/problem+json`` response, so a client
 parses exactly one error format across the six services.
 """

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from shared.auth import Keyring, SigningKey, generate_key_pair, jwks, load_keyring
 from shared.config import ConfigError, Settings
+from shared.keys import Keyring, SigningKey, generate_key_pair, jwks, load_keyring
 
 
 @click.group("keys")

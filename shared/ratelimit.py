@@ -31,6 +31,7 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from shared.auth import optional_principal
 from shared.config import Settings
 from shared.errors import ProblemError, TooManyRequests, problem_type
 
@@ -106,8 +107,6 @@ def _storage(uri: str) -> Storage:
 
 def client_key() -> str:
     """The verified token's subject when a valid one came, else the caller's address."""
-    from shared.auth import optional_principal  # lazy: shared.auth reads settings through shared.http
-
     try:
         principal = optional_principal()
     except ProblemError:  # a bad token: the view answers it with 401; the address is the client here

@@ -41,8 +41,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from shared.auth import current_principal
 from shared.db import Database, UTCDateTime, platform_metadata, utcnow
 from shared.errors import Conflict, ProblemError, ValidationFailed, problem_type
+from shared.web.state import get_database
 from shared.web.transaction import before_commit, discard_before_commit, transactional
 
 log = logging.getLogger(__name__)
@@ -116,8 +118,6 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
             return inner(*args, **kwargs)
         # Authenticate before touching the key table: an anonymous or forged request must get its 401,
         # not write a claim, nor learn from a 409/422 that somebody uses this key.
-        from shared.auth import current_principal
-
         current_principal()
         fingerprint = _fingerprint(raw_key)
         database = _database()
@@ -146,8 +146,6 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
 
 
 def _database() -> Database:
-    from shared.http import get_database
-
     return get_database()
 
 
@@ -158,8 +156,6 @@ def _fingerprint(raw_key: str) -> _Fingerprint:
             {HEADER: [f"Must be 1 to {MAX_KEY_LENGTH} characters; a UUID is a good choice."]},
             detail=f"The {HEADER} header must be 1 to {MAX_KEY_LENGTH} characters long.",
         )
-    from shared.auth import current_principal
-
     principal = current_principal()
     # get_data(cache=True) keeps the body for webargs/form parsing that runs afterwards.
     body = request.get_data(cache=True)

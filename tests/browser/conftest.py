@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.stack import CONSOLE_PORT, Stack, StackConfig, busy_ports, generate_stack_keys
 from shared.config import SERVICES
 from shared.db import Database
-from shared.stack import CONSOLE_PORT, Stack, StackConfig, busy_ports, generate_stack_keys
+from shared.uow import unit_of_work
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, LANG
 
 _stacks = itertools.count()
@@ -35,9 +36,9 @@ class ConsoleStack:
         email = email or f"{role}-{uuid.uuid4().hex[:6]}@example.com"
         database = Database(self.console_database_url)
         try:
-            with database.session() as session:
+            with unit_of_work(database) as uow:
                 accounts.create_user(
-                    session,
+                    uow,
                     email=email,
                     role=role,
                     display_name=f"{role} 测试",

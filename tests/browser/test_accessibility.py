@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from devtools.demo import MERCHANT_ID, Outcome, Story
 from shared.auth import SigningKey
 from shared.config import SERVICES
-from shared.demo import MERCHANT_ID, Outcome, Story
 from tests.browser.conftest import ConsoleStack
 from tests.browser.support import screenshot, sign_in, visit
 

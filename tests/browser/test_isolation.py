@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from devtools.stack import Api
 from shared.auth import SigningKey, mint_token
-from shared.stack import Api
 from tests.browser.conftest import ConsoleStack
 from tests.browser.support import assert_accessible, screenshot, sign_in, t
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.stack import Stack, StackConfig, generate_stack_keys
 from shared.auth import SigningKey
 from shared.config import SERVICES
-from shared.stack import Stack, StackConfig, generate_stack_keys
 
 _stacks = itertools.count()
 

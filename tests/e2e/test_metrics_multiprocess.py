@@ -18,10 +18,10 @@ from pathlib import Path
 
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from devtools.stack import Stack, StackConfig, generate_stack_keys
 from shared.config import SERVICES
 from shared.migrate import upgrade
 from shared.service import load_spec
-from shared.stack import Stack, StackConfig, generate_stack_keys
 
 #: Concurrent /healthz requests per burst.
 BURST = 16

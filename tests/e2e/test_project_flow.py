@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from shared.demo import SEATS, Story
-from shared.stack import Stack
+from devtools.demo import SEATS, Story
+from devtools.stack import Stack
 from tests.e2e.conftest import signing_key, urls
 
 

@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devtools.stack import Stack
 from shared.config import SERVICES, project_root
 from shared.seed import DEFAULT_SIZE
-from shared.stack import Stack
 
 ROOT = project_root()
 

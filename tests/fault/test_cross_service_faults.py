@@ -19,13 +19,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from devtools.demo import Story
+from devtools.stack import Api, Stack
 from shared.auth import mint_token
 from shared.db import Database
-from shared.demo import Story
 from shared.events import topology
 from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
-from shared.stack import Api, Stack
 from tests.e2e.conftest import build_stack, signing_key, urls
 from tests.support import wait_until
 

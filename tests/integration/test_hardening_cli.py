@@ -17,12 +17,12 @@ import pika.exceptions
 import pytest
 from click.testing import CliRunner
 
+from devtools.demo import run_demo
+from devtools.stack import PortsBusy, Stack, StackConfig, delete_broker_objects
 from shared.auth import generate_key_pair
 from shared.cli import main as cli
 from shared.config import SERVICES
-from shared.demo import run_demo
 from shared.events import topology
-from shared.stack import PortsBusy, Stack, StackConfig, delete_broker_objects
 from tests.support import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]

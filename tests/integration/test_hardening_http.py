@@ -25,14 +25,14 @@ from sqlalchemy import Integer, String, func, insert, select, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from werkzeug.test import TestResponse
 
-from services.onboarding import service as onboarding_service
+from services.onboarding import projects as onboarding_service
 from services.onboarding.models import FaqEntry, Project
 from shared.auth import SigningKey, mint_token, roles_required
 from shared.config import Settings
 from shared.db import Database, new_metadata, platform_metadata, utcnow
-from shared.http import create_app, db_session
 from shared.pagination import MAX_PAGE, PageArgsSchema, page_response_schema, paginate
 from shared.ratelimit import RateLimitConfigError
+from shared.web import create_app, db_session
 from shared.web.idempotency import idempotency_keys, idempotent
 from shared.workdays import add_workdays, today_shanghai
 from tests.support import ServiceHarness, session_public_keys, session_signing_key

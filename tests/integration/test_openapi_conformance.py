@@ -137,7 +137,7 @@ class _Declared(Schema):
 
 def _lying_app(database: Database) -> Flask:
     """One operation answering a string where its schema says integer, one crashing on a flag."""
-    from shared.http import create_app
+    from shared.web import create_app
 
     blp = flask_smorest.Blueprint("liar", __name__, url_prefix="/api/v1")
 

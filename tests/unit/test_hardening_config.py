@@ -8,7 +8,7 @@ import pytest
 
 from shared.auth import generate_key_pair
 from shared.config import ConfigError, Settings, media_root_for, validate_for_start
-from shared.http import create_app
+from shared.web import create_app
 
 
 def _settings(**overrides: object) -> Settings:

@@ -23,9 +23,9 @@ from flask import Flask
 from shared.auth import BEARER_SCHEME_NAME, ROLES, roles_documented, roles_required
 from shared.config import SERVICES, Settings
 from shared.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed, problem_body
-from shared.http import ProblemSchema, app_state
 from shared.money import DECIMAL_PATTERN, DecimalString, Money, Rate
 from shared.service import load_spec
+from shared.web import ProblemSchema, app_state
 
 METHODS = ("get", "post", "put", "patch", "delete")
 #: The session's public key (tests/conftest.py): passes shared.config's start-up check whatever

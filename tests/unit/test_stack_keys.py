@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.stack import Stack, StackConfig, generate_stack_keys
 from shared.auth import Keyring, SigningKey, decode_token, load_keyring, load_signing_key, mint_token
 from shared.config import SERVICES
-from shared.stack import Stack, StackConfig, generate_stack_keys
 
 
 def _config(tmp_path: Path, **overrides: object) -> StackConfig:
