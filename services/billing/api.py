@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import csvio, service
+from services.billing.config import BillingSettings, load_settings
 from services.billing.schemas import (
     AdjustmentIn,
     AdjustmentOut,
@@ -78,8 +79,8 @@ def _actor() -> service.Actor:
     return service.Actor(sub=principal.sub, role=principal.role)
 
 
-def _settings() -> service.BillingSettings:
-    return service.load_settings(get_settings().extra)
+def _settings() -> BillingSettings:
+    return load_settings(get_settings().extra)
 
 
 def _commit(session: Session, conflict: str) -> None:

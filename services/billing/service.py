@@ -78,21 +78,6 @@ class Actor:
     role: str
 
 
-@dataclass(frozen=True)
-class BillingSettings:
-    #: rows accepted in one performance request or CSV file (``BILLING_MAX_IMPORT_ROWS``)
-    max_import_rows: int = 50_000
-
-
-def load_settings(extra: Mapping[str, str] | None = None) -> BillingSettings:
-    raw = (extra or {}).get("BILLING_MAX_IMPORT_ROWS", "")
-    try:
-        rows = int(raw) if raw else BillingSettings.max_import_rows
-    except ValueError as exc:
-        raise ValueError(f"BILLING_MAX_IMPORT_ROWS must be an integer, got {raw!r}") from exc
-    return BillingSettings(max_import_rows=max(1, rows))
-
-
 def parse_instant(value: dt.datetime | str) -> dt.datetime:
     """An aware timestamp from an event (ISO 8601 text or datetime); a naive one is taken as UTC."""
     moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
