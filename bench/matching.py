@@ -36,15 +36,17 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from bench._support import Scratch
-from services.recruitment import domain, service
+from devtools.stack import STACK_PRIVATE_KEY, generate_stack_keys
+from services.recruitment import domain, requisitions, talent_pool
 from services.recruitment.config import RecruitmentSettings
 from services.recruitment.models import Candidate, Match, Requisition
 from services.recruitment.spec import SPEC
 from shared.config import Settings
 from shared.db import Database, utcnow
+from shared.events.envelope import build_envelope, receive
 from shared.events.outbox import add_event
 from shared.migrate import upgrade
-from shared.stack import STACK_PRIVATE_KEY, generate_stack_keys
+from shared.uow import UnitOfWork
 
 TARGET_SECONDS = 1.0
 PLATFORMS = ["taobao", "jd", "pinduoduo", "douyin", "kuaishou"]
@@ -175,11 +177,10 @@ def real_match(database: Database, seats: int) -> tuple[float, list[str]]:
     session = database.sessionmaker()
     try:
         t0 = time.perf_counter()
-        requisition = service.project_confirmed(
-            session,
-            confirmed(f"bench-{uuid.uuid4().hex[:8]}", seats),
-            utcnow(),
-            RecruitmentSettings(),
+        project_id = f"bench-{uuid.uuid4().hex[:8]}"
+        event = receive(build_envelope("project.confirmed", confirmed(project_id, seats)))
+        requisition = requisitions.project_confirmed(
+            UnitOfWork(session), event.data, event.occurred_at, RecruitmentSettings()
         )
         session.flush()
         elapsed = time.perf_counter() - t0
@@ -221,7 +222,7 @@ def naive_import(database: Database, raw: bytes) -> float:
         for _, data in parsed.rows:
             existing = session.scalars(select(Candidate).where(Candidate.phone == data.phone)).first()
             target = existing or Candidate(id=str(uuid.uuid4()), status="available")
-            for key, value in service._candidate_values(data).items():
+            for key, value in talent_pool.candidate_values(data).items():
                 setattr(target, key, value)
             if existing is None:
                 session.add(target)

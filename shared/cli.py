@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import signal
@@ -12,11 +13,9 @@ from pathlib import Path
 
 import click
 
-from services.console.cli import user as user_group
 from shared.auth import ROLES, load_signing_key, mint_token
 from shared.config import SERVICES, ConfigError, Settings, validate_for_start
 from shared.keys_cli import keys as keys_group
-from shared.seed import seed as seed_command
 from shared.service import CONSOLE
 
 
@@ -55,7 +54,33 @@ def _start_settings(service: str) -> Settings:
     return settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+#: Commands that live outside the platform package, found when called (so ``shared`` imports no service
+#: and the runtime never imports developer tooling): name → the service whose spec contributes it, or
+#: ``module:attribute`` of a developer tool.
+CONTRIBUTED_COMMANDS: dict[str, str] = {
+    "user": CONSOLE,  # `yunkefu user create|invite|list|unlock`: the console's accounts
+    "seed": "devtools.seed:seed",  # demo data through the public APIs
+}
+
+
+class _Main(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *CONTRIBUTED_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in CONTRIBUTED_COMMANDS:
+            return command
+        source = CONTRIBUTED_COMMANDS[cmd_name]
+        if ":" in source:
+            module_name, _, attribute = source.partition(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        from shared.service import load_spec
+
+        return {c.name: c for c in load_spec(source).commands}.get(cmd_name)
+
+
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """yunkefu — the outsourced customer-service vendor's system (six services over RabbitMQ)."""
 
@@ -271,9 +296,7 @@ def demo(use_running: bool, timeout: float) -> None:
     sys.exit(run_demo(use_running=use_running, timeout=timeout))
 
 
-main.add_command(seed_command)
 main.add_command(keys_group)
-main.add_command(user_group)
 
 
 @main.group()

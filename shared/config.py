@@ -25,6 +25,7 @@ from shared.env import (  # re-exported: the parsers and ConfigError are part of
     load_section,
     service_environ,
 )
+from shared.keys import DEV_PRIVATE_KEY_NAME, DEV_PUBLIC_KEY_NAME, load_keyring, load_signing_key
 
 __all__ = [
     "ConfigError",
@@ -101,8 +102,6 @@ def port_offset(environ: Mapping[str, str] | None = None) -> int:
 
 def jwt_key_problems(settings: Settings) -> list[str]:
     """What is wrong with the keys a process would verify (and, the console, sign) tokens with."""
-    from shared.auth import load_keyring, load_signing_key
-
     problems = []
     try:
         if not load_keyring(settings).kids:
@@ -147,8 +146,6 @@ def jwt_key_defaults(environ: Mapping[str, str]) -> tuple[str, str, str]:
     public = environ.get("JWT_PUBLIC_KEYS", "").strip()
     if private or public or not is_development(environ):
         return private, public, ""
-    from shared.auth import DEV_PRIVATE_KEY_NAME, DEV_PUBLIC_KEY_NAME
-
     keys = var_dir(environ) / "keys"
     return str(keys / DEV_PRIVATE_KEY_NAME), str(keys / DEV_PUBLIC_KEY_NAME), str(keys)
 

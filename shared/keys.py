@@ -17,12 +17,15 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shared.config import ConfigError, Settings
+from shared.env import ConfigError
+
+if TYPE_CHECKING:
+    from shared.config import Settings
 
 ALGORITHM = "EdDSA"
 #: The development key pair's file names under ``<VAR_DIR>/keys/`` (generated on first use).

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 from sqlalchemy import MetaData
 
 from shared.config import SERVICES
@@ -45,6 +46,8 @@ class ServiceSpec:
     migrations_dir: Path
     handlers: Mapping[str, Handler] = field(default_factory=dict)
     jobs: Sequence[Job] = ()
+    #: command-line groups the service contributes to ``yunkefu`` (the console's ``user``)
+    commands: Sequence[click.Command] = ()
 
 
 #: The web console has a spec (app factory, models, migrations) but neither events nor a worker, so it

@@ -12,10 +12,9 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.recruitment import csv_import, queries, service
+from services.recruitment import csv_import, queries, requisitions, talent_pool
 from services.recruitment.config import RecruitmentSettings, load_settings
 from services.recruitment.csv_import import CandidateInput
-from services.recruitment.models import Candidate, Project, Requisition
 from services.recruitment.schemas import (
     CandidateDetailOut,
     CandidateIn,
@@ -34,7 +33,6 @@ from services.recruitment.schemas import (
 )
 from shared.auth import ensure_self_or_roles, roles_documented, roles_required
 from shared.errors import NotFound, ValidationFailed
-from shared.pagination import paginate
 from shared.tabular import XLSX_MIME, FileRejected, read_upload
 from shared.web import current_uow, get_settings, idempotent, transactional
 
@@ -74,18 +72,15 @@ class Candidates(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """List the talent pool (filters: skill, category, platform, shift, status, basic_training_passed,
         city, min_score, q), newest first"""
-        page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(current_uow().session, queries.candidate_query(args), page, per_page)
+        return queries.list_candidates(current_uow(), args)
 
     @idempotent
     @roles_required("vendor")
     @blp.arguments(CandidateIn)
     @blp.response(201, CandidateOut)
-    def post(self, data: CandidateInput) -> Candidate:
+    def post(self, data: CandidateInput) -> Any:
         """Add a candidate to the pool; short requisitions are topped up at once if they qualify"""
-        session = current_uow().session
-        candidate = service.create_candidate(session, data, _config())
-        return candidate
+        return talent_pool.create_candidate(current_uow(), data, _config())
 
 
 @blp.route("/candidates/import", methods=["POST"])
@@ -123,32 +118,25 @@ def import_candidates(args: dict[str, Any]) -> Any:
             "upload the whole file again.",
             extra={"rows": [{"line": e.line, "errors": e.errors} for e in parsed.errors]},
         )
-    session = current_uow().session
-    result = service.import_candidates(session, parsed, dry_run=args["dry_run"], config=config)
-    return result
+    return talent_pool.import_candidates(current_uow(), parsed, dry_run=args["dry_run"], config=config)
 
 
 @blp.route("/candidates/<candidate_id>")
 class CandidateItem(MethodView):
     @roles_documented("agent", *READERS)  # an agent reaches only their own record (checked below)
     @blp.response(200, CandidateDetailOut)
-    def get(self, candidate_id: str) -> Candidate:
+    def get(self, candidate_id: str) -> Any:
         """A candidate with their history: every project matched to and the outcome (an agent: their own)"""
         ensure_self_or_roles(candidate_id, *READERS)
-        session = current_uow().session
-        candidate = queries.get_candidate(session, candidate_id)
-        candidate.history = queries.candidate_history(session, candidate_id)  # type: ignore[attr-defined]
-        return candidate
+        return queries.candidate_detail(current_uow(), candidate_id)
 
     @idempotent
     @roles_required("vendor")
     @blp.arguments(CandidatePatch(partial=True))
     @blp.response(200, CandidateOut)
-    def patch(self, changes: dict[str, Any], candidate_id: str) -> Candidate:
+    def patch(self, changes: dict[str, Any], candidate_id: str) -> Any:
         """Update a candidate's profile, or move them between available and inactive"""
-        session = current_uow().session
-        candidate = service.update_candidate(session, candidate_id, changes, _config())
-        return candidate
+        return talent_pool.update_candidate(current_uow(), candidate_id, changes, _config())
 
 
 # --- requisitions ----------------------------------------------------------------------------------------
@@ -161,17 +149,16 @@ class Requisitions(MethodView):
     @blp.response(200, RequisitionPage)
     def get(self, args: dict[str, Any]) -> Any:
         """List requisitions (filters: project_id, status, reason), newest first"""
-        page, per_page = args.pop("page"), args.pop("per_page")
-        return paginate(current_uow().session, queries.requisition_query(args), page, per_page)
+        return queries.list_requisitions(current_uow(), args)
 
 
 @blp.route("/requisitions/<requisition_id>")
 class RequisitionItem(MethodView):
     @roles_required(*READERS)
     @blp.response(200, RequisitionOut)
-    def get(self, requisition_id: str) -> Requisition:
+    def get(self, requisition_id: str) -> Any:
         """A requisition with its matches in rank order"""
-        return queries.get_requisition(current_uow().session, requisition_id)
+        return queries.get_requisition(current_uow(), requisition_id)
 
 
 @blp.route("/requisitions/<requisition_id>/rematch", methods=["POST"])
@@ -180,8 +167,7 @@ class RequisitionItem(MethodView):
 @blp.response(200, RematchOut)
 def rematch(requisition_id: str) -> Any:
     """Top a short or overdue requisition up from the pool as it is now"""
-    session = current_uow().session
-    requisition, added = service.rematch(session, requisition_id, _config())
+    requisition, added = requisitions.rematch(current_uow(), requisition_id, _config())
     return {"newly_matched": added, "requisition": requisition}
 
 
@@ -192,19 +178,17 @@ def rematch(requisition_id: str) -> Any:
 class ProjectItem(MethodView):
     @roles_required(*READERS)
     @blp.response(200, ProjectOut)
-    def get(self, project_id: str) -> Project:
+    def get(self, project_id: str) -> Any:
         """What recruitment knows of a project and how it matches for it"""
-        return queries.get_project(current_uow().session, project_id)
+        return queries.get_project(current_uow(), project_id)
 
     @idempotent
     @roles_required("vendor")
     @blp.arguments(ProjectPatch)
     @blp.response(200, ProjectOut)
-    def patch(self, changes: dict[str, Any], project_id: str) -> Project:
+    def patch(self, changes: dict[str, Any], project_id: str) -> Any:
         """Set this project's matching ratio (overrides the default 3), platform or categories; may be set
         before the project is confirmed. Raising the ratio tops the requisition up at once."""
         if len(project_id) > 64:
             raise NotFound("Project ids are at most 64 characters.")
-        session = current_uow().session
-        project = service.update_project_settings(session, project_id, changes, _config())
-        return project
+        return requisitions.update_project_settings(current_uow(), project_id, changes, _config())

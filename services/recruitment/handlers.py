@@ -1,12 +1,12 @@
-"""Event handlers of the recruitment service: {event type: handler(session, envelope)}.
+"""Event handlers of the recruitment service: ``{event type: handler(uow, event)}``, each one use case.
 
-Each runs inside the consumer's inbox transaction (never commits) and tolerates any order: every handler
-upserts the project read model first, so an event about a project never seen before is handled.
+Each runs in the consumer's unit of work (never commits) and tolerates any order: every use case finds or
+creates the project's copy first, so an event about a project never seen before is handled.
 """
 
 from __future__ import annotations
 
-from services.recruitment import domain, service
+from services.recruitment import domain, funnel, requisitions
 from services.recruitment.config import load_settings
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
@@ -14,59 +14,45 @@ from shared.uow import UnitOfWork
 
 
 def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_confirmed(session, dict(event.data), event.occurred_at, load_settings())
+    requisitions.project_confirmed(uow, event.data, event.occurred_at, load_settings())
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_updated(session, dict(event.data), load_settings())
+    requisitions.project_updated(uow, event.data, load_settings())
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.project_closed(session, dict(event.data), load_settings())
+    funnel.project_closed(uow, event.data, load_settings())
 
 
 def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.agent_admitted(session, dict(event.data), event.occurred_at)
+    funnel.agent_admitted(uow, event.data, event.occurred_at)
 
 
 def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.cohort_completed(session, dict(event.data), event.occurred_at, load_settings())
+    funnel.cohort_completed(uow, event.data, event.occurred_at, load_settings())
 
 
 def on_training_shortfall(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    service.training_shortfall(session, dict(event.data), event.id, event.occurred_at, load_settings())
+    funnel.training_shortfall(uow, event.data, event.id, event.occurred_at, load_settings())
 
 
 def on_reserve_shortfall(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    data = dict(event.data)
-    service.replacement_requisition(
-        session,
-        data["project_id"],
-        data["missing"],
-        reason=domain.RequisitionReason.RESERVE_SHORTFALL,
-        source_ref=f"reserve.shortfall:{event.id}",
-        config=load_settings(),
-    )
+    reason = domain.RequisitionReason.RESERVE_SHORTFALL
+    _replacements(uow, event, event.data["missing"], reason, f"reserve.shortfall:{event.id}")
 
 
 def on_surge_accepted(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
-    data = dict(event.data)
     # One requisition per surge, whatever number of times scheduling announces it.
-    service.replacement_requisition(
-        session,
-        data["project_id"],
-        data["uncovered"],
-        reason=domain.RequisitionReason.SURGE,
-        source_ref=f"surge:{data['surge_id']}",
-        config=load_settings(),
+    reason = domain.RequisitionReason.SURGE
+    _replacements(uow, event, event.data["uncovered"], reason, f"surge:{event.data['surge_id']}")
+
+
+def _replacements(
+    uow: UnitOfWork, event: Event, agents: int, reason: domain.RequisitionReason, source_ref: str
+) -> None:
+    requisitions.replacement_requisition(
+        uow, event.data["project_id"], agents, reason=reason, source_ref=source_ref, config=load_settings()
     )
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from services.recruitment import service
+from services.recruitment import requisitions
 from shared.uow import UnitOfWork
-from shared.workdays import today_shanghai
 
 
 def flag_overdue_requisitions(uow: UnitOfWork) -> int:
     """A short requisition past its due date (confirmation + 3 working days) is flagged overdue."""
-    return service.flag_overdue(uow.session, today=today_shanghai(uow.now()))
+    return requisitions.flag_overdue(uow)

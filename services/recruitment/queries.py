@@ -1,20 +1,21 @@
-"""The read side of recruitment (查询): lookups and list filters the views and the use cases share.
+"""The read side of recruitment (查询): lookups, list pages and the shapes the views answer with.
 
-Tenant scoping: every reader of recruitment sees the whole pool (vendor, trainer, supervisor); an agent's
-own record is checked by the view before it calls here.
+Every query takes the unit of work. Tenant scoping: every reader of recruitment sees the whole pool
+(vendor, trainer, supervisor); an agent's own record is checked by the view before it calls here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
 
 from services.recruitment import domain
 from services.recruitment.models import Candidate, Match, Project, Requisition
 from shared.errors import NotFound
+from shared.pagination import Page, paginate
+from shared.uow import UnitOfWork
 
 CANDIDATE_NOT_FOUND = "There is no candidate with this id."
 REQUISITION_NOT_FOUND = "There is no requisition with this id."
@@ -22,31 +23,31 @@ REQUISITION_NOT_FOUND = "There is no requisition with this id."
 _M = TypeVar("_M", Candidate, Requisition)
 
 
-def get_project(session: Session, project_id: str) -> Project:
-    project = session.get(Project, project_id)
+def get_project(uow: UnitOfWork, project_id: str) -> Project:
+    project = uow.session.get(Project, project_id)
     if project is None:
         raise NotFound("Recruitment has heard of no project with this id (no event named it yet).")
     return project
 
 
-def _by_id(session: Session, model: type[_M], row_id: str, lock: bool, missing: str) -> _M:
+def _by_id(uow: UnitOfWork, model: type[_M], row_id: str, lock: bool, missing: str) -> _M:
     # A use case that changes the row locks it (FOR UPDATE) so concurrent matching cannot interleave.
     stmt = select(model).where(model.id == row_id)
     if lock:
         stmt = stmt.with_for_update()
-    row = session.scalars(stmt).one_or_none()
+    row = uow.session.scalars(stmt).one_or_none()
     if row is None:
         raise NotFound(missing)
     return row
 
 
-def get_candidate(session: Session, candidate_id: str, *, lock: bool = False) -> Candidate:
-    return _by_id(session, Candidate, candidate_id, lock, CANDIDATE_NOT_FOUND)
+def get_candidate(uow: UnitOfWork, candidate_id: str, *, lock: bool = False) -> Candidate:
+    return _by_id(uow, Candidate, candidate_id, lock, CANDIDATE_NOT_FOUND)
 
 
-def candidate_history(session: Session, candidate_id: str) -> list[Match]:
+def candidate_history(uow: UnitOfWork, candidate_id: str) -> list[Match]:
     return list(
-        session.scalars(
+        uow.session.scalars(
             select(Match)
             .where(Match.candidate_id == candidate_id)
             .order_by(Match.matched_at.desc(), Match.id)
@@ -89,8 +90,8 @@ def candidate_query(filters: Mapping[str, Any]) -> Select[Any]:
     return stmt.order_by(Candidate.created_at.desc(), Candidate.id)
 
 
-def get_requisition(session: Session, requisition_id: str, *, lock: bool = False) -> Requisition:
-    return _by_id(session, Requisition, requisition_id, lock, REQUISITION_NOT_FOUND)
+def get_requisition(uow: UnitOfWork, requisition_id: str, *, lock: bool = False) -> Requisition:
+    return _by_id(uow, Requisition, requisition_id, lock, REQUISITION_NOT_FOUND)
 
 
 def requisition_query(filters: Mapping[str, Any]) -> Select[Any]:
@@ -99,3 +100,27 @@ def requisition_query(filters: Mapping[str, Any]) -> Select[Any]:
         if key in filters:
             stmt = stmt.where(getattr(Requisition, key) == filters[key])
     return stmt.order_by(Requisition.created_at.desc(), Requisition.id)
+
+
+def candidate_detail(uow: UnitOfWork, candidate_id: str) -> Candidate:
+    """A candidate with ``history`` (every match, newest first) for ``CandidateDetailOut``."""
+    candidate = get_candidate(uow, candidate_id)
+    candidate.history = candidate_history(uow, candidate_id)  # type: ignore[attr-defined]
+    return candidate
+
+
+def list_candidates(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    """One page of the pool, newest first (``args``: the list filters plus page/per_page)."""
+    return _page(uow, candidate_query, args)
+
+
+def list_requisitions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    """One page of requisitions, newest first (``args``: the list filters plus page/per_page)."""
+    return _page(uow, requisition_query, args)
+
+
+def _page(
+    uow: UnitOfWork, query: Callable[[Mapping[str, Any]], Select[Any]], args: Mapping[str, Any]
+) -> Page:
+    filters = {key: value for key, value in args.items() if key not in ("page", "per_page")}
+    return paginate(uow.session, query(filters), args["page"], args["per_page"])

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from devtools.console_accounts import DEMO_MERCHANT_ID, seed_demo_accounts
 from services.console import accounts
 from services.console.cli import user as user_group
 from services.console.models import Invitation, SignInEvent, User
-from services.console.seed_accounts import DEMO_MERCHANT_ID, seed_demo_accounts
 from services.console.web import identity_of
 from shared.auth import ROLES, SigningKey, load_keyring, mint_token
 from shared.db import Database, utcnow

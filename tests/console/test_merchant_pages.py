@@ -9,8 +9,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from devtools.demo import FAQ_ANSWERS
 from services.console.models import User
-from shared.demo import FAQ_ANSWERS
 from shared.workdays import add_workdays, today_shanghai
 from tests.console.support import ConsoleEnv, csrf_token
 from tests.support import wait_until

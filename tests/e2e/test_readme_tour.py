@@ -15,9 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from devtools.seed import DEFAULT_SIZE
 from devtools.stack import Stack
 from shared.config import SERVICES, project_root
-from shared.seed import DEFAULT_SIZE
 
 ROOT = project_root()
 

@@ -12,14 +12,16 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from services.recruitment import domain, service
+from services.recruitment import domain
 from services.recruitment.config import RecruitmentSettings
 from services.recruitment.handlers import HANDLERS
 from services.recruitment.models import Candidate, Match, Requisition
+from services.recruitment.requisitions import flag_overdue, project_confirmed
 from shared.events.consumer import handle_once
-from shared.events.envelope import Envelope, build_envelope
+from shared.events.envelope import Envelope, build_envelope, receive
 from shared.events.outbox import outbox
-from shared.workdays import add_workdays, today_shanghai
+from shared.uow import UnitOfWork
+from shared.workdays import SHANGHAI, add_workdays, today_shanghai
 from tests.support import ServiceHarness, wait_until
 
 COLUMNS = (
@@ -250,8 +252,10 @@ def test_the_overdue_job_flags_short_requisitions_past_their_due_date(
     (req,) = requisitions(h, project_id)
     due = dt.date.fromisoformat(req["due_date"])
     with h.database.session() as session:
-        assert service.flag_overdue(session, today=due) == 0
-        assert service.flag_overdue(session, today=due + dt.timedelta(days=1)) == 1
+        on_due_date = dt.datetime.combine(due, dt.time(12), SHANGHAI)
+        assert flag_overdue(UnitOfWork(session, clock=lambda: on_due_date)) == 0
+        day_after = on_due_date + dt.timedelta(days=1)
+        assert flag_overdue(UnitOfWork(session, clock=lambda: day_after)) == 1
     assert requisitions(h, project_id)[0]["status"] == "overdue"
 
 
@@ -324,11 +328,13 @@ def test_skip_locked_lets_a_concurrent_match_take_other_people_without_waiting(
     first = h.database.sessionmaker()
     try:
         # project A takes the 30 best and keeps its row locks: its transaction is still open
-        service.project_confirmed(first, confirmed("proj-a"), dt.datetime.now(dt.UTC), config)
+        event = receive(build_envelope("project.confirmed", confirmed("proj-a")))
+        project_confirmed(UnitOfWork(first), event.data, event.occurred_at, config)
         with h.database.session() as second:
             # waiting on A's rows would fail after 5 s instead of hanging the test
             second.execute(text("SET LOCAL lock_timeout = '5s'"))
-            service.project_confirmed(second, confirmed("proj-b"), dt.datetime.now(dt.UTC), config)
+            event = receive(build_envelope("project.confirmed", confirmed("proj-b")))
+            project_confirmed(UnitOfWork(second), event.data, event.occurred_at, config)
         first.commit()
     finally:
         first.close()

@@ -12,13 +12,13 @@ from decimal import Decimal
 
 from click.testing import CliRunner
 
+from devtools.seed import DEFAULT_SIZE, SAMPLE_CSV, candidate, candidates, to_csv
 from services.onboarding.domain import STANDARD_KEYS
 from services.onboarding.schemas import ProjectCreateIn
 from services.recruitment import domain as recruitment
 from services.recruitment.csv_import import parse_csv
 from shared.cli import main
 from shared.config import project_root
-from shared.seed import DEFAULT_SIZE, SAMPLE_CSV, candidate, candidates, to_csv
 
 ROOT = project_root()
 

@@ -237,8 +237,8 @@ def seed(
             click.echo(f"wrote {filename} to {write_to}")
         return
 
+    from devtools.stack import Api
     from shared.config import Settings
-    from shared.stack import Api
 
     url = url or f"http://127.0.0.1:{Settings.from_env('recruitment').port}"
     api = Api(url, token or _vendor_token())
@@ -266,7 +266,7 @@ def seed(
 
 def seed_console_accounts() -> None:
     """One console account per role; an existing e-mail is left as it is (its password is not shown)."""
-    from services.console.seed_accounts import seed_demo_accounts
+    from devtools.console_accounts import seed_demo_accounts
     from shared.config import Settings
     from shared.db import Database
     from shared.migrate import current_revision

@@ -11,11 +11,11 @@ import uuid
 
 from sqlalchemy import select
 
+from devtools.demo import MERCHANT_ID as DEMO_MERCHANT_ID
 from services.console import accounts
 from services.console.models import User
 from shared.auth import ROLES
 from shared.db import Database
-from shared.demo import MERCHANT_ID as DEMO_MERCHANT_ID
 from shared.uow import Actor, unit_of_work
 
 DEMO_DOMAIN = "demo.yunkefu.example"

@@ -1,0 +1,415 @@
+"""Requisitions (招聘需求) and matching: a project's seats × its ratio in candidates, topped up from the pool.
+
+Use cases take the caller's unit of work and never commit. Matching runs in the database (``_claim``): the
+eligibility filter and the ranking score of ``domain`` as SQL, with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL so that two requisitions matched at the same moment never take the same person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, insert, literal, or_, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from services.recruitment import domain, projections, queries
+from services.recruitment.config import RecruitmentSettings
+from services.recruitment.models import Candidate, Match, Project, Requisition
+from shared.db import is_postgres
+from shared.errors import BusinessRuleViolation
+from shared.uow import UnitOfWork
+from shared.workdays import add_workdays, today_shanghai
+
+log = logging.getLogger(__name__)
+
+_S = domain.CandidateStatus
+_R = domain.RequisitionStatus
+_O = domain.MatchOutcome
+
+
+# --- project matching settings ---------------------------------------------------------------------------
+
+
+def update_project_settings(
+    uow: UnitOfWork, project_id: str, changes: Mapping[str, Any], config: RecruitmentSettings
+) -> Project:
+    """Per-project matching settings (ratio override, platform, categories); the main requisition follows."""
+    project = projections.project_copy(uow, project_id)
+    if "platform" in changes:
+        project.platform = changes["platform"]
+    if "categories" in changes:
+        project.categories = domain.unique(changes["categories"] or [])
+    if "match_ratio" in changes:
+        new_ratio = changes["match_ratio"]
+        main = _main_requisition(uow, project_id, lock=True)
+        if main is not None and main.status != _R.CLOSED and project.seats:
+            ratio = new_ratio if new_ratio is not None else config.match_ratio
+            target = domain.match_target(main.seats, ratio)
+            if target < main.matched:
+                minimum = (Decimal(main.matched) / Decimal(main.seats)).quantize(Decimal("0.01"))
+                raise BusinessRuleViolation(
+                    f"Rule match-ratio-floor: {main.matched} candidates are already matched for this "
+                    f"project's {main.seats} seats, so the ratio cannot go below {minimum}; choose a "
+                    f"ratio of at least {minimum}.",
+                    rule="match-ratio-floor",
+                )
+            project.match_ratio = new_ratio
+            main.ratio, main.target = ratio, target
+            _fill(uow, main, project, config, announce_short=False)
+        else:
+            project.match_ratio = new_ratio
+    uow.session.flush()
+    return project
+
+
+def _main_requisition(uow: UnitOfWork, project_id: str, *, lock: bool = False) -> Requisition | None:
+    stmt = select(Requisition).where(Requisition.source_ref == f"project.confirmed:{project_id}")
+    if lock:
+        stmt = stmt.with_for_update()
+    return uow.session.scalars(stmt).one_or_none()
+
+
+# --- matching --------------------------------------------------------------------------------------------
+
+
+def _score_expression(requirement: domain.Requirement) -> Any:
+    """``domain.score`` as SQL (the same weights; a test checks that both rank alike)."""
+    platform_bonus: Any = literal(Decimal(0))
+    if requirement.platform:
+        platform_bonus = case(
+            (
+                Candidate.platform_tags.contains(f"|{requirement.platform}|", autoescape=True),
+                domain.PLATFORM_BONUS,
+            ),
+            else_=Decimal(0),
+        )
+    category_bonus: Any = literal(Decimal(0))
+    if requirement.categories:
+        category_bonus = case(
+            (
+                or_(
+                    *(
+                        Candidate.category_tags.contains(f"|{c}|", autoescape=True)
+                        for c in sorted(requirement.categories)
+                    )
+                ),
+                domain.CATEGORY_BONUS,
+            ),
+            else_=Decimal(0),
+        )
+    cap = domain.EXPERIENCE_CAP_MONTHS
+    experience = case(
+        (Candidate.experience_months >= cap, domain.EXPERIENCE_POINTS_PER_MONTH * cap),
+        (Candidate.experience_months <= 0, Decimal(0)),
+        else_=Candidate.experience_months * domain.EXPERIENCE_POINTS_PER_MONTH,
+    )
+    return Candidate.basic_score + platform_bonus + category_bonus + experience
+
+
+def _claim(
+    uow: UnitOfWork, skill: str, count: int, requirement: domain.Requirement
+) -> list[tuple[Candidate, Decimal]]:
+    """Lock and return the ``count`` best eligible candidates for a skill slot.
+
+    ``SKIP LOCKED`` makes a concurrent matcher pass over rows another transaction is taking, and its
+    re-check of ``status = 'available'`` after the lock drops rows a committed matcher already took.
+    """
+    score = _score_expression(requirement).label("score")
+    shift_mask = domain.mask(requirement.shifts, domain.SHIFT_BITS)
+    stmt = (
+        select(Candidate, score)
+        .where(
+            Candidate.status == _S.AVAILABLE,
+            Candidate.basic_training_passed.is_(True),
+            Candidate.skill_mask.op("&")(domain.SKILL_BITS[skill]) != 0,
+            Candidate.shift_mask.op("&")(shift_mask) != 0,
+            ~(
+                select(Match.id)
+                .where(
+                    Match.candidate_id == Candidate.id,
+                    Match.project_id == requirement.project_id,
+                    Match.outcome == _O.NOT_ADMITTED,
+                )
+                .exists()
+            ),
+        )
+        .order_by(
+            score.desc(), Candidate.basic_score.desc(), Candidate.experience_months.desc(), Candidate.phone
+        )
+        .limit(count)
+    )
+    if is_postgres(uow.session):
+        stmt = stmt.with_for_update(skip_locked=True, of=Candidate)
+    return [(candidate, Decimal(value)) for candidate, value in uow.session.execute(stmt)]
+
+
+def _requirement(project: Project) -> domain.Requirement:
+    return domain.Requirement(
+        shifts=frozenset(domain.project_shifts(project.hours_start, project.hours_end)),
+        platform=project.platform,
+        categories=frozenset(project.categories or []),
+        project_id=project.project_id,
+    )
+
+
+def _fill(
+    uow: UnitOfWork,
+    requisition: Requisition,
+    project: Project,
+    config: RecruitmentSettings,
+    *,
+    announce_short: bool,
+) -> list[Candidate]:
+    """Match up to the requisition's remaining quotas; stage ``candidates.matched`` for the new people and
+    ``requisition.shortfall`` when the requisition stays short (always on its first pass, afterwards only
+    when a pass changed something)."""
+    now = uow.now()
+    newcomers: list[tuple[Candidate, str, Decimal]] = []
+    if requisition.status != _R.CLOSED and project.status != "closed":
+        quotas = domain.skill_quotas(project.service_type, requisition.target, config.presale_share)
+        done: dict[str, int] = {
+            skill: count
+            for skill, count in uow.session.execute(
+                select(Match.skill, func.count())
+                .where(Match.requisition_id == requisition.id)
+                .group_by(Match.skill)
+            )
+        }
+        remaining = domain.remaining_quotas(quotas, done)
+        budget = max(0, requisition.target - requisition.matched)
+        requirement = _requirement(project)
+        for skill in sorted(remaining, key=domain.SKILLS.index, reverse=True):
+            wanted = min(remaining[skill], budget - len(newcomers))
+            if wanted <= 0:
+                continue
+            claimed = _claim(uow, skill, wanted, requirement)
+            if not claimed:
+                continue
+            ids = [c.id for c, _ in claimed]
+            uow.session.execute(
+                update(Candidate)
+                .where(Candidate.id.in_(ids))
+                .values(status=_S.MATCHED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            for candidate, value in claimed:
+                set_committed_value(candidate, "status", _S.MATCHED)
+                newcomers.append((candidate, skill, value))
+    if newcomers:
+        first_rank = requisition.matched + 1
+        uow.session.execute(
+            insert(Match),
+            [
+                {
+                    "id": str(uuid.uuid4()),
+                    "requisition_id": requisition.id,
+                    "candidate_id": candidate.id,
+                    "project_id": requisition.project_id,
+                    "skill": skill,
+                    "score": value,
+                    "rank": first_rank + i,
+                    "matched_at": now,
+                    "outcome": _O.MATCHED,
+                }
+                for i, (candidate, skill, value) in enumerate(newcomers)
+            ],
+        )
+        requisition.matched += len(newcomers)
+        uow.emit(
+            "candidates.matched",
+            {
+                "requisition_id": requisition.id,
+                "project_id": requisition.project_id,
+                "candidates": [
+                    {**c.profile(), "skill": skill, "score": float(value), "rank": first_rank + i}
+                    for i, (c, skill, value) in enumerate(newcomers)
+                ],
+            },
+        )
+    if requisition.status != _R.CLOSED:
+        requisition.status = domain.requisition_status(
+            requisition.target, requisition.matched, requisition.due_date, today_shanghai(now)
+        )
+        if requisition.status == _R.OVERDUE and requisition.overdue_at is None:
+            requisition.overdue_at = now
+        if requisition.status in domain.OPEN_REQUISITION_STATUSES and (announce_short or newcomers):
+            uow.emit(
+                "requisition.shortfall",
+                {
+                    "requisition_id": requisition.id,
+                    "project_id": requisition.project_id,
+                    "needed": requisition.target,
+                    "matched": requisition.matched,
+                },
+            )
+    requisition.updated_at = now
+    uow.session.flush()
+    uow.session.expire(requisition, ["matches"])
+    return [c for c, _, _ in newcomers]
+
+
+def open_requisition(
+    uow: UnitOfWork,
+    project: Project,
+    *,
+    reason: domain.RequisitionReason,
+    source_ref: str,
+    seats: int,
+    ratio: Decimal,
+    start: dt.date,
+    config: RecruitmentSettings,
+    cohort_id: str | None = None,
+) -> Requisition | None:
+    """A new requisition, matched at once. None when its cause was already handled or the project closed."""
+    if project.status == "closed":
+        log.info("project %s is closed: no requisition for %s", project.project_id, source_ref)
+        return None
+    if uow.session.scalars(select(Requisition.id).where(Requisition.source_ref == source_ref)).first():
+        return None
+    now = uow.now()
+    requisition = Requisition(
+        id=str(uuid.uuid4()),
+        project_id=project.project_id,
+        merchant_id=project.merchant_id,
+        reason=reason,
+        source_ref=source_ref,
+        cohort_id=cohort_id,
+        seats=seats,
+        ratio=ratio,
+        target=domain.match_target(seats, ratio),
+        matched=0,
+        due_date=domain.due_date(start, config.due_workdays, add_workdays),
+        status=_R.SHORT,
+        created_at=now,
+        updated_at=now,
+    )
+    uow.session.add(requisition)
+    uow.session.flush()
+    _fill(uow, requisition, project, config, announce_short=True)
+    return requisition
+
+
+def top_up_open_requisitions(
+    uow: UnitOfWork, config: RecruitmentSettings, *, project_id: str | None = None
+) -> list[tuple[Requisition, int]]:
+    """Offer the pool to every short requisition, the oldest due date first."""
+    stmt = (
+        select(Requisition)
+        .where(Requisition.status.in_(list(domain.OPEN_REQUISITION_STATUSES)))
+        .order_by(Requisition.due_date, Requisition.created_at, Requisition.id)
+        .with_for_update()
+    )
+    if project_id is not None:
+        stmt = stmt.where(Requisition.project_id == project_id)
+    out: list[tuple[Requisition, int]] = []
+    for requisition in uow.session.scalars(stmt).all():
+        project = uow.session.get(Project, requisition.project_id)
+        if project is None:
+            continue
+        added = _fill(uow, requisition, project, config, announce_short=False)
+        if added:
+            out.append((requisition, len(added)))
+    return out
+
+
+def rematch(uow: UnitOfWork, requisition_id: str, config: RecruitmentSettings) -> tuple[Requisition, int]:
+    requisition = queries.get_requisition(uow, requisition_id, lock=True)
+    if requisition.status == _R.CLOSED:
+        raise BusinessRuleViolation(
+            "Rule rematch-open-only: this requisition is closed because its project closed; nothing can be "
+            "matched to it.",
+            rule="rematch-open-only",
+            status=409,
+        )
+    if requisition.status == _R.FILLED:
+        raise BusinessRuleViolation(
+            f"Rule rematch-open-only: this requisition already has its {requisition.target} candidates; "
+            "rematch tops up short or overdue requisitions only.",
+            rule="rematch-open-only",
+            status=409,
+        )
+    project = projections.project_copy(uow, requisition.project_id)
+    added = _fill(uow, requisition, project, config, announce_short=False)
+    return requisition, len(added)
+
+
+def flag_overdue(uow: UnitOfWork) -> int:
+    """The periodic job: a short requisition past its due date (a Shanghai day) becomes ``overdue``."""
+    now = uow.now()
+    result = uow.session.execute(
+        update(Requisition)
+        .where(Requisition.status == _R.SHORT, Requisition.due_date < today_shanghai(now))
+        .values(status=_R.OVERDUE, overdue_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(result.rowcount or 0)
+    if count:
+        log.warning("%d requisition(s) are past their due date and still short: flagged overdue", count)
+    return count
+
+
+# --- requisitions opened by events (project confirmed or changed, scheduling short of agents) ------------
+
+
+def project_confirmed(
+    uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime, config: RecruitmentSettings
+) -> Requisition | None:
+    """The main requisition: seats × the project's ratio, due a few working days after the confirmation."""
+    project = projections.keep_confirmed(uow, data, occurred_at)
+    requisition = open_requisition(
+        uow,
+        project,
+        reason=domain.RequisitionReason.PROJECT_CONFIRMED,
+        source_ref=f"project.confirmed:{project.project_id}",
+        seats=project.seats or 0,
+        ratio=project.match_ratio or config.match_ratio,
+        start=project.confirmed_on,
+        config=config,
+    )
+    # requisitions opened before we knew what the project needs (reserve/surge events came first)
+    top_up_open_requisitions(uow, config, project_id=project.project_id)
+    return requisition
+
+
+def project_updated(uow: UnitOfWork, data: Mapping[str, Any], config: RecruitmentSettings) -> None:
+    """New seats move the main requisition's target; every open requisition is offered the pool again."""
+    project = projections.keep_updated(uow, data)
+    main = _main_requisition(uow, project.project_id, lock=True)
+    if main is not None and main.status != _R.CLOSED and data.get("seats") is not None:
+        # fewer seats never un-matches anyone: the extra people simply make the requisition filled
+        main.seats = data["seats"]
+        main.target = domain.match_target(main.seats, main.ratio)
+        _fill(uow, main, project, config, announce_short=False)
+    uow.session.flush()
+    top_up_open_requisitions(uow, config, project_id=project.project_id)
+
+
+def replacement_requisition(
+    uow: UnitOfWork,
+    project_id: str,
+    agents_needed: int,
+    *,
+    reason: domain.RequisitionReason,
+    source_ref: str,
+    config: RecruitmentSettings,
+) -> Requisition | None:
+    """Scheduling needs ``agents_needed`` more agents: a requisition for that many seats at the project's
+    matching ratio (1:3), like any other recruitment request: one missing agent → 3 candidates."""
+    project = projections.project_copy(uow, project_id)
+    if agents_needed <= 0:
+        return None
+    return open_requisition(
+        uow,
+        project,
+        reason=reason,
+        source_ref=source_ref,
+        seats=agents_needed,
+        ratio=project.match_ratio or config.match_ratio,
+        start=today_shanghai(uow.now()),
+        config=config,
+    )
