@@ -7,12 +7,9 @@ parses exactly one error format across the six services.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
-
-from flask import Response
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 PROBLEM_BASE_URI = "https://yunkefu.dev/problems/"
@@ -118,14 +115,6 @@ class ProblemError(Exception):
             self.status, self.title, self.detail, type=self.type, errors=self.errors, **self.extra
         )
 
-    def to_response(self) -> Response:
-        response = problem_response(
-            self.status, self.title, self.detail, type=self.type, errors=self.errors, **self.extra
-        )
-        for name, value in self.headers.items():
-            response.headers[name] = value
-        return response
-
 
 class BadRequest(ProblemError):
     status, title, slug = 400, "Bad request", "bad-request"
@@ -230,13 +219,3 @@ def problem_body(
         if key not in body:
             body[key] = value
     return body
-
-
-def problem_response(status: int, title: str, detail: str | None = None, **fields: Any) -> Response:
-    """A complete ``application/problem+json`` response; ``fields`` are ``type``, ``errors`` or extensions."""
-    body = problem_body(status, title, detail, **fields)
-    return Response(
-        json.dumps(body, ensure_ascii=False, default=str),
-        status=status,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )

@@ -1,17 +1,18 @@
 """Page-number pagination for every list endpoint: ``?page=&per_page=`` in, ``{items, total, …}`` out.
 
 The contract lets a client learn a list's size from either a ``total`` field or ``X-Total-Count``; we give
-both. ``paginate`` records the total on ``flask.g`` and the app factory's after-request hook copies it into
-the header, so a view cannot forget it.
+both. ``paginate`` records the total for the current request (a context variable, so this module stays free
+of Flask and a query may call it) and the web layer's after-request hook copies it into the header
+(``shared.web.app``), so a view cannot forget it.
 """
 
 from __future__ import annotations
 
 import math
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, Response, g, has_app_context
 from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ MAX_PER_PAGE = 200
 MAX_PAGE = 1_000_000
 DEFAULT_PER_PAGE = 20
 TOTAL_COUNT_HEADER = "X-Total-Count"
-_G_TOTAL = "_yunkefu_total_count"
+_total_count: ContextVar[int | None] = ContextVar("total_count", default=None)
 
 
 class PageArgsSchema(Schema):
@@ -74,8 +75,14 @@ def paginate(
 
 def set_total_count(total: int) -> None:
     """Announce a list's full size in ``X-Total-Count`` (for lists not built by ``paginate``)."""
-    if has_app_context():
-        setattr(g, _G_TOTAL, total)
+    _total_count.set(total)
+
+
+def take_total_count() -> int | None:
+    """The total announced since the last call (the web layer's hook takes it once per request)."""
+    total = _total_count.get()
+    _total_count.set(None)
+    return total
 
 
 _page_schemas: dict[tuple[type[Schema], str], type[Schema]] = {}
@@ -102,14 +109,3 @@ def page_response_schema(item_schema_cls: type[Schema], name: str) -> type[Schem
     )
     _page_schemas[key] = schema_cls
     return schema_cls
-
-
-def _add_total_count_header(response: Response) -> Response:
-    total = g.get(_G_TOTAL)
-    if total is not None and response.status_code < 400:
-        response.headers[TOTAL_COUNT_HEADER] = str(total)
-    return response
-
-
-def init_app(app: Flask) -> None:
-    app.after_request(_add_total_count_header)

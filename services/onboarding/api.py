@@ -295,7 +295,10 @@ class Materials(MethodView):
         pdf, doc/docx, xls/xlsx, ppt/pptx, txt, md, csv, png, jpg or zip, judged by the content; at most
         MAX_UPLOAD_BYTES (20 MB by default). The same file twice is listed (and stored) once.
         """
-        material, created = materials.add_material(current_uow(), project_id, _store(), files["file"])
+        upload = files["file"]
+        material, created = materials.add_material(
+            current_uow(), project_id, _store(), upload.stream, upload.filename
+        )
         headers = {"Location": material_path(material)}
         return materials.material_view(material), 201 if created else 200, headers
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import FileStorage
 
 from services.onboarding import domain
 from services.onboarding.domain import Status
@@ -57,9 +56,10 @@ def load_material(session: Session, project: Project, material_id: str) -> Mater
 
 
 def add_material(
-    uow: UnitOfWork, project_id: str, store: FileStore, upload: FileStorage
+    uow: UnitOfWork, project_id: str, store: FileStore, stream: BinaryIO, filename: str | None
 ) -> tuple[Material, bool]:
-    """Store the file and list it; ``(material, False)`` when the same bytes are already on this project."""
+    """Store the uploaded file and list it; ``(material, False)`` when the same bytes are already on this
+    project."""
     session, actor = uow.session, uow.actor
     project = load_project(uow, project_id)
     if Status(project.status) in domain.FINAL_STATUSES:
@@ -67,7 +67,7 @@ def add_material(
             f"Materials cannot be added to a {project.status} project.",
             extra={"current_status": project.status},
         )
-    stored = store.save(upload.stream, upload.filename)
+    stored = store.save(stream, filename)
     try:
         existing = _same_file(session, project.id, stored.sha256)
         if existing is not None:

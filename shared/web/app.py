@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 import flask_smorest
-from flask import Flask
+from flask import Flask, Response
 from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -85,7 +85,7 @@ def create_app(
     # After the correlation id (a 429 carries one) and before the guards (a flood of bad bodies is counted).
     ratelimit.init_app(app, settings)
     guards.init_app(app)
-    pagination.init_app(app)
+    _install_total_count(app)
     if settings.trusted_proxy_hops > 0:
         # The client address (rate limits, logs) is the one the trusted proxies saw, not the proxy's own.
         hops = settings.trusted_proxy_hops
@@ -104,3 +104,18 @@ def create_app(
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return app
+
+
+def _install_total_count(app: Flask) -> None:
+    """``X-Total-Count`` on every list answer: the total ``shared.pagination`` recorded during the view."""
+
+    @app.before_request
+    def _forget_total() -> None:
+        pagination.take_total_count()  # a total left by an earlier request of this thread is not ours
+
+    @app.after_request
+    def _total_header(response: Response) -> Response:
+        total = pagination.take_total_count()
+        if total is not None and response.status_code < 400:
+            response.headers[pagination.TOTAL_COUNT_HEADER] = str(total)
+        return response

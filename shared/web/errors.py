@@ -25,7 +25,7 @@ from shared.errors import (
     Conflict,
     ProblemError,
     ValidationFailed,
-    problem_response,
+    problem_body,
     problem_type,
     status_slug,
     status_title,
@@ -34,6 +34,26 @@ from shared.errors import (
 from shared.web.state import request_session
 
 log = logging.getLogger(__name__)
+
+
+def problem_response(status: int, title: str, detail: str | None = None, **fields: Any) -> Response:
+    """A complete ``application/problem+json`` response; ``fields`` are ``type``, ``errors`` or extensions."""
+    body = problem_body(status, title, detail, **fields)
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str),
+        status=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def error_response(error: ProblemError) -> Response:
+    """A refusal (``shared.errors.ProblemError``) as its problem+json response, with its headers."""
+    response = problem_response(
+        error.status, error.title, error.detail, type=error.type, errors=error.errors, **error.extra
+    )
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
 
 
 class ProblemSchema(ma.Schema):
@@ -221,12 +241,12 @@ class ProblemApi(flask_smorest.Api):
 
 
 def handle_problem_error(error: ProblemError) -> Response:
-    return error.to_response()
+    return error_response(error)
 
 
 def handle_marshmallow_error(error: ma.ValidationError) -> Response:
     """A schema validated in service code (not through webargs) failed: still the 422 a client expects."""
-    return ValidationFailed(flatten_errors(error.messages)).to_response()
+    return error_response(ValidationFailed(flatten_errors(error.messages)))
 
 
 def handle_unexpected_error(error: Exception) -> Response:
@@ -272,21 +292,28 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     state = _sqlstate(error)
     log.warning("integrity error answered as a problem (sqlstate %s, %s)", state, _constraint(error))
     if state in _CONFLICT_SQLSTATES or not state:
-        return Conflict(
-            "The request conflicts with data saved at the same moment (for example the same item created "
-            "twice concurrently); nothing was changed. Reload the current state and retry if still needed."
-        ).to_response()
-    return ValidationFailed(
-        {"_schema": ["A value is missing or not allowed."]},
-        detail="A value is missing or not allowed for storage; nothing was changed.",
-    ).to_response()
+        return error_response(
+            Conflict(
+                "The request conflicts with data saved at the same moment (for example the same item "
+                "created twice concurrently); nothing was changed. Reload the current state and retry if "
+                "still needed."
+            )
+        )
+    return error_response(
+        ValidationFailed(
+            {"_schema": ["A value is missing or not allowed."]},
+            detail="A value is missing or not allowed for storage; nothing was changed.",
+        )
+    )
 
 
 def handle_data_error(error: DataError) -> Response:
     """A value the database cannot store (out of range, too long, malformed): 422, not 500."""
     _rollback_request_session()
     log.warning("data error answered as a problem (sqlstate %s, %s)", _sqlstate(error), _constraint(error))
-    return ValidationFailed(
-        {"_schema": ["A value is out of range or too long to be stored."]},
-        detail="A value in the request is out of range or too long to be stored; nothing was changed.",
-    ).to_response()
+    return error_response(
+        ValidationFailed(
+            {"_schema": ["A value is out of range or too long to be stored."]},
+            detail="A value in the request is out of range or too long to be stored; nothing was changed.",
+        )
+    )

@@ -14,7 +14,8 @@ from sqlalchemy import text
 
 from shared import workdays
 from shared.db import Database
-from shared.errors import problem_response, problem_type
+from shared.errors import problem_type
+from shared.web.errors import problem_response
 from shared.web.state import app_state, get_settings
 
 log = logging.getLogger(__name__)
