@@ -22,8 +22,8 @@ from shared.auth import roles_required
 from shared.errors import ProblemError
 from shared.pagination import page_response_schema
 from shared.storage import FileStore, content_disposition
-from shared.tabular import export_response, export_responses, negotiate_format
 from shared.web import current_uow, get_settings, idempotent, transactional
+from shared.web.downloads import export_response, export_responses, negotiate_format
 
 blp = Blueprint(
     "projects",

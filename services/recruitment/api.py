@@ -33,8 +33,9 @@ from services.recruitment.schemas import (
 )
 from shared.auth import ensure_self_or_roles, roles_documented, roles_required
 from shared.errors import NotFound, ValidationFailed
-from shared.tabular import XLSX_MIME, FileRejected, read_upload
+from shared.tabular import XLSX_MIME, FileRejected
 from shared.web import current_uow, get_settings, idempotent, transactional
+from shared.web.downloads import read_upload
 
 blp = Blueprint(
     "recruitment",

@@ -38,8 +38,8 @@ from services.scheduling.schemas import (
 )
 from shared.auth import ROLES, ensure_self_or_roles, roles_required
 from shared.pagination import PageArgsSchema
-from shared.tabular import export_response, export_responses
 from shared.web import current_uow, get_settings, idempotent, keep_on_refusal, transactional
+from shared.web.downloads import export_response, export_responses
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")
 

@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from openpyxl import Workbook, load_workbook
 
-from services.billing.csvio import PAYROLL_COLUMNS, ExportRow, payroll_rows
-from services.scheduling.service import ROSTER_COLUMNS, roster_rows
+from services.billing.exports import PAYROLL_COLUMNS, ExportRow, payroll_rows
+from services.scheduling.exports import ROSTER_COLUMNS, roster_rows
 from shared import tabular
 from shared.errors import BusinessRuleViolation
 from shared.tabular import (
@@ -20,14 +20,13 @@ from shared.tabular import (
     Column,
     FileRejected,
     decode_text,
-    export_response,
     header_map,
-    negotiate_format,
     neutralise,
     read_rows,
     to_csv,
     to_xlsx,
 )
+from shared.web.downloads import export_response, negotiate_format
 
 COLUMNS = (
     Column("name", "姓名"),
