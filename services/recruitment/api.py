@@ -33,9 +33,9 @@ from services.recruitment.schemas import (
 )
 from shared.auth import ensure_self_or_roles, roles_documented, roles_required
 from shared.errors import NotFound, ValidationFailed
-from shared.tabular import XLSX_MIME, FileRejected
+from shared.tabular import FileRejected
 from shared.web import current_uow, get_settings, idempotent, transactional
-from shared.web.downloads import read_upload
+from shared.web.downloads import read_upload, upload_request_body
 
 blp = Blueprint(
     "recruitment",
@@ -91,16 +91,7 @@ class Candidates(MethodView):
 @blp.response(200, ImportResultOut)
 @blp.doc(
     description=_IMPORT_DOC,
-    requestBody={
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-            },
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
-        },
-    },
+    requestBody=upload_request_body(),
 )
 def import_candidates(args: dict[str, Any]) -> Any:
     """Import candidates from a CSV file (all or nothing)"""

@@ -97,3 +97,17 @@ def read_upload(limit: int, *, what: str = "file") -> bytes:
     if len(raw) > limit:
         raise too_large
     return raw
+
+
+def upload_request_body() -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a table import: multipart field ``file``, or a CSV/XLSX body."""
+    return {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            },
+            "text/csv": {"schema": {"type": "string"}},
+            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
