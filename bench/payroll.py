@@ -30,11 +30,12 @@ from sqlalchemy import select, text
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._support import Scratch
-from services.billing import service
+from services.billing import payroll as billing_payroll
 from services.billing.models import Performance, WorkedHours
 from shared.db import Database, utcnow
 from shared.migrate import upgrade
 from shared.service import load_spec
+from shared.uow import Actor, unit_of_work
 
 PERIOD = "2026-09"
 DAYS = [dt.date(2026, 9, d) for d in range(1, 31)]
@@ -158,18 +159,18 @@ def read_month(database: Database) -> tuple[float, int]:
 
 
 def payroll(database: Database, repeat: int) -> tuple[float, int, Decimal]:
-    actor = service.Actor(sub="bench-finance", role="finance")
+    actor = Actor(sub="bench-finance", role="finance")
     best = float("inf")
     run_id = ""
     count, total = 0, Decimal(0)
     for attempt in range(repeat):
         t0 = time.perf_counter()
-        with database.session() as session:
+        with unit_of_work(database, actor=actor) as uow:
             if attempt == 0:
-                run = service.create_run(session, PERIOD, None, actor)
+                run = billing_payroll.create_run(uow, PERIOD, None)
                 run_id = run.id
             else:
-                run = service.recalculate_run(session, run_id)
+                run = billing_payroll.recalculate_run(uow, run_id)
             count, total = run.payslip_count, run.total
         best = min(best, time.perf_counter() - t0)
     return best, count, total

@@ -1,4 +1,6 @@
-"""The billing API (/api/v1): thin flask-smorest views over ``service``.
+"""The billing API (/api/v1): thin flask-smorest views. Each parses, calls a use case (``pay_plans``,
+``performance``, ``payroll``) or a query (``queries``, ``exports``) with the request's unit of work, and
+answers; write views commit through ``@transactional`` or ``@idempotent``.
 
 Finance (财务) writes: plans, performance data, adjustments, runs and their approval. The vendor reads
 everything. An agent reads only its own payslips of approved runs.
@@ -6,6 +8,8 @@ everything. An agent reads only its own payslips of approved runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Response, request
@@ -13,9 +17,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from services.billing import csvio, service
+from services.billing import exports, pay_plans, payroll, performance, queries
 from services.billing.config import BillingSettings, load_settings
 from services.billing.schemas import (
     AdjustmentIn,
@@ -46,20 +49,18 @@ from services.billing.schemas import (
     WorkedHoursListArgs,
     WorkedHoursPage,
 )
-from shared.auth import current_principal, roles_required
+from shared.auth import roles_required
 from shared.errors import Conflict, ValidationFailed
-from shared.http import db_session, flatten_errors, get_settings
-from shared.pagination import paginate
-from shared.tabular import (
-    XLSX_MIME,
-    ExportArgs,
+from shared.tabular import ExportArgs
+from shared.uow import UnitOfWork
+from shared.web import current_uow, flatten_errors, get_settings, idempotent, transactional
+from shared.web.downloads import (
     export_response,
     export_responses,
     negotiate_format,
     read_upload,
+    upload_request_body,
 )
-from shared.web.idempotency import idempotent
-from shared.workdays import today_shanghai
 
 blp = Blueprint(
     "billing",
@@ -74,26 +75,21 @@ READERS = ("finance", "vendor")
 _BYTES_PER_ROW = 256
 
 
-def _actor() -> service.Actor:
-    principal = current_principal()
-    return service.Actor(sub=principal.sub, role=principal.role)
-
-
 def _settings() -> BillingSettings:
     return load_settings(get_settings().extra)
 
 
-def _commit(session: Session, conflict: str) -> None:
-    """Commit; a unique-key race lost to a concurrent request becomes the same 409 a later one gets."""
+@contextmanager
+def _racing(conflict: str) -> Iterator[UnitOfWork]:
+    """The request's unit of work, flushed at the end: a unique-key race lost to a concurrent request
+    becomes the same 409 a later request gets, with this detail (the decorator commits, or writes nothing)."""
+    uow = current_uow()
     try:
-        session.commit()
+        yield uow
+        uow.flush()
     except IntegrityError:
-        session.rollback()
+        uow.rollback()
         raise Conflict(conflict) from None
-
-
-def _page(session: Session, stmt: Any, args: dict[str, Any]) -> Any:
-    return paginate(session, stmt, args["page"], args["per_page"])
 
 
 # --- pay plans --------------------------------------------------------------------------------------------
@@ -148,8 +144,7 @@ class PayPlans(MethodView):
     @blp.response(200, PayPlanPage)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """List pay plans (filters: project_id, agent_id, type, defaults_only)"""
-        page = _page(db_session(), service.plans_query(args), args)
-        return {**page.__dict__, "items": [service.plan_view(p) for p in page.items]}
+        return queries.list_plans(current_uow(), args)
 
     @idempotent
     @roles_required(*FINANCE)
@@ -158,10 +153,10 @@ class PayPlans(MethodView):
     @blp.doc(description=_PLAN_DOC)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a pay plan: a project's default, or one agent's override, effective from a date"""
-        session = db_session()
-        plan = service.create_plan(session, data, _actor(), today_shanghai())
-        _commit(session, "A plan with this project, agent and effective_from was created at the same time.")
-        return service.plan_view(plan)
+        race = "A plan with this project, agent and effective_from was created at the same time."
+        with _racing(race) as uow:
+            plan = pay_plans.create_plan(uow, data)
+        return queries.plan_view(plan)
 
 
 @blp.route("/pay-plans/<plan_id>")
@@ -170,7 +165,7 @@ class PayPlanItem(MethodView):
     @blp.response(200, PayPlanOut)
     def get(self, plan_id: str) -> dict[str, Any]:
         """One pay plan"""
-        return service.plan_view(service.get_plan(db_session(), plan_id))
+        return queries.plan(current_uow(), plan_id)
 
 
 # --- performance data -------------------------------------------------------------------------------------
@@ -219,8 +214,9 @@ class PerformanceView(MethodView):
     @blp.response(200, PerformancePage)
     def get(self, args: dict[str, Any]) -> Any:
         """List performance days (filters: project_id, agent_id, from, to)"""
-        return _page(db_session(), service.performance_query(args), args)
+        return queries.list_performance(current_uow(), args)
 
+    @transactional
     @roles_required(*FINANCE)
     @blp.response(200, PerformanceResult)
     @blp.doc(
@@ -242,10 +238,8 @@ class PerformanceView(MethodView):
     def post(self) -> dict[str, int]:
         """Record performance data: sales, average response, response rate, consultations per day"""
         items, labels, errors = _parse_performance_json()
-        session = db_session()
-        result = service.record_performance(session, items, labels, today_shanghai(), earlier_errors=errors)
-        _commit(session, "The same days were written by a concurrent request; send them again.")
-        return result
+        with _racing("The same days were written by a concurrent request; send them again.") as uow:
+            return performance.record_performance(uow, items, labels, earlier_errors=errors)
 
 
 _IMPORT_DOC = (
@@ -263,36 +257,24 @@ def _import_limit_bytes(limit_rows: int) -> int:
 
 
 @blp.route("/performance/import", methods=["POST"])
+@transactional
 @roles_required(*FINANCE)
 @blp.response(200, PerformanceResult)
 @blp.doc(
     description=_IMPORT_DOC,
-    requestBody={
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
-            },
-            "text/csv": {"schema": {"type": "string"}},
-            XLSX_MIME: {"schema": {"type": "string", "format": "binary"}},
-        },
-    },
+    requestBody=upload_request_body(),
 )
 def import_performance() -> dict[str, int]:
     """Import performance data from a CSV file (all or nothing)"""
     limit = _settings().max_import_rows
     raw = read_upload(_import_limit_bytes(limit), what="performance file")
-    parsed = csvio.parse_performance_csv(raw, PerformanceIn(), max_rows=limit)
+    parsed = exports.parse_performance_csv(raw, PerformanceIn(), max_rows=limit)
     if "file" in parsed.errors or "line 1" in parsed.errors:
         raise ValidationFailed(
             parsed.errors, detail=f"{next(iter(parsed.errors.values()))[0]}; nothing was imported."
         )
-    session = db_session()
-    result = service.record_performance(
-        session, parsed.items, parsed.labels, today_shanghai(), earlier_errors=parsed.errors
-    )
-    _commit(session, "The same days were written by a concurrent request; upload the file again.")
-    return result
+    with _racing("The same days were written by a concurrent request; upload the file again.") as uow:
+        return performance.record_performance(uow, parsed.items, parsed.labels, earlier_errors=parsed.errors)
 
 
 @blp.route("/worked-hours", methods=["GET"])
@@ -301,7 +283,7 @@ def import_performance() -> dict[str, int]:
 @blp.response(200, WorkedHoursPage)
 def list_worked_hours(args: dict[str, Any]) -> Any:
     """Hours worked per day, from scheduling's shift.worked (filters: project_id, agent_id, from, to)"""
-    return _page(db_session(), service.worked_hours_query(args), args)
+    return queries.list_worked_hours(current_uow(), args)
 
 
 # --- deductions and adjustments ---------------------------------------------------------------------------
@@ -313,7 +295,7 @@ def list_worked_hours(args: dict[str, Any]) -> Any:
 @blp.response(200, DeductionPage)
 def list_deductions(args: dict[str, Any]) -> Any:
     """Penalties of upheld complaints, by the period of their resolution (filters: project, agent, period)"""
-    return _page(db_session(), service.deductions_query(args), args)
+    return queries.list_deductions(current_uow(), args)
 
 
 @blp.route("/adjustments")
@@ -323,7 +305,7 @@ class Adjustments(MethodView):
     @blp.response(200, AdjustmentPage)
     def get(self, args: dict[str, Any]) -> Any:
         """List manual adjustments (filters: project_id, agent_id, period)"""
-        return _page(db_session(), service.adjustments_query(args), args)
+        return queries.list_adjustments(current_uow(), args)
 
     @idempotent
     @roles_required(*FINANCE)
@@ -335,10 +317,7 @@ class Adjustments(MethodView):
     )
     def post(self, data: dict[str, Any]) -> Any:
         """Add a manual adjustment to an agent's pay for a period"""
-        session = db_session()
-        adjustment = service.add_adjustment(session, data, _actor())
-        session.commit()
-        return adjustment
+        return performance.add_adjustment(current_uow(), data)
 
 
 # --- payroll runs -----------------------------------------------------------------------------------------
@@ -351,7 +330,7 @@ class PayrollRuns(MethodView):
     @blp.response(200, PayrollRunPage)
     def get(self, args: dict[str, Any]) -> Any:
         """List payroll runs, newest period first (filters: period, project_id, status)"""
-        return _page(db_session(), service.runs_query(args), args)
+        return queries.list_runs(current_uow(), args)
 
     @idempotent
     @roles_required(*FINANCE)
@@ -364,10 +343,8 @@ class PayrollRuns(MethodView):
     )
     def post(self, data: dict[str, Any]) -> Any:
         """Start a payroll run for a period (YYYY-MM), for one project or all"""
-        session = db_session()
-        run = service.create_run(session, data["period"], data.get("project_id"), _actor())
-        _commit(session, f"A run for {data['period']} and this scope was created at the same time.")
-        return run
+        with _racing(f"A run for {data['period']} and this scope was created at the same time.") as uow:
+            return payroll.create_run(uow, data["period"], data.get("project_id"))
 
 
 @blp.route("/payroll-runs/<run_id>")
@@ -376,29 +353,27 @@ class PayrollRunItem(MethodView):
     @blp.response(200, PayrollRunOut)
     def get(self, run_id: str) -> Any:
         """One payroll run with its total and the agents left unpaid for want of a plan"""
-        return service.get_run(db_session(), run_id)
+        return queries.run(current_uow(), run_id)
 
+    @transactional
     @roles_required(*FINANCE)
     @blp.response(204)
     def delete(self, run_id: str) -> None:
         """Discard a draft run (an approved run can never be deleted)"""
-        session = db_session()
-        service.delete_run(session, run_id)
-        session.commit()
+        payroll.delete_run(current_uow(), run_id)
 
 
 @blp.route("/payroll-runs/<run_id>/recalculate", methods=["POST"])
+@transactional
 @roles_required(*FINANCE)
 @blp.response(200, PayrollRunOut)
 def recalculate_run(run_id: str) -> Any:
     """Recompute a draft from the data as it is now (409 once approved)"""
-    session = db_session()
-    run = service.recalculate_run(session, run_id)
-    session.commit()
-    return run
+    return payroll.recalculate_run(current_uow(), run_id)
 
 
 @blp.route("/payroll-runs/<run_id>/approve", methods=["POST"])
+@transactional
 @roles_required(*FINANCE)
 @blp.response(200, PayrollRunOut)
 @blp.doc(
@@ -409,10 +384,7 @@ def recalculate_run(run_id: str) -> Any:
 )
 def approve_run(run_id: str) -> Any:
     """Approve a draft run (finance only)"""
-    session = db_session()
-    run = service.approve_run(session, run_id, _actor())
-    session.commit()
-    return run
+    return payroll.approve_run(current_uow(), run_id)
 
 
 @blp.route("/payroll-runs/<run_id>/payslips", methods=["GET"])
@@ -421,10 +393,7 @@ def approve_run(run_id: str) -> Any:
 @blp.response(200, PayslipPage)
 def run_payslips(args: dict[str, Any], run_id: str) -> dict[str, Any]:
     """A run's payslips with their lines (filters: agent_id, project_id)"""
-    session = db_session()
-    service.get_run(session, run_id)
-    page = _page(session, service.payslips_query(args, run_id=run_id), args)
-    return {**page.__dict__, "items": service.payslip_views(session, page.items)}
+    return queries.run_payslips(current_uow(), run_id, args)
 
 
 @blp.route("/payroll-runs/<run_id>/export", methods=["GET"])
@@ -439,17 +408,14 @@ def run_payslips(args: dict[str, Any], run_id: str) -> dict[str, Any]:
 )
 def export_run(args: dict[str, Any], run_id: str) -> Response:
     """Export a run's payslips as CSV or XLSX"""
-    session = db_session()
-    run = service.get_run(session, run_id)
-    rows = csvio.payroll_rows(run.id, run.period, run.status, service.export_rows(session, run))
-    scope = f"-{run.project_id}" if run.project_id else ""
+    table = exports.payroll_export(current_uow(), run_id)
     return export_response(
-        csvio.PAYROLL_COLUMNS,
-        rows,
-        filename=f"payroll-{run.period}{scope}",
+        exports.PAYROLL_COLUMNS,
+        table.rows,
+        filename=table.filename,
         fmt=negotiate_format(args.get("format")),
         lang=args["lang"],
-        sheet=f"payroll {run.period}",
+        sheet=table.sheet,
     )
 
 
@@ -463,14 +429,7 @@ def export_run(args: dict[str, Any], run_id: str) -> Response:
 def list_payslips(args: dict[str, Any]) -> dict[str, Any]:
     """Payslips across runs (filters: agent_id, project_id, period). An agent token sees only its own
     payslips of approved runs, whatever the filters say."""
-    actor = _actor()
-    approved_only = False
-    if actor.role == "agent":
-        args = {**args, "agent_id": actor.sub}
-        approved_only = True
-    session = db_session()
-    page = _page(session, service.payslips_query(args, approved_only=approved_only), args)
-    return {**page.__dict__, "items": service.payslip_views(session, page.items)}
+    return queries.list_payslips(current_uow(), args)
 
 
 @blp.route("/payslips/<payslip_id>", methods=["GET"])
@@ -478,7 +437,7 @@ def list_payslips(args: dict[str, Any]) -> dict[str, Any]:
 @blp.response(200, PayslipOut)
 def get_payslip(payslip_id: str) -> dict[str, Any]:
     """One payslip as JSON; an agent gets only its own (404 for any other)"""
-    return service.get_payslip(db_session(), payslip_id, _actor())
+    return queries.payslip(current_uow(), payslip_id)
 
 
 # --- read models (for pickers in the console) -------------------------------------------------------------
@@ -490,7 +449,7 @@ def get_payslip(payslip_id: str) -> dict[str, Any]:
 @blp.response(200, KnownProjectPage)
 def list_projects(args: dict[str, Any]) -> Any:
     """The projects billing knows from onboarding's events (filter: status), by company name"""
-    return _page(db_session(), service.projects_query(args), args)
+    return queries.list_projects(current_uow(), args)
 
 
 @blp.route("/agents", methods=["GET"])
@@ -499,4 +458,4 @@ def list_projects(args: dict[str, Any]) -> Any:
 @blp.response(200, KnownAgentPage)
 def list_agents(args: dict[str, Any]) -> Any:
     """Agents by project membership, with admission and departure days (filters: project_id, agent_id)"""
-    return _page(db_session(), service.agents_query(args), args)
+    return queries.list_agents(current_uow(), args)

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.billing import domain
-from services.billing.csvio import PAYROLL_COLUMNS, ExportRow, parse_performance_csv, payroll_rows
+from services.billing.exports import PAYROLL_COLUMNS, ExportRow, parse_performance_csv, payroll_rows
 from services.billing.domain import (
     AdjustmentItem,
     Conditions,

@@ -1,5 +1,5 @@
 """Tables in and out: the performance import (all-or-nothing, every bad line reported) and the payroll
-export (columns below; CSV or XLSX through ``shared.tabular``). No Flask, no SQL."""
+export (columns below; CSV or XLSX through ``shared.tabular``). No Flask: the views send the files."""
 
 from __future__ import annotations
 
@@ -9,10 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError
+from sqlalchemy import select
 
 from services.billing.domain import LINE_KINDS, ZERO
+from services.billing.models import PayrollRun, Payslip
+from services.billing.payroll import get_run
+from services.billing.queries import payslip_views
 from shared.money import format_money
 from shared.tabular import Column, FileRejected, header_map, read_rows
+from shared.uow import UnitOfWork
 
 PERFORMANCE_COLUMNS: tuple[Column, ...] = (
     Column("project_id", "项目编号"),
@@ -155,3 +160,33 @@ def payroll_rows(run_id: str, period: str, status: str, rows: Iterable[ExportRow
             ]
         )
     return out
+
+
+def export_rows(uow: UnitOfWork, run: PayrollRun) -> list[ExportRow]:
+    """A run's payslips, by project and agent, as export rows."""
+    payslips = list(
+        uow.session.scalars(
+            select(Payslip).where(Payslip.run_id == run.id).order_by(Payslip.project_id, Payslip.agent_id)
+        )
+    )
+    return [
+        ExportRow(v["agent_id"], v["agent_name"], v["project_id"], v["plan_type"], v["total"], v["lines"])
+        for v in payslip_views(uow, payslips)
+    ]
+
+
+@dataclass(frozen=True)
+class PayrollExport:
+    """What the export view sends: the rows under ``PAYROLL_COLUMNS``, the file's and the sheet's name."""
+
+    rows: list[list[Any]]
+    filename: str
+    sheet: str
+
+
+def payroll_export(uow: UnitOfWork, run_id: str) -> PayrollExport:
+    """A run's payslips as a table (404 for an unknown run)."""
+    run = get_run(uow, run_id)
+    rows = payroll_rows(run.id, run.period, run.status, export_rows(uow, run))
+    scope = f"-{run.project_id}" if run.project_id else ""
+    return PayrollExport(rows, filename=f"payroll-{run.period}{scope}", sheet=f"payroll {run.period}")

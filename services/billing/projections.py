@@ -1,0 +1,185 @@
+"""Billing's copies of other services' data, kept from events (read models; 投影).
+
+Projects (onboarding), agents' membership of a project (training's admissions, scheduling's departures
+and replacements), hours worked (scheduling's shift.worked) and penalties of upheld complaints. Events
+arrive late, twice or out of order (a departure before the admission, a corrected timesheet), so every
+copy is found or created by its key (``shared.projections``) or upserted, and each write of pay data is
+marked in the late-data journal (``changes``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, tuple_
+
+from services.billing.changes import CENT, Key, chunks, mark_changed, upsert
+from services.billing.domain import Period
+from services.billing.models import Agent, Deduction, Project, WorkedHours
+from shared.errors import BusinessRuleViolation
+from shared.projections import company_name, copy_of, take
+from shared.uow import UnitOfWork
+from shared.workdays import SHANGHAI
+
+
+def shanghai_date(moment: dt.datetime) -> dt.date:
+    """The business date (Asia/Shanghai) of an instant: 23:30 UTC on the 31st is already the 1st."""
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(SHANGHAI).date()
+
+
+def _project(uow: UnitOfWork, data: Mapping[str, Any], status: str) -> tuple[Project, bool]:
+    return copy_of(uow.session, Project, data["project_id"], defaults={"status": status})
+
+
+def project_confirmed(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """project.confirmed: the merchant and its company name (a late one never reopens a closed project)."""
+    project, _created = _project(uow, data, "confirmed")
+    take(project, data, ("merchant_id",))
+    project.company_name = company_name(data) or project.company_name
+    project.updated_at = uow.now()
+
+
+def project_updated(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    project, _created = _project(uow, data, "confirmed")
+    take(project, data, ("merchant_id",))
+    project.updated_at = uow.now()
+
+
+def project_closed(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    project, created = _project(uow, data, "closed")
+    if created:
+        take(project, data, ("merchant_id",))
+    project.status = "closed"
+    project.updated_at = uow.now()
+
+
+def _agent(uow: UnitOfWork, agent_id: str, project_id: str) -> tuple[Agent, bool]:
+    return copy_of(uow.session, Agent, (agent_id, project_id), defaults={"updated_at": uow.now()})
+
+
+def agent_admitted(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """The agent joins the project on the admission day (admitted_at, else the event's date)."""
+    now = uow.now()
+    day = shanghai_date(data.get("admitted_at") or occurred_at)
+    row, _new = _agent(uow, data["candidate_id"], data["project_id"])
+    row.name = data.get("name") or row.name
+    if row.departed_on is not None and day > row.departed_on:
+        row.admitted_on, row.departed_on = day, None  # admitted again after leaving: a new stint
+    elif row.admitted_on is None or day < row.admitted_on:
+        row.admitted_on = day
+    row.updated_at = now
+    mark_changed(uow.session, [(row.project_id, row.agent_id, str(Period.of(day)))], now)
+
+
+def agent_departed(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """The agent leaves on the departure date (its last paid day)."""
+    now = uow.now()
+    day = data.get("date") or shanghai_date(occurred_at)
+    row, _new = _agent(uow, data["agent_id"], data["project_id"])
+    row.departed_on = day
+    row.replaced_by = data.get("replacement_id") or row.replaced_by
+    row.updated_at = now
+    mark_changed(uow.session, [(row.project_id, row.agent_id, str(Period.of(day)))], now)
+
+
+def agent_replaced(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """The departed agent leaves and the reserve taking over joins (if not a member already) that day."""
+    now = uow.now()
+    day = data.get("date") or shanghai_date(occurred_at)
+    marks = []
+    row, _new = _agent(uow, data["agent_id"], data["project_id"])
+    if row.departed_on is None:
+        row.departed_on = day
+    row.replaced_by = data.get("replacement_id") or row.replaced_by
+    row.updated_at = now
+    marks.append((row.project_id, row.agent_id, str(Period.of(day))))
+    if data.get("replacement_id"):
+        reserve, new = _agent(uow, data["replacement_id"], data["project_id"])
+        if new or reserve.admitted_on is None:
+            reserve.admitted_on = day
+        elif reserve.departed_on is not None and reserve.departed_on < day:
+            reserve.admitted_on, reserve.departed_on = day, None
+        reserve.updated_at = now
+        marks.append((reserve.project_id, reserve.agent_id, str(Period.of(day))))
+    mark_changed(uow.session, marks, now)
+
+
+def shift_worked(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """Hours of a day, upserted by (agent, project, date): a corrected timesheet replaces the first."""
+    now = uow.now()
+    upsert(
+        uow.session,
+        WorkedHours,
+        [
+            {
+                "agent_id": data["agent_id"],
+                "project_id": data["project_id"],
+                "date": data["date"],
+                "hours": Decimal(data["hours"]).quantize(CENT),
+                "updated_at": now,
+            }
+        ],
+        ("agent_id", "project_id", "date"),
+    )
+    mark_changed(uow.session, [(data["project_id"], data["agent_id"], str(Period.of(data["date"])))], now)
+
+
+def complaint_upheld(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """The penalty falls into the period of the complaint's resolution (resolved_at, else the event time)."""
+    session, now = uow.session, uow.now()
+    resolved_on = shanghai_date(data.get("resolved_at") or occurred_at)
+    period = str(Period.of(resolved_on))
+    marks = [(data["project_id"], data["agent_id"], period)]
+    existing = session.get(Deduction, data["complaint_id"])
+    if existing is not None:
+        marks.append((existing.project_id, existing.agent_id, existing.period))
+    upsert(
+        session,
+        Deduction,
+        [
+            {
+                "complaint_id": data["complaint_id"],
+                "number": data["number"],
+                "agent_id": data["agent_id"],
+                "project_id": data["project_id"],
+                "amount": Decimal(data["penalty"]),
+                "resolved_on": resolved_on,
+                "period": period,
+                "updated_at": now,
+            }
+        ],
+        ("complaint_id",),
+    )
+    mark_changed(session, marks, now)
+
+
+def require_project(uow: UnitOfWork, project_id: str) -> Project:
+    """The project's copy; refused when onboarding's confirmation has not arrived (or never will)."""
+    project = uow.session.get(Project, project_id)
+    if project is None:
+        raise BusinessRuleViolation(
+            f"Billing knows no project {project_id!r}: projects arrive from onboarding's project.confirmed. "
+            "Use the id of a confirmed project (or wait a moment if it was just confirmed).",
+            rule="unknown-project",
+        )
+    return project
+
+
+def known_agents(uow: UnitOfWork, pairs: set[Key]) -> set[Key]:
+    """Which (agent, project) pairs billing has learned of (from training's agent.admitted)."""
+    known: set[Key] = set()
+    ordered = sorted(pairs)
+    for chunk in chunks(ordered):
+        known.update(
+            (a, p)
+            for a, p in uow.session.execute(
+                select(Agent.agent_id, Agent.project_id).where(
+                    tuple_(Agent.agent_id, Agent.project_id).in_(list(chunk))
+                )
+            )
+        )
+    return known

@@ -1,0 +1,274 @@
+"""The read side of the billing service: lists with their filters, one plan, run or payslip, and the
+shape the views answer with.
+
+Every query takes the unit of work; the caller (``uow.actor``) narrows what an agent sees to its own
+payslips of approved runs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from services.billing.changes import chunks
+from services.billing.models import (
+    Adjustment,
+    Agent,
+    Deduction,
+    PayPlan,
+    PayrollRun,
+    Payslip,
+    PayslipLine,
+    Performance,
+    Project,
+    WorkedHours,
+)
+from services.billing.payroll import APPROVED, get_run
+from shared.errors import NotFound
+from shared.pagination import Page, paginate
+from shared.uow import UnitOfWork
+
+
+def plan_view(plan: PayPlan) -> dict[str, Any]:
+    has_conditions = plan.max_avg_response_seconds is not None or plan.min_response_rate is not None
+    return {
+        "id": plan.id,
+        "project_id": plan.project_id,
+        "agent_id": plan.agent_id,
+        "type": plan.type,
+        "hourly_rate": plan.hourly_rate,
+        "monthly_base": plan.monthly_base,
+        "commission_rate": plan.commission_rate,
+        "conditions": {
+            "max_avg_response_seconds": plan.max_avg_response_seconds,
+            "min_response_rate": plan.min_response_rate,
+        }
+        if has_conditions
+        else None,
+        "base_factor_when_unmet": plan.base_factor_when_unmet,
+        "effective_from": plan.effective_from,
+        "notes": plan.notes,
+        "created_at": plan.created_at,
+        "created_by": plan.created_by,
+    }
+
+
+def _plans_query(args: Mapping[str, Any]) -> Select[Any]:
+    stmt = select(PayPlan).order_by(PayPlan.project_id, PayPlan.scope_key, PayPlan.effective_from, PayPlan.id)
+    if args.get("project_id"):
+        stmt = stmt.where(PayPlan.project_id == args["project_id"])
+    if args.get("agent_id"):
+        stmt = stmt.where(PayPlan.agent_id == args["agent_id"])
+    if args.get("type"):
+        stmt = stmt.where(PayPlan.type == args["type"])
+    if args.get("defaults_only"):
+        stmt = stmt.where(PayPlan.agent_id.is_(None))
+    return stmt
+
+
+def plan(uow: UnitOfWork, plan_id: str) -> dict[str, Any]:
+    """One pay plan, as the views answer it."""
+    found = uow.session.get(PayPlan, plan_id)
+    if found is None:
+        raise NotFound(f"There is no pay plan {plan_id!r}.")
+    return plan_view(found)
+
+
+def _range_query(model: Any, args: Mapping[str, Any]) -> Select[Any]:
+    stmt = select(model).order_by(model.date, model.project_id, model.agent_id)
+    if args.get("project_id"):
+        stmt = stmt.where(model.project_id == args["project_id"])
+    if args.get("agent_id"):
+        stmt = stmt.where(model.agent_id == args["agent_id"])
+    if args.get("from_"):
+        stmt = stmt.where(model.date >= args["from_"])
+    if args.get("to"):
+        stmt = stmt.where(model.date <= args["to"])
+    return stmt
+
+
+def _performance_query(args: Mapping[str, Any]) -> Select[Any]:
+    return _range_query(Performance, args)
+
+
+def _worked_hours_query(args: Mapping[str, Any]) -> Select[Any]:
+    return _range_query(WorkedHours, args)
+
+
+def _period_query(model: Any, args: Mapping[str, Any], order: Sequence[Any]) -> Select[Any]:
+    stmt = select(model).order_by(*order)
+    for name in ("project_id", "agent_id", "period"):
+        if args.get(name):
+            stmt = stmt.where(getattr(model, name) == args[name])
+    return stmt
+
+
+def _deductions_query(args: Mapping[str, Any]) -> Select[Any]:
+    return _period_query(Deduction, args, (Deduction.resolved_on, Deduction.complaint_id))
+
+
+def _adjustments_query(args: Mapping[str, Any]) -> Select[Any]:
+    return _period_query(Adjustment, args, (Adjustment.created_at, Adjustment.id))
+
+
+def _runs_query(args: Mapping[str, Any]) -> Select[Any]:
+    stmt = select(PayrollRun).order_by(PayrollRun.period.desc(), PayrollRun.created_at.desc(), PayrollRun.id)
+    for name in ("period", "project_id", "status"):
+        if args.get(name):
+            stmt = stmt.where(getattr(PayrollRun, name) == args[name])
+    return stmt
+
+
+def _payslips_query(
+    args: Mapping[str, Any], *, run_id: str | None = None, approved_only: bool = False
+) -> Select[Any]:
+    stmt = select(Payslip).join(PayrollRun, PayrollRun.id == Payslip.run_id)
+    if run_id is not None:
+        stmt = stmt.where(Payslip.run_id == run_id)
+    if approved_only:
+        stmt = stmt.where(PayrollRun.status == APPROVED)
+    for name in ("agent_id", "project_id", "period"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Payslip, name) == args[name])
+    return stmt.order_by(Payslip.period.desc(), Payslip.project_id, Payslip.agent_id, Payslip.id)
+
+
+def payslip_views(uow: UnitOfWork, payslips: Sequence[Payslip]) -> list[dict[str, Any]]:
+    """Payslips with their lines and their run's status, as the views (and the export) show them."""
+    session = uow.session
+    if not payslips:
+        return []
+    ids = [p.id for p in payslips]
+    lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for chunk in chunks(ids):
+        for line in session.scalars(
+            select(PayslipLine)
+            .where(PayslipLine.payslip_id.in_(list(chunk)))
+            .order_by(PayslipLine.payslip_id, PayslipLine.position)
+        ):
+            lines[line.payslip_id].append(
+                {
+                    "kind": line.kind,
+                    "amount": line.amount,
+                    "explanation": line.explanation,
+                    "origin_period": line.origin_period,
+                    "ref": line.ref,
+                }
+            )
+    statuses = dict(
+        session.execute(
+            select(PayrollRun.id, PayrollRun.status).where(PayrollRun.id.in_({p.run_id for p in payslips}))
+        ).all()
+    )
+    return [
+        {
+            "id": p.id,
+            "run_id": p.run_id,
+            "period": p.period,
+            "status": statuses.get(p.run_id),
+            "agent_id": p.agent_id,
+            "agent_name": p.agent_name,
+            "project_id": p.project_id,
+            "plan_id": p.plan_id,
+            "plan_type": p.plan_type,
+            "total": p.total,
+            "lines": lines.get(p.id, []),
+        }
+        for p in payslips
+    ]
+
+
+def payslip(uow: UnitOfWork, payslip_id: str) -> dict[str, Any]:
+    """One payslip; an agent reaches only its own, and only once the run is approved (404 otherwise,
+    so an agent cannot even learn that another agent's payslip exists)."""
+    missing = f"There is no payslip {payslip_id!r}."
+    session, actor = uow.session, uow.actor
+    found = session.get(Payslip, payslip_id)
+    if found is None:
+        raise NotFound(missing)
+    if actor.role == "agent":
+        run = session.get(PayrollRun, found.run_id)
+        if found.agent_id != actor.sub or run is None or run.status != APPROVED:
+            raise NotFound(missing)
+    return payslip_views(uow, [found])[0]
+
+
+def _projects_query(args: Mapping[str, Any]) -> Select[Any]:
+    """The projects billing knows (from onboarding's events): what finance picks a plan or run for."""
+    stmt = select(Project).order_by(Project.company_name, Project.project_id)
+    if args.get("status"):
+        stmt = stmt.where(Project.status == args["status"])
+    return stmt
+
+
+def _agents_query(args: Mapping[str, Any]) -> Select[Any]:
+    """Agents by project membership (from agent.admitted / departed): whom a plan or a day can name."""
+    stmt = select(Agent).order_by(Agent.project_id, Agent.name, Agent.agent_id)
+    for name in ("project_id", "agent_id"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Agent, name) == args[name])
+    return stmt
+
+
+# --- what the views call ----------------------------------------------------------------------------------
+
+
+def _page(uow: UnitOfWork, stmt: Select[Any], args: Mapping[str, Any]) -> Page:
+    return paginate(uow.session, stmt, args["page"], args["per_page"])
+
+
+def list_plans(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
+    page = _page(uow, _plans_query(args), args)
+    return {**page.__dict__, "items": [plan_view(p) for p in page.items]}
+
+
+def list_performance(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _performance_query(args), args)
+
+
+def list_worked_hours(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _worked_hours_query(args), args)
+
+
+def list_deductions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _deductions_query(args), args)
+
+
+def list_adjustments(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _adjustments_query(args), args)
+
+
+def list_runs(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _runs_query(args), args)
+
+
+def run(uow: UnitOfWork, run_id: str) -> PayrollRun:
+    """One payroll run with its total and the agents left unpaid for want of a plan (404 if unknown)."""
+    return get_run(uow, run_id)
+
+
+def run_payslips(uow: UnitOfWork, run_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    get_run(uow, run_id)
+    page = _page(uow, _payslips_query(args, run_id=run_id), args)
+    return {**page.__dict__, "items": payslip_views(uow, page.items)}
+
+
+def list_payslips(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Payslips across runs; an agent sees only its own payslips of approved runs, whatever the filters."""
+    approved_only = False
+    if uow.actor.role == "agent":
+        args = {**args, "agent_id": uow.actor.sub}
+        approved_only = True
+    page = _page(uow, _payslips_query(args, approved_only=approved_only), args)
+    return {**page.__dict__, "items": payslip_views(uow, page.items)}
+
+
+def list_projects(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _projects_query(args), args)
+
+
+def list_agents(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    return _page(uow, _agents_query(args), args)
