@@ -1,7 +1,9 @@
-"""Tables in and out: every CSV/XLSX export and every CSV/XLSX import of every service goes through here.
+"""Tables in and out: every CSV/XLSX export and every CSV/XLSX import of every service goes through here
+(this module knows nothing of HTTP; ``shared.web.downloads`` is its web side).
 
 **Exports.** A service describes its columns once (``Column``: key, Chinese and English header, kind) and
-hands over plain Python rows; ``export_response`` turns them into
+hands over plain Python rows; ``to_csv``/``to_xlsx`` write them (``shared.web.downloads.export_response``
+serves them as a download, choosing the format from ``?format=`` or ``Accept``):
 
 - **CSV**: UTF-8 with a BOM (so Excel on Chinese Windows does not read it as GBK), CRLF line ends,
   Chinese headers by default (``?lang=en``: English ones);
@@ -14,10 +16,10 @@ Typed cells (money, numbers, dates) are written by us and cannot carry a formula
 ``-40.00`` stays a number that Excel can sum. In XLSX text cells are stored as strings (never as formulas),
 so they are written as they are, without the apostrophe.
 
-**Imports.** ``read_upload`` takes the file from a multipart field ``file`` or a raw body and enforces the
-size limit; ``read_rows`` reads it — CSV in UTF-8 (with or without BOM), GBK or GB18030 (a superset of
-GBK, tried after UTF-8), or an ``.xlsx`` workbook (its first sheet) — into rows of text cells with their
-line numbers, and refuses anything else with ``FileRejected`` (the services turn it into a 422).
+**Imports.** ``shared.web.downloads.read_upload`` takes the file from a multipart field ``file`` or a raw
+body and enforces the size limit; ``read_rows`` reads it — CSV in UTF-8 (with or without BOM), GBK or
+GB18030 (a superset of GBK, tried after UTF-8), or an ``.xlsx`` workbook (its first sheet) — into rows of
+text cells with their line numbers, and refuses anything else with ``FileRejected`` (the services turn it into a 422).
 """
 
 from __future__ import annotations
@@ -31,11 +33,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from flask import Response, request
 from marshmallow import Schema, fields, validate
 
-from shared.errors import BusinessRuleViolation, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
-from shared.storage import content_disposition
 from shared.workdays import SHANGHAI
 
 __all__ = [
@@ -46,14 +45,10 @@ __all__ = [
     "FileRejected",
     "LangArgs",
     "decode_text",
-    "export_response",
-    "export_responses",
     "header_map",
     "is_xlsx",
-    "negotiate_format",
     "neutralise",
     "read_rows",
-    "read_upload",
     "to_csv",
     "to_xlsx",
 ]
@@ -81,8 +76,6 @@ UPLOAD_TYPES = frozenset(
         XLSX_MIME,
     }
 )
-#: multipart boundaries and part headers around an upload of exactly the limit
-_MULTIPART_SLACK = 16 * 1024
 #: an .xlsx is a zip: refuse one that would inflate to more than this many times the upload limit
 _XLSX_INFLATE_FACTOR = 20
 
@@ -248,82 +241,7 @@ def _sheet_title(name: str) -> str:
     return cleaned[:31]
 
 
-def negotiate_format(requested: str | None) -> str:
-    """``?format=`` wins; otherwise an ``Accept`` that prefers the XLSX type gets XLSX; CSV by default
-    (browsers and curl send ``*/*``, and a CSV is what every tool can open)."""
-    if requested is not None and requested in FORMATS:
-        return requested
-    best = request.accept_mimetypes.best_match(["text/csv", XLSX_MIME], default="text/csv")
-    return "xlsx" if best == XLSX_MIME else "csv"
-
-
-def export_responses(description: str, *formats: str) -> dict[str, Any]:
-    """The OpenAPI ``responses`` of an export endpoint: a 200 with the media type of each format."""
-    media = {
-        "csv": ("text/csv", {"type": "string", "description": "UTF-8 with BOM, CRLF"}),
-        "xlsx": (XLSX_MIME, {"type": "string", "format": "binary"}),
-    }
-    content = {media[f][0]: {"schema": media[f][1]} for f in formats or FORMATS}
-    return {"200": {"description": description, "content": content}}
-
-
-def export_response(
-    columns: Sequence[Column],
-    rows: Iterable[Sequence[Any]],
-    *,
-    filename: str,
-    fmt: str = "csv",
-    lang: str = "zh",
-    sheet: str = "Sheet1",
-) -> Response:
-    """The download: ``filename`` is the name without extension (Chinese allowed, RFC 6266 encoded).
-    An XLSX of more than ``XLSX_MAX_ROWS`` rows is a 422 that points to the CSV."""
-    if fmt == "xlsx":
-        rows = list(rows)
-        if len(rows) > XLSX_MAX_ROWS:
-            raise BusinessRuleViolation(
-                f"This export has {len(rows)} rows; an .xlsx export holds at most {XLSX_MAX_ROWS}. Narrow "
-                "the filters (e.g. a shorter date range) or ask for CSV, which has no such limit.",
-                rule="xlsx-row-limit",
-                extra={"rows": len(rows), "max_rows": XLSX_MAX_ROWS},
-            )
-        body, mime, ext = to_xlsx(columns, rows, lang, sheet), XLSX_MIME, "xlsx"
-    else:
-        body, mime, ext = to_csv(columns, rows, lang), CSV_MIME, "csv"
-    response = Response(body, content_type=mime)
-    response.headers["Content-Disposition"] = content_disposition(f"{filename}.{ext}")
-    response.vary.add("Accept")
-    return response
-
-
 # --- reading -------------------------------------------------------------------------------------------
-
-
-def read_upload(limit: int, *, what: str = "file") -> bytes:
-    """The uploaded bytes: multipart field ``file``, or the raw body with a CSV/XLSX (or plain) type.
-
-    More than ``limit`` bytes → 413; no file → 422; another type (JSON, a form) → 415. Nothing is parsed.
-    """
-    too_large = PayloadTooLarge(
-        f"The {what} is larger than the import limit of {limit} bytes; split it into smaller files."
-    )
-    if request.content_length is not None and request.content_length > limit + _MULTIPART_SLACK:
-        raise too_large
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is None:
-            raise ValidationFailed({"file": [f"Send the {what} in the multipart field 'file'."]})
-        raw = upload.stream.read(limit + 1)
-    elif request.mimetype in UPLOAD_TYPES:
-        raw = request.get_data(cache=False)
-    else:
-        raise UnsupportedMediaType(
-            f"Send the {what} (CSV or .xlsx) as multipart/form-data (field 'file') or as a text/csv body, "
-            f"not {request.mimetype!r}."
-        )
-    if len(raw) > limit:
-        raise too_large
-    return raw
 
 
 def decode_text(raw: bytes) -> str:

@@ -6,8 +6,8 @@ from services.billing.api import blp
 from services.billing.schemas import PerformanceIn
 from shared.config import Settings
 from shared.db import Database
-from shared.http import app_state
-from shared.http import create_app as create_service_app
+from shared.web import app_state
+from shared.web import create_app as create_service_app
 
 
 def _register_schemas(app: Flask) -> None:

@@ -5,7 +5,7 @@ from flask import Flask
 from services.recruitment.api import blp
 from shared.config import Settings
 from shared.db import Database
-from shared.http import create_app as create_service_app
+from shared.web import create_app as create_service_app
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
