@@ -19,7 +19,8 @@ so they are written as they are, without the apostrophe.
 **Imports.** ``shared.web.downloads.read_upload`` takes the file from a multipart field ``file`` or a raw
 body and enforces the size limit; ``read_rows`` reads it — CSV in UTF-8 (with or without BOM), GBK or
 GB18030 (a superset of GBK, tried after UTF-8), or an ``.xlsx`` workbook (its first sheet) — into rows of
-text cells with their line numbers, and refuses anything else with ``FileRejected`` (the services turn it into a 422).
+text cells with their line numbers, and refuses anything else with ``FileRejected`` (the services turn it
+into a 422).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from services.billing import domain
-from services.billing.exports import PAYROLL_COLUMNS, ExportRow, parse_performance_csv, payroll_rows
 from services.billing.domain import (
     AdjustmentItem,
     Conditions,
@@ -21,6 +20,7 @@ from services.billing.domain import (
     PlanVersion,
     ServiceStats,
 )
+from services.billing.exports import PAYROLL_COLUMNS, ExportRow, parse_performance_csv, payroll_rows
 from services.billing.schemas import PayPlanIn, PerformanceIn
 from shared.tabular import to_csv
 
