@@ -19,6 +19,7 @@ from services.billing.domain import (
 )
 from shared.money import DecimalString, Money, Rate
 from shared.pagination import PageArgsSchema, page_response_schema
+from shared.web import current_clock
 from shared.workdays import today_shanghai
 
 _ID = validate.Length(min=1, max=64)
@@ -37,7 +38,7 @@ class PeriodField(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
-        problem = period_problem(text, today_shanghai())
+        problem = period_problem(text, today_shanghai(current_clock()()))
         if problem:
             raise ValidationError(problem)
         return text

@@ -19,6 +19,7 @@ from services.onboarding import domain
 from shared.money import DECIMAL_PATTERN, Money
 from shared.pagination import PageArgsSchema
 from shared.tabular import LangArgs
+from shared.web import current_clock
 from shared.workdays import today_shanghai
 
 SERVICE_TYPES = ("presale", "aftersale", "both")
@@ -101,7 +102,7 @@ class FutureDate(fields.Date):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         day = super()._deserialize(value, attr, data, **kwargs)
-        today = today_shanghai()
+        today = today_shanghai(current_clock()())
         if day < today:
             raise ValidationError(
                 f"{day.isoformat()} is in the past; today is {today.isoformat()} (Shanghai)."

@@ -14,7 +14,7 @@ from shared.web.errors import ProblemApi, ProblemSchema, flatten_errors, flatten
 from shared.web.idempotency import idempotent
 from shared.web.observability import CORRELATION_HEADER
 from shared.web.probes import check_broker, check_database
-from shared.web.state import AppState, app_state, db_session, get_database, get_settings
+from shared.web.state import AppState, app_state, current_clock, db_session, get_database, get_settings
 from shared.web.transaction import current_uow, install_unit_of_work, keep_on_refusal, transactional
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "check_broker",
     "check_database",
     "create_app",
+    "current_clock",
     "current_uow",
     "db_session",
     "flatten_errors",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import flask_smorest
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
@@ -70,3 +70,9 @@ def close_session(_exc: BaseException | None) -> None:
 
 #: Probe and scrape endpoints are polled constantly: no request guards, and their log lines go to DEBUG.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def current_clock() -> Clock:
+    """The app's clock where a request is being served (request validation that needs today's date reads
+    it, as use cases read ``uow.now()``); the system clock outside an app."""
+    return app_state().clock if has_app_context() else system_clock
