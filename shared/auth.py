@@ -65,11 +65,6 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-#: The caller of a request is the acting user of its unit of work: one type for both. The old name stays
-#: for importers not yet switched to ``Actor``.
-Principal = Actor
-
-
 # --- tokens ---------------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from flask import has_request_context
 from marshmallow import fields, missing
 
-from shared.auth import Principal, optional_principal
+from shared.auth import optional_principal
+from shared.uow import Actor
 
 #: Roles that see anyone's contact data.
 CONTACT_DATA_ROLES: frozenset[str] = frozenset({"admin", "vendor", "trainer", "supervisor"})
@@ -29,7 +30,7 @@ ROLE_NOTE = (
 )
 
 
-def may_see_contact(principal: Principal | None, person_id: str | None = None) -> bool:
+def may_see_contact(principal: Actor | None, person_id: str | None = None) -> bool:
     """True for the vendor's staff who need the data, and for an agent looking at their own record."""
     if principal is None:
         return False

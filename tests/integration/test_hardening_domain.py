@@ -18,10 +18,10 @@ from services.recruitment.handlers import HANDLERS as RECRUITMENT_HANDLERS
 from services.recruitment.schemas import CandidateOut, MatchOut
 from services.training.schemas import TraineeOut
 from shared import privacy
-from shared.auth import Principal
 from shared.events.consumer import handle_once
 from shared.events.envelope import Envelope
 from shared.events.outbox import outbox
+from shared.uow import Actor
 from tests.integration import test_onboarding_api as onboarding
 from tests.integration import test_training_api as training
 from tests.integration.test_recruitment_matching import confirmed, deliver, import_rows, requisitions, row
@@ -204,11 +204,11 @@ def test_a_merchant_reading_its_pool_and_roster_sees_no_agent_phone(
 
 
 def test_the_rule_is_the_same_for_every_schema_that_carries_contact_data() -> None:
-    vendor, merchant = Principal("u-1", "vendor"), Principal("u-2", "merchant", "m-1")
-    agent = Principal("cand-07", "agent")
-    assert privacy.may_see_contact(vendor) and privacy.may_see_contact(Principal("u-3", "supervisor"))
+    vendor, merchant = Actor("u-1", "vendor"), Actor("u-2", "merchant", "m-1")
+    agent = Actor("cand-07", "agent")
+    assert privacy.may_see_contact(vendor) and privacy.may_see_contact(Actor("u-3", "supervisor"))
     assert not privacy.may_see_contact(merchant, "cand-07")
-    assert not privacy.may_see_contact(Principal("u-4", "finance"))
+    assert not privacy.may_see_contact(Actor("u-4", "finance"))
     assert privacy.may_see_contact(agent, "cand-07") and not privacy.may_see_contact(agent, "cand-08")
     assert not privacy.may_see_contact(None)
     # every response schema that carries a phone marks it as contact data

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shared.auth import (
     ROLES,
+    Actor,
     Keyring,
-    Principal,
     SigningKey,
     decode_token,
     ensure_dev_key_pair,
@@ -60,13 +60,13 @@ def test_roles_are_exactly_the_contracts() -> None:
 
 def test_merchant_round_trip_keeps_every_claim() -> None:
     token = mint_token(KEY, "merchant", sub="user-1", merchant_id="m-42")
-    assert decode_token(token, KEYRING) == Principal(sub="user-1", role="merchant", merchant_id="m-42")
+    assert decode_token(token, KEYRING) == Actor(sub="user-1", role="merchant", merchant_id="m-42")
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "merchant"])
 def test_vendor_side_round_trip_has_no_merchant(role: str) -> None:
     principal = decode_token(mint_token(KEY, role, sub="someone"), KEYRING)
-    assert principal == Principal(sub="someone", role=role, merchant_id=None)
+    assert principal == Actor(sub="someone", role=role, merchant_id=None)
 
 
 def test_sub_defaults_to_a_fresh_uuid() -> None:
