@@ -14,30 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from shared.env import (  # re-exported: the parsers and ConfigError are part of this API
-    ConfigError,
-    env_decimal,
-    env_flag,
-    env_float,
-    env_int,
-    env_list,
-    env_str,
-    load_section,
-    service_environ,
-)
+from shared.env import ConfigError, env_float, env_int  # ConfigError is re-exported: callers catch it here
 from shared.keys import DEV_PRIVATE_KEY_NAME, DEV_PUBLIC_KEY_NAME, load_keyring, load_signing_key
-
-__all__ = [
-    "ConfigError",
-    "env_decimal",
-    "env_flag",
-    "env_float",
-    "env_int",
-    "env_list",
-    "env_str",
-    "load_section",
-    "service_environ",
-]
 
 SERVICES: dict[str, int] = {
     "onboarding": 8001,
@@ -97,7 +75,7 @@ def port_offset(environ: Mapping[str, str] | None = None) -> int:
     """``PORT_OFFSET``: added to every service's port (8001…8006) by ``make run``, ``yunkefu web`` and
     ``yunkefu demo --use-running``, so a second copy can run beside the first."""
     env = os.environ if environ is None else environ
-    return _int(env, "PORT_OFFSET", 0)
+    return env_int(env, "PORT_OFFSET", 0)
 
 
 def jwt_key_problems(settings: Settings) -> list[str]:
@@ -173,11 +151,6 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
-# The platform's own settings below use the same parsers (kept as the short names they had).
-_int = env_int
-_float = env_float
-
-
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -249,31 +222,31 @@ class Settings:
             jwt_private_key_file=private_key,
             jwt_public_keys=public_keys,
             jwt_dev_keys_dir=dev_keys,
-            jwt_ttl_seconds=_int(env, "JWT_TTL_SECONDS", 8 * 3600),
-            max_delivery_attempts=_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
-            retry_delay_ms=_int(env, "RETRY_DELAY_MS", 2000),
-            retry_total_seconds=_float(env, "RETRY_TOTAL_SECONDS", 600.0),
-            consumer_prefetch=_int(env, "CONSUMER_PREFETCH", 50),
-            relay_batch_size=_int(env, "RELAY_BATCH_SIZE", 1000),
-            relay_poll_interval=_float(env, "RELAY_POLL_INTERVAL", 0.05),
-            relay_max_backoff=_float(env, "RELAY_MAX_BACKOFF", 30.0),
-            worker_metrics_port=_int(env, "WORKER_METRICS_PORT", 0),
-            outbox_retention_hours=_int(env, "OUTBOX_RETENTION_HOURS", 7 * 24),
-            inbox_retention_hours=_int(env, "INBOX_RETENTION_HOURS", 14 * 24),
-            idempotency_retention_hours=_int(env, "IDEMPOTENCY_RETENTION_HOURS", 24),
-            purge_interval_seconds=_float(env, "PURGE_INTERVAL_SECONDS", 3600.0),
-            purge_batch_size=_int(env, "PURGE_BATCH_SIZE", 5000),
-            max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
-            max_json_bytes=_int(env, "MAX_JSON_BYTES", 1024 * 1024),
+            jwt_ttl_seconds=env_int(env, "JWT_TTL_SECONDS", 8 * 3600),
+            max_delivery_attempts=env_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
+            retry_delay_ms=env_int(env, "RETRY_DELAY_MS", 2000),
+            retry_total_seconds=env_float(env, "RETRY_TOTAL_SECONDS", 600.0),
+            consumer_prefetch=env_int(env, "CONSUMER_PREFETCH", 50),
+            relay_batch_size=env_int(env, "RELAY_BATCH_SIZE", 1000),
+            relay_poll_interval=env_float(env, "RELAY_POLL_INTERVAL", 0.05),
+            relay_max_backoff=env_float(env, "RELAY_MAX_BACKOFF", 30.0),
+            worker_metrics_port=env_int(env, "WORKER_METRICS_PORT", 0),
+            outbox_retention_hours=env_int(env, "OUTBOX_RETENTION_HOURS", 7 * 24),
+            inbox_retention_hours=env_int(env, "INBOX_RETENTION_HOURS", 14 * 24),
+            idempotency_retention_hours=env_int(env, "IDEMPOTENCY_RETENTION_HOURS", 24),
+            purge_interval_seconds=env_float(env, "PURGE_INTERVAL_SECONDS", 3600.0),
+            purge_batch_size=env_int(env, "PURGE_BATCH_SIZE", 5000),
+            max_upload_bytes=env_int(env, "MAX_UPLOAD_BYTES", 20 * 1024 * 1024),
+            max_json_bytes=env_int(env, "MAX_JSON_BYTES", 1024 * 1024),
             rate_limit_enabled=env.get("RATE_LIMIT_ENABLED", "1").strip().lower() not in ("0", "false", "no"),
             rate_limit_storage_uri=env.get("RATE_LIMIT_STORAGE_URI") or "memory://",
             rate_limit_default=env.get("RATE_LIMIT_DEFAULT") or "3000/minute",
             rate_limit_auth_failures=env.get("RATE_LIMIT_AUTH_FAILURES") or "30/minute;300/hour",
-            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
+            trusted_proxy_hops=env_int(env, "TRUSTED_PROXY_HOPS", 0),
             media_root=media_root_for(service, env),
             workdays_file=env.get("WORKDAYS_FILE", ""),
             log_level=env.get("LOG_LEVEL", "INFO"),
             log_json=env.get("LOG_JSON", "1") not in ("0", "false", "no"),
-            port=_int(env, f"{service.upper()}_PORT", SERVICES.get(service, 8000) + port_offset(env)),
+            port=env_int(env, f"{service.upper()}_PORT", SERVICES.get(service, 8000) + port_offset(env)),
             extra={k: v for k, v in env.items() if k.startswith(f"{service.upper()}_")},
         )

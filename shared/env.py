@@ -7,7 +7,7 @@ database, web or broker layers.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
@@ -100,14 +100,6 @@ def env_flag(env: Mapping[str, str], key: str, default: bool) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{key} must be true or false, got {raw!r}")
-
-
-def env_list(env: Mapping[str, str], key: str, default: Sequence[str] = ()) -> tuple[str, ...]:
-    """A comma-separated list; blanks dropped."""
-    raw = _raw(env, key)
-    if raw is None:
-        return tuple(default)
-    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _check_range(key: str, value: Any, minimum: Any, maximum: Any) -> None:

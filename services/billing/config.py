@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.config import env_int, load_section
+from shared.env import env_int, load_section
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,8 @@ from dataclasses import dataclass, field
 
 from limits import parse_many
 
-from shared.config import (
-    SERVICES,
-    ConfigError,
-    Settings,
-    env_flag,
-    env_float,
-    env_int,
-    env_str,
-    is_development,
-)
+from shared.config import SERVICES, ConfigError, Settings, is_development
+from shared.env import env_flag, env_float, env_int, env_str
 
 #: Published in the README: accepted only in development (``YUNKEFU_ENV=development``).
 DEV_SECRET_KEY = "dev-only-console-secret-change-me-in-production"

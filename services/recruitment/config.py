@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from services.recruitment import domain
-from shared.config import ConfigError, env_decimal, env_int, load_section
+from shared.env import ConfigError, env_decimal, env_int, load_section
 
 
 def _decimal_between(env: Mapping[str, str], key: str, default: Decimal, lo: Decimal, hi: Decimal) -> Decimal:

@@ -120,7 +120,7 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
         # not write a claim, nor learn from a 409/422 that somebody uses this key.
         current_principal()
         fingerprint = _fingerprint(raw_key)
-        database = _database()
+        database = get_database()
         replay = _claim(database, fingerprint)
         if replay is not None:
             return replay
@@ -143,10 +143,6 @@ def idempotent(view: Callable[P, Any]) -> Callable[P, Response]:
     apidoc["arguments"] = arguments
     wrapper._apidoc = apidoc  # type: ignore[attr-defined]
     return wrapper
-
-
-def _database() -> Database:
-    return get_database()
 
 
 def _fingerprint(raw_key: str) -> _Fingerprint:
