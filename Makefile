@@ -58,13 +58,11 @@ demo: export YUNKEFU_ENV = development
 demo: install
 	$(BIN)/yunkefu demo
 
+# One summary table (measure | product | baseline | ratio | target | met); BENCH_RUNS=3 for medians of three.
+BENCH_RUNS ?= 1
 bench: export YUNKEFU_ENV = development
 bench: install
-	$(BIN)/python bench/outbox_relay.py
-	$(BIN)/python bench/matching.py
-	$(BIN)/python bench/roster.py
-	$(BIN)/python bench/payroll.py
-	$(BIN)/python bench/http_api.py
+	$(BIN)/python bench/summary.py --runs $(BENCH_RUNS)
 	$(BIN)/python bench/console_pages.py
 
 # docker-compose.yml: the console's private key is deploy/keys/<JWT_PRIVATE_KEY_NAME, default console>.key.pem;

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
 
@@ -134,3 +136,47 @@ def _listed_queues() -> list[str]:
     except (OSError, subprocess.TimeoutExpired):
         return []
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+# --- one summary table for `make bench` -------------------------------------------------------------------
+#
+# Each bench calls ``report(...)`` once per measure. The line is printed at once; when ``BENCH_RESULTS``
+# names a file (``bench/summary.py`` sets it), the figures are appended to it as one JSON line, and the
+# summary prints measure | product | baseline | ratio | target | met over all benches (medians over runs).
+
+
+@dataclass(frozen=True)
+class Result:
+    """One measure of one run. ``product`` and ``baseline`` are numbers in ``unit`` (baseline ``None``
+    when the target is absolute, e.g. seconds); ``met`` is the bench's own verdict against ``target``."""
+
+    bench: str
+    measure: str
+    product: float
+    unit: str
+    baseline: float | None
+    target: str
+    met: bool
+    higher_is_better: bool = True
+    detail: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or self.baseline == 0:
+            return None
+        return self.product / self.baseline
+
+
+def report(result: Result) -> Result:
+    ratio = f"{result.ratio:6.1%}" if result.ratio is not None else "     -"
+    baseline = f"{result.baseline:,.1f} {result.unit}" if result.baseline is not None else "-"
+    print(
+        f"[{result.bench}] {result.measure}: {result.product:,.1f} {result.unit} | baseline {baseline} | "
+        f"ratio {ratio} | target {result.target} | {'MET' if result.met else 'MISSED'}"
+        + (f" | {result.detail}" if result.detail else "")
+    )
+    path = os.environ.get("BENCH_RESULTS")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(result), ensure_ascii=False) + "\n")
+    return result

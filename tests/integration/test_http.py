@@ -102,11 +102,18 @@ class Widgets(MethodView):
     @blp.response(200, WidgetPage)
     def get(self, args: dict[str, int]) -> Any:
         """List widgets (a merchant sees its own)"""
-        stmt = select(Widget).order_by(Widget.name, Widget.id)
+        stmt = select(Widget)
         scope = tenant_scope()
         if scope is not None:
             stmt = stmt.where(Widget.merchant_id == scope)
-        return paginate(db_session(), stmt, args["page"], args["per_page"])
+        return paginate(
+            db_session(),
+            stmt,
+            args["page"],
+            args["per_page"],
+            order_by=(Widget.name, Widget.id),
+            after=args["after"],
+        )
 
     @idempotent
     @roles_required("vendor")
@@ -533,7 +540,32 @@ def test_pagination_reports_total_in_body_and_header(client: FlaskClient) -> Non
 def test_pagination_defaults(client: FlaskClient) -> None:
     merchant = new_merchant()
     body = client.get("/api/v1/widgets", headers=bearer("merchant", merchant_id=merchant)).get_json()
-    assert body == {"items": [], "total": 0, "page": 1, "per_page": 20, "pages": 0}
+    assert body == {"items": [], "total": 0, "page": 1, "per_page": 20, "pages": 0, "next_after": None}
+
+
+def test_keyset_pages_walk_the_list_once_and_carry_the_first_total(client: FlaskClient) -> None:
+    merchant = new_merchant()
+    headers = bearer("merchant", merchant_id=merchant)
+    for name in ["e", "a", "d", "b", "c", "a"]:
+        create_widget(client, merchant, name=name)
+    first = client.get("/api/v1/widgets?per_page=4", headers=headers).get_json()
+    assert [w["name"] for w in first["items"]] == ["a", "a", "b", "c"]
+    assert first["next_after"]
+    create_widget(client, merchant, name="f")  # added mid-walk: shows up, the total stays the first one
+    second = client.get(f"/api/v1/widgets?per_page=4&after={first['next_after']}", headers=headers)
+    body = second.get_json()
+    assert [w["name"] for w in body["items"]] == ["d", "e", "f"]
+    assert (body["total"], body["page"], body["next_after"]) == (6, 0, None)
+    assert second.headers["X-Total-Count"] == "6"
+    seen = [w["id"] for w in first["items"] + body["items"]]
+    assert len(seen) == len(set(seen)) == 7
+
+
+@pytest.mark.parametrize("cursor", ["x", "bm90IGpzb24", "WzEsW11d", "WzEsW1sicyIsImEiXV1d", "A" * 1025])
+def test_a_garbled_cursor_is_a_validation_problem(client: FlaskClient, cursor: str) -> None:
+    response = client.get(f"/api/v1/widgets?after={cursor}", headers=VENDOR)
+    body = assert_problem(response, 422, "Validation failed")
+    assert "after" in body["errors"]
 
 
 # --- idempotency -----------------------------------------------------------------------------------------
@@ -734,7 +766,7 @@ def test_openapi_declares_bearer_auth_roles_idempotency_and_problem_errors(clien
     default_error = spec["components"]["responses"]["DEFAULT_ERROR"]
     assert default_error["content"] == {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}
     get_params = {p["name"] for p in spec["paths"]["/api/v1/widgets"]["get"]["parameters"]}
-    assert get_params == {"page", "per_page"}
+    assert get_params == {"page", "per_page", "after"}
 
 
 def test_docs_is_an_offline_swagger_ui_of_the_spec(client: FlaskClient) -> None:
