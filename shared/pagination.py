@@ -22,6 +22,7 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
+import enum
 import json
 import math
 import uuid
@@ -36,6 +37,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, 
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.types import TypeDecorator
 
 from shared.errors import ValidationFailed
 
@@ -187,6 +189,36 @@ def _sort_keys(order_by: Sequence[ColumnElement[Any] | Any]) -> list[_SortKey]:
     return keys
 
 
+def _python_type(column: ColumnElement[Any]) -> type | None:
+    sql_type = column.type
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance
+    try:
+        kind: type = sql_type.python_type
+    except NotImplementedError:  # a type that does not say; the database will judge
+        return None
+    return kind
+
+
+def _check_types(keys: list[_SortKey], values: list[Any]) -> None:
+    """A well-formed cursor whose values do not fit the sort columns came from another list (or was
+    edited): bound as they are, they would fail in the database — refused here as the client's error."""
+    for key, value in zip(keys, values, strict=True):
+        kind = _python_type(key.column)
+        if kind is None:
+            continue
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            kind = str
+        fits = isinstance(value, kind) and not (isinstance(value, bool) and kind is not bool)
+        if isinstance(value, dt.datetime):
+            aware = bool(getattr(key.column.type, "timezone", False))
+            fits = fits and (value.tzinfo is not None) == aware
+        elif kind is dt.date:
+            fits = fits and not isinstance(value, dt.datetime)
+        if not fits:
+            raise InvalidCursor("the cursor belongs to another list; start again from the first page")
+
+
 def _after(keys: list[_SortKey], values: list[Any]) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the sort order."""
     # bound with each column's own type, so that e.g. a UTC timestamp is stored-form on SQLite too
@@ -238,6 +270,7 @@ def paginate(
 
     if after is not None:
         values, total = decode_cursor(after, len(keys))
+        _check_types(keys, values)
         paged = stmt.where(_after(keys, values)).limit(per_page + 1)
         page = 0  # a keyset page has no number; 0 says so without breaking the integer field
     else:

@@ -32,6 +32,7 @@ from services.complaints.schemas import (
     StatusIn,
 )
 from shared.auth import roles_required
+from shared.pagination import Page
 from shared.web import current_uow, get_settings, idempotent
 
 blp = Blueprint(
@@ -61,10 +62,10 @@ class Complaints(MethodView):
     @roles_required(*READERS)
     @blp.arguments(ComplaintListArgs, location="query")
     @blp.response(200, ComplaintPage)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """List complaints, newest first (filters: project, status, level, category, severity, channel,
         agent, assignee, breached, number, created from/to). Merchants see their own projects'; agents
-        those assigned to or recorded by them."""
+        those assigned to or recorded by them. Pass `next_after` back as `after` for the next page."""
         return queries.list_complaints(current_uow(), args)
 
     @idempotent
@@ -100,8 +101,7 @@ class ComplaintItem(MethodView):
     @blp.response(200, ComplaintDetailOut)
     def get(self, complaint_key: str) -> dict[str, Any]:
         """One complaint by id or by number, with its full history"""
-        uow = current_uow()
-        return queries.complaint_detail(uow, queries.get_complaint(uow, complaint_key))
+        return queries.complaint_detail_by_key(current_uow(), complaint_key)
 
 
 @blp.route("/complaints/<complaint_key>/notes")

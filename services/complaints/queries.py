@@ -8,23 +8,26 @@ the time the answer is computed at (overdue, effective promise).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
 from services.complaints import domain
 from services.complaints.domain import ACTIVE_STATUSES, SlaClock
 from services.complaints.models import Complaint, HistoryEntry, Project, ProjectAgent, ProjectStaff
 from shared.db import is_postgres
 from shared.errors import NotFound
-from shared.pagination import paginate
+from shared.pagination import Page, paginate
 from shared.uow import Actor, UnitOfWork
 from shared.workdays import SHANGHAI
 
 COMPLAINT_NOT_FOUND = "There is no complaint with this id or number."
 PROJECT_NOT_FOUND = "The complaints service has no record of this project."
+
+
+# --- pages ------------------------------------------------------------------------------------------------
 
 
 # --- access -----------------------------------------------------------------------------------------------
@@ -33,7 +36,10 @@ PROJECT_NOT_FOUND = "The complaints service has no record of this project."
 def visible_query(actor: Actor) -> Select[tuple[Complaint]]:
     """Complaints the actor may see: a merchant its own merchant's, an agent those assigned to or recorded
     by them, the vendor's side everything."""
-    stmt = select(Complaint)
+    return _scoped(select(Complaint), actor)
+
+
+def _scoped(stmt: Select[Any], actor: Actor) -> Select[Any]:
     if actor.role == "merchant":
         stmt = stmt.where(Complaint.merchant_id == actor.merchant_id)
     elif actor.role == "agent":
@@ -60,7 +66,7 @@ def agent_on_project(uow: UnitOfWork, project_id: str, agent_id: str) -> Project
     return uow.session.get(ProjectAgent, (project_id, agent_id))
 
 
-def clock_of(complaint: Complaint) -> SlaClock:
+def clock_of(complaint: Any) -> SlaClock:
     """The complaint's promise as the domain's clock."""
     return SlaClock(
         started_at=complaint.sla_started_at,
@@ -81,12 +87,15 @@ def known_project(uow: UnitOfWork, project_id: str) -> Project:
 
 
 def get_staff(uow: UnitOfWork, project_id: str) -> dict[str, Any]:
-    known_project(uow, project_id)
-    rows = uow.session.scalars(
-        select(ProjectStaff)
-        .where(ProjectStaff.project_id == project_id)
+    """The project's staff lists, read with the project in one query."""
+    rows = uow.session.execute(
+        select(Project.confirmed, ProjectStaff.role, ProjectStaff.user_id, ProjectStaff.name)
+        .outerjoin(ProjectStaff, ProjectStaff.project_id == Project.project_id)
+        .where(Project.project_id == project_id)
         .order_by(ProjectStaff.role, ProjectStaff.position, ProjectStaff.user_id)
     ).all()
+    if not rows or not rows[0].confirmed:
+        raise NotFound(PROJECT_NOT_FOUND)
     return {
         "project_id": project_id,
         "supervisors": [{"user_id": r.user_id, "name": r.name} for r in rows if r.role == "supervisor"],
@@ -96,34 +105,34 @@ def get_staff(uow: UnitOfWork, project_id: str) -> dict[str, Any]:
 
 def staffed_projects(uow: UnitOfWork) -> dict[str, Any]:
     """The projects listing the caller as supervisor or manager (what a supervisor's console shows as
-    "my projects"), with how many of their complaints are still to be worked."""
-    session = uow.session
-    rows = session.execute(
-        select(ProjectStaff.project_id, ProjectStaff.role, Project.company_name, Project.closed)
+    "my projects"), with how many of their complaints are still to be worked, in one query."""
+    active = (
+        select(func.count())
+        .select_from(Complaint)
+        .where(Complaint.project_id == ProjectStaff.project_id, Complaint.status.in_(ACTIVE_STATUSES))
+        .correlate(ProjectStaff)
+        .scalar_subquery()
+    )
+    rows = uow.session.execute(
+        select(ProjectStaff.project_id, ProjectStaff.role, Project.company_name, Project.closed, active)
         .join(Project, Project.project_id == ProjectStaff.project_id)
         .where(ProjectStaff.user_id == uow.actor.sub)
         .order_by(ProjectStaff.project_id, ProjectStaff.role)
     ).all()
     projects: dict[str, dict[str, Any]] = {}
-    for project_id, role, company_name, closed in rows:
+    for project_id, role, company_name, closed, count in rows:
         entry = projects.setdefault(
             project_id,
-            {"project_id": project_id, "company_name": company_name, "roles": [], "closed": bool(closed)},
+            {
+                "project_id": project_id,
+                "company_name": company_name,
+                "roles": [],
+                "closed": bool(closed),
+                "active_complaints": int(count or 0),
+            },
         )
         entry["roles"].append(role)
-    counts: dict[str, int] = {}
-    if projects:
-        counts = dict(
-            session.execute(
-                select(Complaint.project_id, func.count())
-                .where(
-                    Complaint.project_id.in_(projects),
-                    Complaint.status.in_(domain.ACTIVE_STATUSES),
-                )
-                .group_by(Complaint.project_id)
-            ).all()
-        )
-    items = [{**p, "active_complaints": counts.get(p["project_id"], 0)} for p in projects.values()]
+    items = list(projects.values())
     return {"items": items, "total": len(items)}
 
 
@@ -152,21 +161,16 @@ def active_load(uow: UnitOfWork, assignees: Sequence[str]) -> dict[str, int]:
 # --- views ------------------------------------------------------------------------------------------------
 
 
-def agent_names(
-    uow: UnitOfWork, pairs: Iterable[tuple[str, str | None]]
-) -> dict[tuple[str, str], str | None]:
-    wanted = {(p, a) for p, a in pairs if a}
-    if not wanted:
-        return {}
-    rows = uow.session.execute(
-        select(ProjectAgent.project_id, ProjectAgent.agent_id, ProjectAgent.name).where(
-            ProjectAgent.agent_id.in_({a for _p, a in wanted})
-        )
-    ).all()
-    return {(p, a): n for p, a, n in rows if (p, a) in wanted}
+def _named(stmt: Select[Any]) -> Select[Any]:
+    """``stmt`` with the concerned agent's name (the project's read model of its agents) as ``agent_name``."""
+    return stmt.add_columns(ProjectAgent.name.label("agent_name")).outerjoin(
+        ProjectAgent,
+        and_(ProjectAgent.project_id == Complaint.project_id, ProjectAgent.agent_id == Complaint.agent_id),
+    )
 
 
-def complaint_view(complaint: Complaint, now: dt.datetime, agent_name: str | None = None) -> dict[str, Any]:
+def complaint_view(complaint: Any, now: dt.datetime, agent_name: str | None = None) -> dict[str, Any]:
+    """``complaint`` is a Complaint or a row carrying its columns (the list selects columns)."""
     clock = clock_of(complaint)
     active = complaint.status in ACTIVE_STATUSES
     responded = complaint.first_responded_at
@@ -216,24 +220,43 @@ def complaint_view(complaint: Complaint, now: dt.datetime, agent_name: str | Non
     }
 
 
-def complaint_views(uow: UnitOfWork, complaints: Sequence[Complaint]) -> list[dict[str, Any]]:
-    now = uow.now()
-    names = agent_names(uow, [(c.project_id, c.agent_id) for c in complaints])
-    return [complaint_view(c, now, names.get((c.project_id, c.agent_id or ""))) for c in complaints]
-
-
-def complaint_detail(uow: UnitOfWork, complaint: Complaint) -> dict[str, Any]:
-    """One complaint with its full history."""
-    view = complaint_views(uow, [complaint])[0]
-    history = uow.session.scalars(
-        select(HistoryEntry).where(HistoryEntry.complaint_id == complaint.id).order_by(HistoryEntry.id)
+def _detail(uow: UnitOfWork, stmt: Select[Any]) -> dict[str, Any]:
+    rows = uow.session.execute(
+        _named(stmt)
+        .add_columns(HistoryEntry)
+        .outerjoin(HistoryEntry, HistoryEntry.complaint_id == Complaint.id)
+        .order_by(HistoryEntry.id)
     ).all()
-    view["history"] = history
+    if not rows:
+        raise NotFound(COMPLAINT_NOT_FOUND)
+    complaint, agent_name = rows[0][0], rows[0][1]
+    view = complaint_view(complaint, uow.now(), agent_name)
+    view["history"] = [row[2] for row in rows if row[2] is not None]
     return view
 
 
-def list_query(actor: Actor, args: Mapping[str, Any]) -> Select[tuple[Complaint]]:
-    stmt = visible_query(actor)
+def complaint_detail(uow: UnitOfWork, complaint: Complaint) -> dict[str, Any]:
+    """A complaint the caller has just changed, with its agent's name and full history (one query; not
+    scoped again: a hand-over may take it out of the caller's sight, and the answer still shows it)."""
+    return _detail(uow, select(Complaint).where(Complaint.id == complaint.id))
+
+
+def complaint_detail_by_key(uow: UnitOfWork, key: str) -> dict[str, Any]:
+    """One complaint by id or number with its agent's name and full history, in one query; 404 for one
+    the caller may not see."""
+    key = key.strip()
+    match = Complaint.number == key if domain.parse_number(key) else Complaint.id == key
+    return _detail(uow, visible_query(uow.actor).where(match))
+
+
+#: the list's sort: newest first; the number (unique) breaks ties and makes the key unique for ``after``
+COMPLAINT_ORDER = (Complaint.created_at.desc(), Complaint.number.desc())
+
+
+def list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    """The list's statement (sorted by ``paginate`` with COMPLAINT_ORDER): the complaint's columns and its
+    agent's name in one query."""
+    stmt = _scoped(_named(select(*Complaint.__table__.columns)), actor)  # type: ignore[attr-defined]
     for name in ("project_id", "status", "level", "category", "severity", "channel", "agent_id", "assignee"):
         if args.get(name):
             stmt = stmt.where(getattr(Complaint, name) == args[name])
@@ -247,19 +270,24 @@ def list_query(actor: Actor, args: Mapping[str, Any]) -> Select[tuple[Complaint]
     if args.get("active") is not None:
         active = Complaint.status.in_(domain.ACTIVE_STATUSES)
         stmt = stmt.where(active if args["active"] else ~active)
-    stmt = _created_between(stmt, args.get("from_"), args.get("to"))
-    return stmt.order_by(Complaint.created_at.desc(), Complaint.number.desc())
+    return _created_between(stmt, args.get("from_"), args.get("to"))
 
 
-def list_complaints(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
+def list_complaints(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """One page of the complaints the caller may see, newest first, shaped for the view."""
-    page = paginate(uow.session, list_query(uow.actor, args), args["page"], args["per_page"])
-    return {**page.__dict__, "items": complaint_views(uow, page.items)}
+    page = paginate(
+        uow.session,
+        list_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=COMPLAINT_ORDER,
+        after=args.get("after"),
+    )
+    now = uow.now()
+    return page.with_items([complaint_view(row, now, row.agent_name) for row in page.items])
 
 
-def _created_between(
-    stmt: Select[tuple[Complaint]], start: dt.date | None, end: dt.date | None
-) -> Select[tuple[Complaint]]:
+def _created_between(stmt: Select[Any], start: dt.date | None, end: dt.date | None) -> Select[Any]:
     """Shanghai calendar days, both ends included."""
     if start is not None:
         stmt = stmt.where(Complaint.created_at >= dt.datetime.combine(start, dt.time(), SHANGHAI))

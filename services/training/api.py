@@ -73,8 +73,9 @@ class Cohorts(MethodView):
     @roles_required(*READERS)
     @blp.arguments(CohortListArgs, location="query")
     @blp.response(200, CohortPage)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """List cohorts (filters: project_id, status; a merchant sees its own projects' cohorts)"""
+    def get(self, args: dict[str, Any]) -> Page:
+        """List cohorts, newest first (filters: project_id, status; a merchant sees its own projects'
+        cohorts); pass `next_after` back as `after` for the next page"""
         return queries.cohort_page(current_uow(), args)
 
 
@@ -84,8 +85,7 @@ class CohortItem(MethodView):
     @blp.response(200, CohortDetailOut)
     def get(self, cohort_id: str) -> dict[str, Any]:
         """One cohort with its trainees, target (2 × seats), admitted count and status"""
-        uow = current_uow()
-        return queries.cohort_detail(uow, queries.get_cohort(uow, cohort_id))
+        return queries.cohort_detail(current_uow(), cohort_id)
 
 
 @blp.route("/cohorts/<cohort_id>/progress")
@@ -102,8 +102,9 @@ class CohortTrainees(MethodView):
     @roles_required(*READERS)
     @blp.arguments(TraineeListArgs, location="query")
     @blp.response(200, TraineePage)
-    def get(self, args: dict[str, Any], cohort_id: str) -> dict[str, Any]:
-        """Trainees with their scores and verdicts (filter: status), in enrolment order"""
+    def get(self, args: dict[str, Any], cohort_id: str) -> Page:
+        """Trainees with their scores and verdicts (filter: status), in enrolment order; pass
+        `next_after` back as `after` for the next page"""
         return queries.trainee_page(current_uow(), cohort_id, args)
 
 
@@ -115,7 +116,7 @@ class CohortStart(MethodView):
     def post(self, cohort_id: str) -> dict[str, Any]:
         """Start training today (planned → in_training); needs confirmed courseware and trainees"""
         uow = current_uow()
-        return queries.cohort_detail(uow, cohorts.start_cohort(uow, cohort_id))
+        return queries.cohort_detail(uow, cohorts.start_cohort(uow, cohort_id).id)
 
 
 @blp.route("/cohorts/<cohort_id>/complete")
@@ -128,7 +129,7 @@ class CohortComplete(MethodView):
         below the target, training.shortfall"""
         uow = current_uow()
         cohort, _admission = cohorts.complete_cohort(uow, cohort_id, _settings())
-        return queries.cohort_detail(uow, cohort)
+        return queries.cohort_detail(uow, cohort.id)
 
 
 # --- assessments ---------------------------------------------------------------------------------------
@@ -236,8 +237,7 @@ class Courseware(MethodView):
     def get(self, cohort_id: str) -> dict[str, Any]:
         """The cohort's courseware, the merchant's decision, uncovered topics and the project's sources
         (FAQ and materials from project.confirmed)"""
-        uow = current_uow()
-        return queries.courseware_view(uow, queries.get_cohort(uow, cohort_id))
+        return queries.courseware_view(current_uow(), cohort_id)
 
     @idempotent
     @roles_required(*TRAINERS)
@@ -371,7 +371,7 @@ class CoursewareConfirm(MethodView):
     def post(self, cohort_id: str) -> dict[str, Any]:
         """The merchant confirms the courseware (assessments are accepted from then on)"""
         uow = current_uow()
-        return queries.courseware_view(uow, courseware.decide_courseware(uow, cohort_id, confirm=True))
+        return queries.courseware_view(uow, courseware.decide_courseware(uow, cohort_id, confirm=True).id)
 
 
 @blp.route("/cohorts/<cohort_id>/courseware/reject")
@@ -384,7 +384,7 @@ class CoursewareReject(MethodView):
         """The merchant rejects the courseware with a reason; the trainer revises it"""
         uow = current_uow()
         cohort = courseware.decide_courseware(uow, cohort_id, confirm=False, reason=body["reason"])
-        return queries.courseware_view(uow, cohort)
+        return queries.courseware_view(uow, cohort.id)
 
 
 # --- project training settings --------------------------------------------------------------------------
@@ -396,8 +396,7 @@ class ProjectTraining(MethodView):
     @blp.response(200, ProjectTrainingOut)
     def get(self, project_id: str) -> dict[str, Any]:
         """A project's training: who assesses, training days, target, admitted and gap across cohorts"""
-        uow = current_uow()
-        return queries.project_training_view(uow, queries.get_project(uow, project_id), _settings())
+        return queries.project_training_view(current_uow(), project_id, _settings())
 
     @transactional
     @roles_required(*TRAINERS)
@@ -408,7 +407,7 @@ class ProjectTraining(MethodView):
         uow = current_uow()
         settings = _settings()
         project = cohorts.set_training_days(uow, project_id, body["training_days"], settings)
-        return queries.project_training_view(uow, project, settings)
+        return queries.project_training_view(uow, project.project_id, settings)
 
 
 # --- retraining -----------------------------------------------------------------------------------------
@@ -420,7 +419,8 @@ class Retrainings(MethodView):
     @blp.arguments(RetrainingListArgs, location="query")
     @blp.response(200, RetrainingPage)
     def get(self, args: dict[str, Any]) -> Page:
-        """Retraining records opened by upheld complaints (filters: project_id, agent_id, status)"""
+        """Retraining records opened by upheld complaints, newest first (filters: project_id, agent_id,
+        status); pass `next_after` back as `after` for the next page"""
         return queries.retraining_page(current_uow(), args)
 
 

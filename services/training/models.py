@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
@@ -61,14 +62,22 @@ class Cohort(Base):
     """A training cohort (培训批次) of one project; a project's later cohorts fill its remaining gap."""
 
     __tablename__ = "cohorts"
-    __table_args__ = (UniqueConstraint("project_id", "sequence", name="uq_cohorts_project_sequence"),)
+    # the list's equality filters, then its sort (created_at, id): an index scan serves any page
+    __table_args__ = (
+        UniqueConstraint("project_id", "sequence", name="uq_cohorts_project_sequence"),
+        Index("ix_cohorts_created", "created_at", "id"),
+        Index("ix_cohorts_merchant_created", "merchant_id", "created_at", "id"),
+        Index("ix_cohorts_merchant_status_created", "merchant_id", "status", "created_at", "id"),
+        Index("ix_cohorts_project_created", "project_id", "created_at", "id"),
+        Index("ix_cohorts_status_created", "status", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
-    merchant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    merchant_id: Mapped[str | None] = mapped_column(String(64))
     #: 1 for the project's first cohort, 2 for the first follow-up …
     sequence: Mapped[int] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     #: admitted agents this cohort may deliver (2 × seats, less what earlier cohorts admitted)
     target: Mapped[int] = mapped_column(Integer)
     training_days: Mapped[int] = mapped_column(Integer)
@@ -100,10 +109,14 @@ class Trainee(Base):
     """A matched candidate in a cohort, with their assessment (考核)."""
 
     __tablename__ = "trainees"
-    __table_args__ = (UniqueConstraint("cohort_id", "candidate_id", name="uq_trainees_cohort_candidate"),)
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "candidate_id", name="uq_trainees_cohort_candidate"),
+        # a cohort's list in enrolment order
+        Index("ix_trainees_cohort_seq", "cohort_id", "enrolment_seq", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id"))
     project_id: Mapped[str] = mapped_column(String(64), index=True)
     #: recruitment's candidate id: the person's agent id everywhere
     candidate_id: Mapped[str] = mapped_column(String(64), index=True)
@@ -157,16 +170,24 @@ class Retraining(Base):
     """Retraining (提升培训) opened for an agent when a complaint against them is upheld."""
 
     __tablename__ = "retrainings"
+    # the list's equality filters (tenant, agent, project, status), then its sort (opened_at, id)
+    __table_args__ = (
+        Index("ix_retrainings_opened", "opened_at", "id"),
+        Index("ix_retrainings_merchant_opened", "merchant_id", "opened_at", "id"),
+        Index("ix_retrainings_agent_opened", "agent_id", "opened_at", "id"),
+        Index("ix_retrainings_project_opened", "project_id", "opened_at", "id"),
+        Index("ix_retrainings_status_opened", "status", "opened_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     complaint_id: Mapped[str] = mapped_column(String(64), unique=True)
     complaint_number: Mapped[str] = mapped_column(String(40))
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
-    merchant_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    agent_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    merchant_id: Mapped[str | None] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(64))
     agent_name: Mapped[str | None] = mapped_column(String(100))
     penalty: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    status: Mapped[str] = mapped_column(String(10), index=True)
+    status: Mapped[str] = mapped_column(String(10))
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     closed_by: Mapped[str | None] = mapped_column(String(100))

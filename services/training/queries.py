@@ -7,10 +7,10 @@ what they change through the same ``get_*`` functions, so reads and writes scope
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from services.training import domain
@@ -29,6 +29,12 @@ COHORT_NOT_FOUND = "There is no cohort with this id."
 PROJECT_NOT_FOUND = "The training service has no record of this project."
 RETRAINING_NOT_FOUND = "There is no retraining record with this id."
 ITEM_NOT_FOUND = "There is no courseware item with this id in this cohort."
+
+_COHORT_KEYS = tuple(c.key for c in Cohort.__table__.columns)  # type: ignore[attr-defined]
+_TRAINEE_KEYS = tuple(c.key for c in Trainee.__table__.columns)  # type: ignore[attr-defined]
+
+
+# --- pages -----------------------------------------------------------------------------------------------
 
 
 # --- loading and access -------------------------------------------------------------------------------
@@ -137,62 +143,110 @@ def training_days(project: Project | None, settings: TrainingSettings) -> int:
 # --- cohorts ---------------------------------------------------------------------------------------------
 
 
-def trainee_view(trainee: Trainee, cohort: Cohort, project: Project | None) -> dict[str, Any]:
-    outcome = outcome_of(trainee, cohort, project)
+def _trainee_view(trainee: Any, marks: PassMarks, by_merchant: bool) -> dict[str, Any]:
+    """``trainee`` is a Trainee or a row carrying its columns (the lists select columns, not objects)."""
+    assessment = domain.Assessment(
+        quiz_score=trainee.quiz_score,
+        simulation_score=trainee.simulation_score,
+        trainer_passed=trainee.trainer_passed,
+        merchant_passed=trainee.merchant_passed,
+    )
+    outcome = domain.judge(assessment, marks, by_merchant)
     combined = (
         trainee.quiz_score + trainee.simulation_score
         if trainee.quiz_score is not None and trainee.simulation_score is not None
         else None
     )
-    view = {c.key: getattr(trainee, c.key) for c in Trainee.__table__.columns}  # type: ignore[attr-defined]
+    view = {key: getattr(trainee, key) for key in _TRAINEE_KEYS}
     view.update(combined_score=combined, verdict=outcome.verdict, verdict_reasons=list(outcome.reasons))
     return view
 
 
-def _counts(session: Session, cohort_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
-    """(enrolled, admitted) per cohort, in one query for a page of cohorts."""
-    if not cohort_ids:
-        return {}
-    rows = session.execute(
-        select(
-            Trainee.cohort_id,
-            func.count(),
-            func.count().filter(Trainee.status == TraineeStatus.ADMITTED),
-        )
-        .where(Trainee.cohort_id.in_(cohort_ids))
-        .group_by(Trainee.cohort_id)
-    ).all()
-    return {cid: (int(enrolled), int(admitted)) for cid, enrolled, admitted in rows}
+def _marks(cohort: Any) -> PassMarks:
+    return PassMarks(quiz=cohort.pass_mark_quiz, simulation=cohort.pass_mark_simulation)
 
 
-def _cohort_view(cohort: Cohort, project: Project | None, counts: tuple[int, int] = (0, 0)) -> dict[str, Any]:
-    view = {c.key: getattr(cohort, c.key) for c in Cohort.__table__.columns}  # type: ignore[attr-defined]
+def trainee_view(trainee: Trainee, cohort: Cohort, project: Project | None) -> dict[str, Any]:
+    return _trainee_view(trainee, _marks(cohort), merchant_assesses(project))
+
+
+def _enrolled() -> Any:
+    return (
+        select(func.count())
+        .select_from(Trainee)
+        .where(Trainee.cohort_id == Cohort.id)
+        .correlate(Cohort)
+        .scalar_subquery()
+        .label("enrolled")
+    )
+
+
+def _admitted_count() -> Any:
+    return (
+        select(func.count())
+        .select_from(Trainee)
+        .where(Trainee.cohort_id == Cohort.id, Trainee.status == TraineeStatus.ADMITTED)
+        .correlate(Cohort)
+        .scalar_subquery()
+        .label("admitted")
+    )
+
+
+def _cohort_view(
+    cohort: Any, company_name: str | None, assessor: str | None, enrolled: int, admitted: int
+) -> dict[str, Any]:
+    """``cohort`` is a Cohort or a row carrying its columns."""
+    view = {key: getattr(cohort, key) for key in _COHORT_KEYS}
     view.update(
-        company_name=project.company_name if project else None,
-        assessor=project.assessor if project else None,
-        enrolled=counts[0],
-        admitted=counts[1],
+        company_name=company_name,
+        assessor=assessor,
+        enrolled=enrolled,
+        admitted=admitted,
         completion_due=domain.completion_due(cohort.end_date, is_workday),
     )
     return view
 
 
-def cohort_detail(uow: UnitOfWork, cohort: Cohort) -> dict[str, Any]:
-    """One cohort with its trainees (answer of the cohort's read and write views)."""
-    session = uow.session
-    project = session.get(Project, cohort.project_id)
-    view = _cohort_view(cohort, project, _counts(session, [cohort.id]).get(cohort.id, (0, 0)))
-    trainees = session.scalars(
-        select(Trainee).where(Trainee.cohort_id == cohort.id).order_by(Trainee.enrolment_seq, Trainee.id)
+def cohort_detail(uow: UnitOfWork, cohort_id: str) -> dict[str, Any]:
+    """One cohort with its project and trainees (answer of the cohort's read and write views), in one
+    query: the counts come from the trainees it lists anyway."""
+    rows = uow.session.execute(
+        select(Cohort, Project, Trainee)
+        .outerjoin(Project, Project.project_id == Cohort.project_id)
+        .outerjoin(Trainee, Trainee.cohort_id == Cohort.id)
+        .where(Cohort.id == cohort_id)
+        .order_by(Trainee.enrolment_seq, Trainee.id)
+    ).all()
+    if not rows or not _visible(uow.actor, rows[0][0].merchant_id):
+        raise NotFound(COHORT_NOT_FOUND)
+    cohort, project = rows[0][0], rows[0][1]
+    trainees = [row[2] for row in rows if row[2] is not None]
+    admitted = sum(1 for t in trainees if t.status == TraineeStatus.ADMITTED)
+    view = _cohort_view(
+        cohort,
+        project.company_name if project else None,
+        project.assessor if project else None,
+        len(trainees),
+        admitted,
     )
     view["trainees"] = [trainee_view(t, cohort, project) for t in trainees]
     return view
 
 
-def cohort_page(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
-    """A page of cohorts, newest first (filters: merchant_id for the vendor, project_id, status)."""
-    actor, session = uow.actor, uow.session
-    stmt = select(Cohort).order_by(Cohort.created_at.desc(), Cohort.id)
+#: the cohort list's sort: newest first; the id breaks ties and makes the key unique for ``after``
+COHORT_ORDER = (Cohort.created_at.desc(), Cohort.id.desc())
+
+
+def cohort_list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    """The cohort list's statement (sorted by ``paginate`` with COHORT_ORDER): the cohort's columns, its
+    project's name and assessor and its trainee counts in one query."""
+    stmt = select(
+        *Cohort.__table__.columns,  # type: ignore[attr-defined]
+        Project.company_name,
+        Project.assessor,
+        _enrolled(),
+        _admitted_count(),
+    ).outerjoin(Project, Project.project_id == Cohort.project_id)
     if actor.is_merchant:
         stmt = stmt.where(Cohort.merchant_id == actor.merchant_id)
     elif args.get("merchant_id"):
@@ -201,35 +255,79 @@ def cohort_page(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
         stmt = stmt.where(Cohort.project_id == args["project_id"])
     if args.get("status"):
         stmt = stmt.where(Cohort.status == args["status"])
-    page = paginate(session, stmt, args["page"], args["per_page"])
-    cohorts: list[Cohort] = page.items
-    counts = _counts(session, [c.id for c in cohorts])
-    projects = {
-        p.project_id: p
-        for p in session.scalars(
-            select(Project).where(Project.project_id.in_({c.project_id for c in cohorts}))
+    return stmt
+
+
+def cohort_page(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    """A page of cohorts, newest first (filters: merchant_id for the vendor, project_id, status)."""
+    page = paginate(
+        uow.session,
+        cohort_list_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=COHORT_ORDER,
+        after=args.get("after"),
+    )
+    return page.with_items(
+        [_cohort_view(r, r.company_name, r.assessor, int(r.enrolled), int(r.admitted)) for r in page.items]
+    )
+
+
+#: a cohort's trainees in enrolment order; the id makes the key unique
+TRAINEE_ORDER = (Trainee.enrolment_seq, Trainee.id)
+
+
+def trainee_list_query(actor: Actor, cohort_id: str, args: Mapping[str, Any]) -> Select[Any]:
+    """A cohort's trainees with what their verdicts need (the cohort's pass marks, the project's assessor)
+    in one query; another merchant's cohort lists nothing."""
+    stmt = (
+        select(
+            *Trainee.__table__.columns,  # type: ignore[attr-defined]
+            Cohort.pass_mark_quiz,
+            Cohort.pass_mark_simulation,
+            Project.assessor,
         )
-    }
-    items = [_cohort_view(c, projects.get(c.project_id), counts.get(c.id, (0, 0))) for c in cohorts]
-    return {**page.__dict__, "items": items}
-
-
-def trainee_page(uow: UnitOfWork, cohort_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """A page of a cohort's trainees in enrolment order (filter: status)."""
-    cohort = get_cohort(uow, cohort_id)
-    stmt = select(Trainee).where(Trainee.cohort_id == cohort.id).order_by(Trainee.enrolment_seq, Trainee.id)
+        .join(Cohort, Cohort.id == Trainee.cohort_id)
+        .outerjoin(Project, Project.project_id == Cohort.project_id)
+        .where(Trainee.cohort_id == cohort_id)
+    )
+    if actor.is_merchant:
+        stmt = stmt.where(Cohort.merchant_id == actor.merchant_id)
     if args.get("status"):
         stmt = stmt.where(Trainee.status == args["status"])
-    page: Page = paginate(uow.session, stmt, args["page"], args["per_page"])
-    project = uow.session.get(Project, cohort.project_id)
-    return {**page.__dict__, "items": [trainee_view(t, cohort, project) for t in page.items]}
+    return stmt
+
+
+def trainee_page(uow: UnitOfWork, cohort_id: str, args: Mapping[str, Any]) -> Page:
+    """A page of a cohort's trainees in enrolment order (filter: status)."""
+    page = paginate(
+        uow.session,
+        trainee_list_query(uow.actor, cohort_id, args),
+        args["page"],
+        args["per_page"],
+        order_by=TRAINEE_ORDER,
+        after=args.get("after"),
+    )
+    if not page.items:
+        get_cohort(uow, cohort_id)  # an empty page: tell an empty cohort from one the caller may not see
+    return page.with_items(
+        [_trainee_view(r, _marks(r), r.assessor == domain.Assessor.MERCHANT) for r in page.items]
+    )
 
 
 def cohort_progress(uow: UnitOfWork, cohort_id: str) -> dict[str, Any]:
-    cohort = get_cohort(uow, cohort_id)
-    trainees = list(uow.session.scalars(select(Trainee).where(Trainee.cohort_id == cohort.id)))
-    assessed = sum(1 for t in trainees if t.quiz_score is not None and t.simulation_score is not None)
-    summary = domain.progress((TraineeStatus(t.status) for t in trainees), assessed, cohort.target)
+    assessed_flag = and_(Trainee.quiz_score.is_not(None), Trainee.simulation_score.is_not(None))
+    rows = uow.session.execute(
+        select(Cohort, Trainee.status, assessed_flag)
+        .outerjoin(Trainee, Trainee.cohort_id == Cohort.id)
+        .where(Cohort.id == cohort_id)
+    ).all()
+    if not rows or not _visible(uow.actor, rows[0][0].merchant_id):
+        raise NotFound(COHORT_NOT_FOUND)
+    cohort = rows[0][0]
+    statuses = [TraineeStatus(status) for _c, status, _a in rows if status is not None]
+    assessed = sum(1 for _c, status, flag in rows if status is not None and flag)
+    summary = domain.progress(statuses, assessed, cohort.target)
     return {
         "cohort_id": cohort.id,
         "status": cohort.status,
@@ -264,17 +362,20 @@ def withdrawal_view(uow: UnitOfWork, withdrawal: Withdrawal) -> dict[str, Any]:
 # --- courseware ------------------------------------------------------------------------------------------
 
 
-def courseware_view(uow: UnitOfWork, cohort: Cohort) -> dict[str, Any]:
-    """The cohort's courseware, the merchant's decision, uncovered topics and the project's sources."""
-    session = uow.session
-    project = session.get(Project, cohort.project_id)
-    items = list(
-        session.scalars(
-            select(CoursewareItem)
-            .where(CoursewareItem.cohort_id == cohort.id)
-            .order_by(CoursewareItem.created_at, CoursewareItem.id)
-        )
-    )
+def courseware_view(uow: UnitOfWork, cohort_id: str) -> dict[str, Any]:
+    """The cohort's courseware, the merchant's decision, uncovered topics and the project's sources, in
+    one query."""
+    rows = uow.session.execute(
+        select(Cohort, Project, CoursewareItem)
+        .outerjoin(Project, Project.project_id == Cohort.project_id)
+        .outerjoin(CoursewareItem, CoursewareItem.cohort_id == Cohort.id)
+        .where(Cohort.id == cohort_id)
+        .order_by(CoursewareItem.created_at, CoursewareItem.id)
+    ).all()
+    if not rows or not _visible(uow.actor, rows[0][0].merchant_id):
+        raise NotFound(COHORT_NOT_FOUND)
+    cohort, project = rows[0][0], rows[0][1]
+    items = [row[2] for row in rows if row[2] is not None]
     covered = {t for item in items for t in item.topics}
     every = [t.value for t in domain.Topic]
     return {
@@ -297,15 +398,31 @@ def courseware_view(uow: UnitOfWork, cohort: Cohort) -> dict[str, Any]:
 # --- projects and retraining ------------------------------------------------------------------------------
 
 
-def project_training_view(uow: UnitOfWork, project: Project, settings: TrainingSettings) -> dict[str, Any]:
-    """A project's training: who assesses, training days, target, admitted and gap across cohorts."""
-    session = uow.session
+def project_training_view(uow: UnitOfWork, project_id: str, settings: TrainingSettings) -> dict[str, Any]:
+    """A project's training: who assesses, training days, target, admitted and gap across cohorts (one
+    query: the project with its two counts)."""
+    admitted = (
+        select(func.count())
+        .select_from(Trainee)
+        .where(Trainee.project_id == Project.project_id, Trainee.status == TraineeStatus.ADMITTED)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+    cohorts = (
+        select(func.count())
+        .select_from(Cohort)
+        .where(Cohort.project_id == Project.project_id)
+        .correlate(Project)
+        .scalar_subquery()
+    )
+    row = uow.session.execute(
+        select(Project, admitted, cohorts).where(Project.project_id == project_id)
+    ).one_or_none()
+    if row is None or not _visible(uow.actor, row[0].merchant_id):
+        raise NotFound(PROJECT_NOT_FOUND)
+    project, admitted_count, cohort_count = row
     target = (
         domain.project_target(project.seats, settings.admission_ratio) if project.seats is not None else 0
-    )
-    admitted = project_admitted(session, project.project_id)
-    cohorts = session.scalar(
-        select(func.count()).select_from(Cohort).where(Cohort.project_id == project.project_id)
     )
     return {
         "project_id": project.project_id,
@@ -318,14 +435,19 @@ def project_training_view(uow: UnitOfWork, project: Project, settings: TrainingS
         "assessor": project.assessor,
         "training_days": training_days(project, settings),
         "target": target,
-        "admitted": admitted,
-        "gap": max(0, target - admitted),
-        "cohorts": int(cohorts or 0),
+        "admitted": int(admitted_count or 0),
+        "gap": max(0, target - int(admitted_count or 0)),
+        "cohorts": int(cohort_count or 0),
     }
 
 
-def _retrainings(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(Retraining).order_by(Retraining.opened_at.desc(), Retraining.id)
+#: retraining records newest first; the id makes the key unique
+RETRAINING_ORDER = (Retraining.opened_at.desc(), Retraining.id.desc())
+
+
+def retraining_list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    """The retraining list's statement (sorted by ``paginate`` with RETRAINING_ORDER)."""
+    stmt = select(Retraining)
     if actor.is_merchant:
         stmt = stmt.where(Retraining.merchant_id == actor.merchant_id)
     if actor.role == "agent":
@@ -338,4 +460,11 @@ def _retrainings(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 def retraining_page(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """Retraining records, newest first (filters: project_id, agent_id, status)."""
-    return paginate(uow.session, _retrainings(uow.actor, args), args["page"], args["per_page"])
+    return paginate(
+        uow.session,
+        retraining_list_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=RETRAINING_ORDER,
+        after=args.get("after"),
+    )

@@ -6,6 +6,7 @@ metrics, docs, tenant scoping, idempotency and pagination are checked through th
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -797,3 +798,19 @@ def test_docs_is_an_offline_swagger_ui_of_the_spec(client: FlaskClient) -> None:
     # Only the page's own assets are served, nothing else of the bundle or the file system.
     assert client.get("/docs/assets/index.html").status_code == 404
     assert client.get("/docs/assets/../state.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [["i", 4], ["s", "x"]],  # a number where the name goes
+        [["s", "a"], ["b", True]],  # a bool where the id goes
+        [["s", "a"], ["t", "2026-01-01T00:00:00"]],
+    ],
+)
+def test_a_cursor_of_the_wrong_types_is_a_validation_problem(client: FlaskClient, values: list[Any]) -> None:
+    cursor = base64.urlsafe_b64encode(json.dumps([3, values]).encode()).decode().rstrip("=")
+    body = assert_problem(
+        client.get(f"/api/v1/widgets?after={cursor}", headers=VENDOR), 422, "Validation failed"
+    )
+    assert "after" in body["errors"]
