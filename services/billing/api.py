@@ -51,6 +51,7 @@ from services.billing.schemas import (
 )
 from shared.auth import roles_required
 from shared.errors import Conflict, ValidationFailed
+from shared.pagination import Page
 from shared.tabular import ExportArgs
 from shared.uow import UnitOfWork
 from shared.web import current_uow, flatten_errors, get_settings, idempotent, transactional
@@ -142,7 +143,7 @@ class PayPlans(MethodView):
     @roles_required(*READERS)
     @blp.arguments(PayPlanListArgs, location="query")
     @blp.response(200, PayPlanPage)
-    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+    def get(self, args: dict[str, Any]) -> Page:
         """List pay plans (filters: project_id, agent_id, type, defaults_only)"""
         return queries.list_plans(current_uow(), args)
 
@@ -391,7 +392,7 @@ def approve_run(run_id: str) -> Any:
 @roles_required(*READERS)
 @blp.arguments(PayslipListArgs, location="query")
 @blp.response(200, PayslipPage)
-def run_payslips(args: dict[str, Any], run_id: str) -> dict[str, Any]:
+def run_payslips(args: dict[str, Any], run_id: str) -> Page:
     """A run's payslips with their lines (filters: agent_id, project_id)"""
     return queries.run_payslips(current_uow(), run_id, args)
 
@@ -426,7 +427,7 @@ def export_run(args: dict[str, Any], run_id: str) -> Response:
 @roles_required("finance", "vendor", "agent")
 @blp.arguments(MyPayslipListArgs, location="query")
 @blp.response(200, PayslipPage)
-def list_payslips(args: dict[str, Any]) -> dict[str, Any]:
+def list_payslips(args: dict[str, Any]) -> Page:
     """Payslips across runs (filters: agent_id, project_id, period). An agent token sees only its own
     payslips of approved runs, whatever the filters say."""
     return queries.list_payslips(current_uow(), args)

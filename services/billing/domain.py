@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from shared.money import quantize
 
@@ -75,17 +76,22 @@ class Period:
         return cls(day.year, day.month)
 
     def __str__(self) -> str:
+        return self._text
+
+    @cached_property
+    def _text(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
-    @property
+    # cached: a payroll run asks every agent's period for its bounds, thousands of times
+    @cached_property
     def days(self) -> int:
         return calendar.monthrange(self.year, self.month)[1]
 
-    @property
+    @cached_property
     def start(self) -> dt.date:
         return dt.date(self.year, self.month, 1)
 
-    @property
+    @cached_property
     def end(self) -> dt.date:
         return dt.date(self.year, self.month, self.days)
 
@@ -624,7 +630,15 @@ def run_warnings(
     payslip in this run.
     """
     out: list[RunWarning] = []
+    label = str(period)
     for s in slips:
+        unusual = [
+            line
+            for line in s.lines
+            if is_carry(line) or (line.kind == LINE_ADJUSTMENT and line.origin_period != label)
+        ]
+        if s.total > 0 and not unusual and (s.plan_type != HOURLY or s.hours > 0):
+            continue  # the usual payslip (thousands in a run): nothing to say, nothing to format
         who = _who(s.agent_id, s.agent_name, s.project_id)
         if s.total < 0:
             out.append(
@@ -639,7 +653,7 @@ def run_warnings(
             )
         elif s.total == 0:
             out.append(RunWarning("zero-net", f"{who}: net pay is 0.00", s.agent_id, s.project_id, s.total))
-        carry = carried_out(s.lines)
+        carry = carried_out(unusual)
         if carry > 0:
             out.append(
                 RunWarning(
@@ -651,7 +665,7 @@ def run_warnings(
                     carry,
                 )
             )
-        applied = carried_in(s.lines)
+        applied = carried_in(unusual)
         if applied > 0:
             out.append(
                 RunWarning(
@@ -663,9 +677,7 @@ def run_warnings(
                     applied,
                 )
             )
-        late = [
-            line for line in s.lines if line.origin_period != str(period) and line.kind == LINE_ADJUSTMENT
-        ]
+        late = [line for line in unusual if line.origin_period != label and line.kind == LINE_ADJUSTMENT]
         for line in late:
             out.append(
                 RunWarning(

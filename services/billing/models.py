@@ -24,6 +24,7 @@ from sqlalchemy import (
     Numeric,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -51,6 +52,12 @@ class Project(Base):
     status: Mapped[str] = mapped_column(String(20))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
+    # the list's sort (by name, a missing one first) after its filter: see migration billing_0005
+    __table_args__ = (
+        Index("ix_projects_list", text("coalesce(company_name, '')"), "project_id"),
+        Index("ix_projects_status_list", "status", text("coalesce(company_name, '')"), "project_id"),
+    )
+
 
 class Agent(Base):
     """An agent's membership of a project (云客服): joined on agent.admitted, left on agent.departed."""
@@ -65,7 +72,7 @@ class Agent(Base):
     replaced_by: Mapped[str | None] = mapped_column(String(ID))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_agents_project_id", "project_id"),)
+    __table_args__ = (Index("ix_agents_list", "project_id", text("coalesce(name, '')"), "agent_id"),)
 
 
 class PayPlan(Base):
@@ -92,7 +99,8 @@ class PayPlan(Base):
 
     __table_args__ = (
         UniqueConstraint("project_id", "scope_key", "effective_from"),
-        Index("ix_pay_plans_project_id", "project_id"),
+        Index("ix_pay_plans_list", "project_id", "scope_key", "effective_from", "id"),
+        Index("ix_pay_plans_agent_list", "agent_id", "project_id", "scope_key", "effective_from", "id"),
     )
 
 
@@ -107,7 +115,10 @@ class WorkedHours(Base):
     hours: Mapped[Decimal] = mapped_column(Numeric(5, 2))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_worked_hours_date", "date"),)
+    __table_args__ = (
+        Index("ix_worked_hours_list", "date", "project_id", "agent_id"),
+        Index("ix_worked_hours_project_list", "project_id", "date", "agent_id"),
+    )
 
 
 class Performance(Base):
@@ -124,7 +135,10 @@ class Performance(Base):
     consultations: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_performance_date", "date"),)
+    __table_args__ = (
+        Index("ix_performance_list", "date", "project_id", "agent_id"),
+        Index("ix_performance_project_list", "project_id", "date", "agent_id"),
+    )
 
 
 class Deduction(Base):
@@ -141,7 +155,12 @@ class Deduction(Base):
     period: Mapped[str] = mapped_column(String(7))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_deductions_period", "period"),)
+    __table_args__ = (
+        Index("ix_deductions_list", "resolved_on", "complaint_id"),
+        Index("ix_deductions_period_list", "period", "resolved_on", "complaint_id"),
+        Index("ix_deductions_project_list", "project_id", "resolved_on", "complaint_id"),
+        Index("ix_deductions_agent_list", "agent_id", "resolved_on", "complaint_id"),
+    )
 
 
 class Adjustment(Base):
@@ -158,7 +177,12 @@ class Adjustment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_adjustments_period", "period"),)
+    __table_args__ = (
+        Index("ix_adjustments_list", "created_at", "id"),
+        Index("ix_adjustments_period_list", "period", "created_at", "id"),
+        Index("ix_adjustments_project_list", "project_id", "created_at", "id"),
+        Index("ix_adjustments_agent_list", "agent_id", "created_at", "id"),
+    )
 
 
 class PendingChange(Base):
@@ -195,7 +219,12 @@ class PayrollRun(Base):
     approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     approved_by: Mapped[str | None] = mapped_column(String(100))
 
-    __table_args__ = (UniqueConstraint("period", "scope_key"),)
+    __table_args__ = (
+        UniqueConstraint("period", "scope_key"),
+        Index("ix_payroll_runs_list", "period", "created_at", "id"),
+        Index("ix_payroll_runs_project_list", "project_id", "period", "created_at", "id"),
+        Index("ix_payroll_runs_status_list", "status", "period", "created_at", "id"),
+    )
 
 
 class PayrollPeriodClaim(Base):
@@ -237,18 +266,26 @@ class Payslip(Base):
     total: Mapped[Decimal] = mapped_column(MONEY)
 
     __table_args__ = (
+        # also the order of a run's payslip list
         UniqueConstraint("run_id", "agent_id", "project_id"),
-        Index("ix_payslips_agent_id_project_id", "agent_id", "project_id"),
+        Index("ix_payslips_list", "period", "project_id", "agent_id", "id"),
+        # an agent's payslips; and the settled amounts and carried deductions of given agents
+        Index("ix_payslips_agent_list", "agent_id", "period", "project_id", "id"),
     )
 
 
 class PayslipLine(Base):
-    """A payslip line: base, hours, commission, deduction or adjustment, with its explanation."""
+    """A payslip line: base, hours, commission, deduction or adjustment, with its explanation.
+
+    ``payslip_id`` has no foreign key: lines are written only with their payslip and deleted before it
+    (``services.billing.payroll``), and a key checked — and the payslip share-locked — once per line doubled
+    the cost of writing a payroll run's thousands of lines (migration billing_0005).
+    """
 
     __tablename__ = "payslip_lines"
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
-    payslip_id: Mapped[str] = mapped_column(ForeignKey("payslips.id", ondelete="CASCADE"))
+    payslip_id: Mapped[str] = mapped_column(String(36))
     position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     amount: Mapped[Decimal] = mapped_column(MONEY)
@@ -259,6 +296,12 @@ class PayslipLine(Base):
 
     __table_args__ = (
         Index("ix_payslip_lines_payslip_id", "payslip_id"),
-        # finds the few carried-deduction lines (and a complaint's or adjustment's lines) without a scan
-        Index("ix_payslip_lines_ref", "ref"),
+        # finds the few carried-deduction lines (and a complaint's or adjustment's lines) without a scan;
+        # partial: most lines have no ref, and a payroll run need not index each of them
+        Index(
+            "ix_payslip_lines_ref",
+            "ref",
+            postgresql_where=text("ref IS NOT NULL"),
+            sqlite_where=text("ref IS NOT NULL"),
+        ),
     )

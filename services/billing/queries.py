@@ -3,6 +3,10 @@ shape the views answer with.
 
 Every query takes the unit of work; the caller (``uow.actor``) narrows what an agent sees to its own
 payslips of approved runs.
+
+Lists page with ``after`` (keyset) or ``page``. Each list's sort ends with a unique key and is served,
+after each equality filter a user can send, by an index of migration billing_0005 (the plans are checked in
+tests/integration/test_list_plans_billing.py): a page is an index range read, whatever its depth.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, func, select
 
 from services.billing.changes import chunks
 from services.billing.models import (
@@ -56,8 +60,11 @@ def plan_view(plan: PayPlan) -> dict[str, Any]:
     }
 
 
+PLANS_ORDER = (PayPlan.project_id, PayPlan.scope_key, PayPlan.effective_from, PayPlan.id)
+
+
 def _plans_query(args: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(PayPlan).order_by(PayPlan.project_id, PayPlan.scope_key, PayPlan.effective_from, PayPlan.id)
+    stmt = select(PayPlan)
     if args.get("project_id"):
         stmt = stmt.where(PayPlan.project_id == args["project_id"])
     if args.get("agent_id"):
@@ -77,8 +84,13 @@ def plan(uow: UnitOfWork, plan_id: str) -> dict[str, Any]:
     return plan_view(found)
 
 
+def range_order(model: Any) -> tuple[Any, ...]:
+    """Days by date, then project and agent (the primary key, so the last page ends exactly)."""
+    return (model.date, model.project_id, model.agent_id)
+
+
 def _range_query(model: Any, args: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(model).order_by(model.date, model.project_id, model.agent_id)
+    stmt = select(model)
     if args.get("project_id"):
         stmt = stmt.where(model.project_id == args["project_id"])
     if args.get("agent_id"):
@@ -98,8 +110,12 @@ def _worked_hours_query(args: Mapping[str, Any]) -> Select[Any]:
     return _range_query(WorkedHours, args)
 
 
-def _period_query(model: Any, args: Mapping[str, Any], order: Sequence[Any]) -> Select[Any]:
-    stmt = select(model).order_by(*order)
+DEDUCTIONS_ORDER = (Deduction.resolved_on, Deduction.complaint_id)
+ADJUSTMENTS_ORDER = (Adjustment.created_at, Adjustment.id)
+
+
+def _period_query(model: Any, args: Mapping[str, Any]) -> Select[Any]:
+    stmt = select(model)
     for name in ("project_id", "agent_id", "period"):
         if args.get(name):
             stmt = stmt.where(getattr(model, name) == args[name])
@@ -107,19 +123,34 @@ def _period_query(model: Any, args: Mapping[str, Any], order: Sequence[Any]) -> 
 
 
 def _deductions_query(args: Mapping[str, Any]) -> Select[Any]:
-    return _period_query(Deduction, args, (Deduction.resolved_on, Deduction.complaint_id))
+    return _period_query(Deduction, args)
 
 
 def _adjustments_query(args: Mapping[str, Any]) -> Select[Any]:
-    return _period_query(Adjustment, args, (Adjustment.created_at, Adjustment.id))
+    return _period_query(Adjustment, args)
+
+
+#: newest period first; one direction throughout, so that ``after`` is one row comparison an index serves
+RUNS_ORDER = (PayrollRun.period.desc(), PayrollRun.created_at.desc(), PayrollRun.id.desc())
 
 
 def _runs_query(args: Mapping[str, Any]) -> Select[Any]:
-    stmt = select(PayrollRun).order_by(PayrollRun.period.desc(), PayrollRun.created_at.desc(), PayrollRun.id)
+    stmt = select(PayrollRun)
     for name in ("period", "project_id", "status"):
         if args.get(name):
             stmt = stmt.where(getattr(PayrollRun, name) == args[name])
     return stmt
+
+
+#: across runs: newest period first, then project and agent (all descending: see ``RUNS_ORDER``)
+PAYSLIPS_ORDER = (
+    Payslip.period.desc(),
+    Payslip.project_id.desc(),
+    Payslip.agent_id.desc(),
+    Payslip.id.desc(),
+)
+#: within one run, (agent, project) is unique: the order of the run's unique index, which serves the list
+RUN_PAYSLIPS_ORDER = (Payslip.agent_id, Payslip.project_id)
 
 
 def _payslips_query(
@@ -133,7 +164,7 @@ def _payslips_query(
     for name in ("agent_id", "project_id", "period"):
         if args.get(name):
             stmt = stmt.where(getattr(Payslip, name) == args[name])
-    return stmt.order_by(Payslip.period.desc(), Payslip.project_id, Payslip.agent_id, Payslip.id)
+    return stmt
 
 
 def payslip_views(uow: UnitOfWork, payslips: Sequence[Payslip]) -> list[dict[str, Any]]:
@@ -196,17 +227,33 @@ def payslip(uow: UnitOfWork, payslip_id: str) -> dict[str, Any]:
     return payslip_views(uow, [found])[0]
 
 
+#: names may be missing (NULL): a keyset column must not be, so the sort is on the name or '' (first)
+PROJECT_SORT_NAME = func.coalesce(Project.company_name, "").label("sort_name")
+PROJECTS_ORDER: tuple[ColumnElement[Any], ...] = (PROJECT_SORT_NAME, Project.project_id)
+
+
 def _projects_query(args: Mapping[str, Any]) -> Select[Any]:
-    """The projects billing knows (from onboarding's events): what finance picks a plan or run for."""
-    stmt = select(Project).order_by(Project.company_name, Project.project_id)
+    """The projects billing knows (from onboarding's events): what finance picks a plan or run for, by name.
+
+    Rows of columns, not entities: the sort name rides in the row for the cursor."""
+    stmt = select(
+        Project.project_id, Project.company_name, Project.status, Project.updated_at, PROJECT_SORT_NAME
+    )
     if args.get("status"):
         stmt = stmt.where(Project.status == args["status"])
     return stmt
 
 
+AGENT_SORT_NAME = func.coalesce(Agent.name, "").label("sort_name")
+AGENTS_ORDER: tuple[ColumnElement[Any], ...] = (Agent.project_id, AGENT_SORT_NAME, Agent.agent_id)
+
+
 def _agents_query(args: Mapping[str, Any]) -> Select[Any]:
-    """Agents by project membership (from agent.admitted / departed): whom a plan or a day can name."""
-    stmt = select(Agent).order_by(Agent.project_id, Agent.name, Agent.agent_id)
+    """Agents by project membership (from agent.admitted / departed): whom a plan or a day can name; by
+    project, then name (as ``_projects_query``)."""
+    stmt = select(
+        Agent.agent_id, Agent.project_id, Agent.name, Agent.admitted_on, Agent.departed_on, AGENT_SORT_NAME
+    )
     for name in ("project_id", "agent_id"):
         if args.get(name):
             stmt = stmt.where(getattr(Agent, name) == args[name])
@@ -216,33 +263,35 @@ def _agents_query(args: Mapping[str, Any]) -> Select[Any]:
 # --- what the views call ----------------------------------------------------------------------------------
 
 
-def _page(uow: UnitOfWork, stmt: Select[Any], args: Mapping[str, Any]) -> Page:
-    return paginate(uow.session, stmt, args["page"], args["per_page"])
+def _page(uow: UnitOfWork, stmt: Select[Any], args: Mapping[str, Any], order: Sequence[Any]) -> Page:
+    return paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=order, after=args.get("after")
+    )
 
 
-def list_plans(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
-    page = _page(uow, _plans_query(args), args)
-    return {**page.__dict__, "items": [plan_view(p) for p in page.items]}
+def list_plans(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    page = _page(uow, _plans_query(args), args, PLANS_ORDER)
+    return page.with_items([plan_view(p) for p in page.items])
 
 
 def list_performance(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _performance_query(args), args)
+    return _page(uow, _performance_query(args), args, range_order(Performance))
 
 
 def list_worked_hours(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _worked_hours_query(args), args)
+    return _page(uow, _worked_hours_query(args), args, range_order(WorkedHours))
 
 
 def list_deductions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _deductions_query(args), args)
+    return _page(uow, _deductions_query(args), args, DEDUCTIONS_ORDER)
 
 
 def list_adjustments(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _adjustments_query(args), args)
+    return _page(uow, _adjustments_query(args), args, ADJUSTMENTS_ORDER)
 
 
 def list_runs(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _runs_query(args), args)
+    return _page(uow, _runs_query(args), args, RUNS_ORDER)
 
 
 def run(uow: UnitOfWork, run_id: str) -> PayrollRun:
@@ -250,25 +299,25 @@ def run(uow: UnitOfWork, run_id: str) -> PayrollRun:
     return get_run(uow, run_id)
 
 
-def run_payslips(uow: UnitOfWork, run_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
+def run_payslips(uow: UnitOfWork, run_id: str, args: Mapping[str, Any]) -> Page:
     get_run(uow, run_id)
-    page = _page(uow, _payslips_query(args, run_id=run_id), args)
-    return {**page.__dict__, "items": payslip_views(uow, page.items)}
+    page = _page(uow, _payslips_query(args, run_id=run_id), args, RUN_PAYSLIPS_ORDER)
+    return page.with_items(payslip_views(uow, page.items))
 
 
-def list_payslips(uow: UnitOfWork, args: Mapping[str, Any]) -> dict[str, Any]:
+def list_payslips(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """Payslips across runs; an agent sees only its own payslips of approved runs, whatever the filters."""
     approved_only = False
     if uow.actor.role == "agent":
         args = {**args, "agent_id": uow.actor.sub}
         approved_only = True
-    page = _page(uow, _payslips_query(args, approved_only=approved_only), args)
-    return {**page.__dict__, "items": payslip_views(uow, page.items)}
+    page = _page(uow, _payslips_query(args, approved_only=approved_only), args, PAYSLIPS_ORDER)
+    return page.with_items(payslip_views(uow, page.items))
 
 
 def list_projects(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _projects_query(args), args)
+    return _page(uow, _projects_query(args), args, PROJECTS_ORDER)
 
 
 def list_agents(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _agents_query(args), args)
+    return _page(uow, _agents_query(args), args, AGENTS_ORDER)
