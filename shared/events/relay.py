@@ -2,15 +2,17 @@
 
 One batch is one database transaction: claim up to ``RELAY_BATCH_SIZE`` pending rows in id order (on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so several relays never take the same rows), publish them all
-with publisher confirms and ``mandatory=True``, then mark the confirmed ones published and commit.
+with ``mandatory=True`` on a channel in confirm mode, wait until the broker confirmed every one, then mark
+the confirmed ones published (one ``UPDATE … WHERE id = ANY(:ids)``) and commit.
 
 - A crash after publishing but before the commit leaves the rows pending: they are published again and
   the consumers' inbox absorbs the duplicate (at-least-once, never lost).
 - A nacked or unroutable message stays pending with ``attempts``/``last_error`` set and is retried after
   an exponential delay (``next_attempt_at``); it is logged and counted in ``outbox_publish_failures_total``.
-- A lost connection rolls the batch back (rows stay pending) and reconnects with backoff.
-- Idle, it polls every ``RELAY_POLL_INTERVAL`` seconds while servicing the connection's heartbeats; while
-  rows remain it loops at once.
+- A lost connection rolls back every batch not yet confirmed (rows stay pending) and reconnects with
+  backoff.
+- Idle, it polls every ``RELAY_POLL_INTERVAL`` seconds (the publisher's I/O thread answers the heartbeats);
+  while rows remain it loops at once.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -48,6 +51,11 @@ PUBLISHED = Counter("outbox_published_total", "Outbox events published and confi
 PUBLISH_FAILURES = Counter(
     "outbox_publish_failures_total", "Outbox events nacked or unroutable (left pending)", ["service"]
 )
+
+
+#: Batches claimed and on the wire at once (PostgreSQL): the broker confirms one while the relay claims and
+#: sends the next and the marker thread commits the one before.
+PIPELINE_DEPTH = 3
 
 
 @dataclass
@@ -81,11 +89,11 @@ class Relay:
         self.settings = settings
         self.stop_event = stop_event or threading.Event()
         self.name = name or f"{settings.service}-relay"
-        self._connection = None
         self._publisher: BatchPublisher | None = None
         self._backoff = Backoff(maximum=settings.relay_max_backoff)
-        self._pipelined = database.engine.dialect.name == "postgresql"
-        # marks and commits a confirmed batch while the relay thread works on the next one
+        # SQLite cannot hold two write transactions: there each batch completes before the next is claimed
+        self._depth = PIPELINE_DEPTH if database.engine.dialect.name == "postgresql" else 1
+        # marks and commits a confirmed batch while the relay thread waits for the next one's confirms
         self._marker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{self.name}-mark")
         #: test hook: called after the broker confirmed a batch and before it is marked published
         self.after_publish: Callable[[list[PublishOutcome]], None] | None = None
@@ -101,7 +109,7 @@ class Relay:
                 self._ensure_connected()
                 self.drain()
                 self._backoff.reset()
-                self._idle(self.settings.relay_poll_interval)
+                self.stop_event.wait(self.settings.relay_poll_interval)
             except CONNECTION_ERRORS as exc:
                 self._drop_connection()
                 delay = self._backoff.next()
@@ -120,30 +128,33 @@ class Relay:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def _idle(self, seconds: float) -> None:
-        if self._connection is not None and self._connection.is_open:
-            # process_data_events services heartbeats while we wait, unlike time.sleep
-            self._connection.process_data_events(time_limit=seconds)
-        else:
-            self.stop_event.wait(seconds)
+    def connect(self) -> None:
+        """Declare the topology and open the publisher (``run`` does it by itself)."""
+        self._ensure_connected()
+
+    def close(self) -> None:
+        self._drop_connection()
 
     def _ensure_connected(self) -> None:
-        if self._connection is not None and self._connection.is_open and self._publisher is not None:
+        if self._publisher is not None and self._publisher.is_open:
             return
         self._drop_connection()
-        self._connection = connect(self.settings.amqp_url, name=self.name)
-        declare_channel = self._connection.channel()
-        topology.declare_all(declare_channel, self.settings)
-        declare_channel.close()
-        self._publisher = BatchPublisher(self._connection)
+        # the topology first, so that nothing published is unroutable for want of a consumer's queue
+        connection = connect(self.settings.amqp_url, name=f"{self.name}-declare")
+        try:
+            topology.declare_all(connection.channel(), self.settings)
+        finally:
+            if connection.is_open:
+                connection.close()
+        self._publisher = BatchPublisher(self.settings.amqp_url, name=self.name)
         self.connects += 1
         log.info("relay connected to the broker", extra={"relay": self.name})
 
     def _drop_connection(self) -> None:
-        connection, self._connection, self._publisher = self._connection, None, None
-        if connection is not None and connection.is_open:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
             try:
-                connection.close()
+                publisher.close()
             except Exception:
                 log.debug("error while closing a broken connection", exc_info=True)
 
@@ -154,41 +165,54 @@ class Relay:
         batch = self._claim_and_send(after_id=None)
         if batch is None:
             return 0
-        self._finish(batch)
+        try:
+            outcomes = self._publisher_wait(batch)
+        except BaseException:
+            batch.abandon()
+            raise
+        self._mark_and_commit(batch, outcomes)
         return len(batch.rows)
 
     def drain(self) -> int:
         """Publish until a batch comes back short; returns how many rows were published.
 
-        On PostgreSQL three things overlap: while the broker confirms batch k, the next batch is claimed
-        (its own transaction, its rows locked, ``SKIP LOCKED`` plus ``id > last`` keep it disjoint) and
-        put on the wire, and batch k-1 is marked and committed on the marker thread. SQLite cannot hold
-        two write transactions, so there each batch completes before the next is claimed.
+        On PostgreSQL up to ``PIPELINE_DEPTH`` batches are claimed (each its own transaction, its rows
+        locked; ``SKIP LOCKED`` plus ``id > last`` keep them disjoint) and on the wire while the oldest is
+        confirmed, and the one before is marked and committed on the marker thread. Batches are marked in
+        the order they were claimed.
         """
         total = 0
         full = self.settings.relay_batch_size
+        window: deque[_Batch] = deque()
+        confirmed: _Batch | None = None
         marking: Future[None] | None = None
-        upcoming: _Batch | None = None
-        current = self._claim_and_send(after_id=None)
+        after_id: int | None = None
+        more = True
         try:
-            while current is not None:
-                if self._pipelined and len(current.rows) == full and not self.stop_event.is_set():
-                    upcoming = self._claim_and_send(after_id=current.rows[-1].id)
-                outcomes = self._publisher_wait(current)
+            while True:
+                while more and len(window) < self._depth and not self.stop_event.is_set():
+                    claimed = self._claim_and_send(after_id)
+                    if claimed is None:
+                        more = False
+                        break
+                    window.append(claimed)
+                    after_id = claimed.rows[-1].id
+                    more = len(claimed.rows) == full
+                if not window:
+                    break
+                confirmed = window.popleft()
+                outcomes = self._publisher_wait(confirmed)
                 if marking is not None:
                     previous, marking = marking, None
                     previous.result()
-                batch, current = current, None
-                if self._pipelined:
+                batch, confirmed = confirmed, None
+                if self._depth > 1:
                     marking = self._marker.submit(self._mark_and_commit, batch, outcomes)
                 else:
                     self._mark_and_commit(batch, outcomes)
                 total += len(batch.rows)
-                if upcoming is None and len(batch.rows) == full and not self.stop_event.is_set():
-                    upcoming = self._claim_and_send(after_id=None)
-                current, upcoming = upcoming, None
         except BaseException:
-            for unfinished in (current, upcoming):
+            for unfinished in (confirmed, *window):
                 if unfinished is not None:
                     unfinished.abandon()
             raise
@@ -225,14 +249,6 @@ class Relay:
             session.rollback()
             session.close()
             raise
-
-    def _finish(self, batch: _Batch) -> None:
-        try:
-            outcomes = self._publisher_wait(batch)
-        except BaseException:
-            batch.abandon()
-            raise
-        self._mark_and_commit(batch, outcomes)
 
     def _publisher_wait(self, batch: _Batch) -> list[PublishOutcome]:
         assert self._publisher is not None
@@ -277,10 +293,10 @@ class Relay:
 
     def _mark(self, session: Session, rows: list[Row[Any]], outcomes: list[PublishOutcome]) -> None:
         now = utcnow()
-        by_id = {row.event_id: row for row in rows}
-        ok_ids = [by_id[o.message_id].id for o in outcomes if o.ok]
+        # the outcomes come in the order the rows were sent
+        ok_ids = [row.id for row, outcome in zip(rows, outcomes, strict=True) if outcome.ok]
         if ok_ids:
-            if self._pipelined:
+            if is_postgres(session):
                 # one array parameter instead of an IN list of hundreds of placeholders; and the mark
                 # need not wait for the WAL flush: losing it in a database crash only republishes,
                 # which the consumers' inbox absorbs
@@ -290,10 +306,9 @@ class Relay:
                 match = outbox.c.id.in_(ok_ids)
             session.execute(update(outbox).where(match).values(published_at=now))
             PUBLISHED.labels(self.settings.service).inc(len(ok_ids))
-        for outcome in outcomes:
+        for row, outcome in zip(rows, outcomes, strict=True):
             if outcome.ok:
                 continue
-            row = by_id[outcome.message_id]
             attempts = row.attempts + 1
             session.execute(
                 update(outbox)
