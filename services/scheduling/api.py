@@ -93,14 +93,24 @@ class RosterResource(MethodView):
     @blp.arguments(RosterRequestSchema)
     @blp.response(201, RosterDetailSchema)
     def post(self, data: dict[str, Any], project_id: str) -> dict[str, Any]:
-        """Generate a new roster version for from..to (≤ 31 days) with CP-SAT and publish it
+        """Generate a new roster version for from..to (≤ 31 days) and publish it
 
-        Gaps the hard rules leave are listed in `uncovered` with the binding rule; never a silent gap.
+        CP-SAT's roster and a greedy baseline are both computed and the better one is kept (coverage first,
+        then the hours spread, then the night-shift spread): `method` says which, `solver_report` what the
+        solver proved (status, objective, bound, gap) and both rosters' figures. `demand` sets how many
+        agents each shift needs (per-shift or peak-hour multipliers, explicit headcounts). Gaps the hard
+        rules leave are listed in `uncovered` with the binding rule; never a silent gap.
         """
         uow = current_uow()
         queries.project_for(uow, project_id)
         made = roster.generate_roster(
-            uow, project_id, data["from_"], data["to"], publish=data["publish"], cfg=cfg()
+            uow,
+            project_id,
+            data["from_"],
+            data["to"],
+            publish=data["publish"],
+            cfg=cfg(),
+            demand=data["demand"],
         )
         return queries.roster_detail(uow, made)
 
@@ -171,7 +181,7 @@ def list_roster_versions(args: dict[str, Any], project_id: str) -> Any:
     """Every roster version of the project, newest first (history is kept)"""
     uow = current_uow()
     queries.project_for(uow, project_id)
-    return queries.roster_versions(uow, project_id, args["page"], args["per_page"])
+    return queries.roster_versions(uow, project_id, args)
 
 
 @blp.route("/projects/<project_id>/rosters/<roster_id>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,8 +39,10 @@ class SchedulingSettings:
     """Every ``SCHEDULING_*`` environment variable, with the seeds' defaults (docs/services/scheduling.md)."""
 
     active_ratio: Decimal = Decimal("1.5")
+    #: the whole solve's wall time (baseline, model, search), seconds
     solver_time_limit: float = 8.0
-    solver_workers: int = 8
+    #: CP-SAT search workers: one per core (more only take turns on the same cores)
+    solver_workers: int = min(8, os.cpu_count() or 1)
     max_shift_hours: float = 8.0
     min_rest_hours: float = 11.0
     max_consecutive_days: int = 6

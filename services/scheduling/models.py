@@ -71,10 +71,14 @@ class Roster(Base):
     """
 
     __tablename__ = "rosters"
-    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "version"),
+        # the versions list: a project's versions, newest first
+        Index("ix_rosters_project_version", "project_id", "version", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)
     date_from: Mapped[dt.date] = mapped_column(Date)
     date_to: Mapped[dt.date] = mapped_column(Date)
@@ -85,6 +89,11 @@ class Roster(Base):
     method: Mapped[str] = mapped_column(String(30))
     solver_status: Mapped[str] = mapped_column(String(50))
     solve_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    #: how the roster was chosen: the solver's status, objective, bound and gap, and the figures of CP-SAT's
+    #: roster and the greedy baseline (coverage, hours and night-shift spreads); null for other methods
+    solver_report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: the per-shift demand the roster was asked for (null: every shift needs the seats)
+    demand: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     binding_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -133,9 +142,14 @@ class Surge(Base):
     """A requested volume surge (咨询量暴涨): accepted, rejected or cancelled."""
 
     __tablename__ = "surges"
+    __table_args__ = (
+        # the surges list, newest first, all of them or by status (and the accepted ones by date)
+        Index("ix_surges_project_created", "project_id", "created_at", "id"),
+        Index("ix_surges_project_status_created", "project_id", "status", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
     start_date: Mapped[dt.date] = mapped_column(Date)
     end_date: Mapped[dt.date] = mapped_column(Date)
     increase_pct: Mapped[Decimal] = mapped_column(Numeric(6, 2))
@@ -159,12 +173,19 @@ class TimesheetEntry(Base):
     """Hours an agent worked on a project on a date (工时). A re-entry supersedes the current one."""
 
     __tablename__ = "timesheet_entries"
-    __table_args__ = (Index("ix_timesheet_entries_key", "project_id", "agent_id", "date"),)
+    # The list sorts on (date, project, agent, recorded_at, id) minus the columns a filter fixes; one index
+    # per filter set puts the fixed columns first, then that sort (queries.timesheet_order).
+    __table_args__ = (
+        Index("ix_timesheet_entries_list", "date", "project_id", "agent_id", "recorded_at", "id"),
+        Index("ix_timesheet_entries_project_list", "project_id", "date", "agent_id", "recorded_at", "id"),
+        Index("ix_timesheet_entries_agent_list", "agent_id", "date", "project_id", "recorded_at", "id"),
+        Index("ix_timesheet_entries_key", "project_id", "agent_id", "date", "recorded_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     project_id: Mapped[str] = mapped_column(String(64))
-    agent_id: Mapped[str] = mapped_column(String(64), index=True)
-    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
     hours: Mapped[Decimal] = mapped_column(Numeric(4, 2))
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str | None] = mapped_column(String(100))

@@ -6,7 +6,7 @@ timesheets, shaped for the views. Tenant scoping is by ``uow.actor``; "today" is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -45,15 +45,23 @@ SURGE_NOT_FOUND = "There is no surge with this id in this project."
 
 
 def _page(
-    uow: UnitOfWork, stmt: Select[Any], page: int, per_page: int, shape: Callable[[Any], Any]
+    uow: UnitOfWork,
+    stmt: Select[Any],
+    args: dict[str, Any],
+    order_by: Sequence[Any],
+    shape: Callable[[Any], Any],
 ) -> dict[str, Any]:
-    result = paginate(uow.session, stmt, page, per_page)
+    """One page of ``stmt`` sorted by ``order_by``: ``?after=`` walks on by keyset, ``?page=`` numbers."""
+    result = paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=order_by, after=args.get("after")
+    )
     return {
         "items": [shape(row) for row in result.items],
         "total": result.total,
         "page": result.page,
         "per_page": result.per_page,
         "pages": result.pages,
+        "next_after": result.next_after,
     }
 
 
@@ -87,13 +95,20 @@ def roster_version(uow: UnitOfWork, project_id: str, roster_id: str) -> dict[str
     return roster_detail(uow, roster)
 
 
-def surges(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
-    """The project's surges, newest first."""
+#: newest first; the id breaks ties and makes the key unique (ix_surges_project[_status]_created)
+SURGE_ORDER = (Surge.created_at.desc(), Surge.id.desc())
+
+
+def surge_list_query(project_id: str, args: dict[str, Any]) -> Select[Any]:
     stmt = select(Surge).where(Surge.project_id == project_id)
     if args.get("status"):
         stmt = stmt.where(Surge.status == args["status"])
-    stmt = stmt.order_by(Surge.created_at.desc(), Surge.id)
-    return _page(uow, stmt, args["page"], args["per_page"], surge_dict)
+    return stmt
+
+
+def surges(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
+    """The project's surges, newest first."""
+    return _page(uow, surge_list_query(project_id, args), args, SURGE_ORDER, surge_dict)
 
 
 def surge(uow: UnitOfWork, project_id: str, surge_id: str) -> dict[str, Any]:
@@ -224,6 +239,8 @@ def roster_dict(roster: Roster) -> dict[str, Any]:
         "method": roster.method,
         "solver_status": roster.solver_status,
         "solve_seconds": roster.solve_seconds,
+        "solver_report": roster.solver_report,
+        "demand": roster.demand,
         "binding_rules": roster.binding_rules,
         "created_by": roster.created_by,
         "created_at": roster.created_at,
@@ -296,10 +313,17 @@ def roster_view(
     }
 
 
-def roster_versions(uow: UnitOfWork, project_id: str, page: int, per_page: int) -> dict[str, Any]:
+#: newest version first (ix_rosters_project_version); the id only makes the key unique
+ROSTER_VERSION_ORDER = (Roster.version.desc(), Roster.id.desc())
+
+
+def roster_version_query(project_id: str) -> Select[Any]:
+    return select(Roster).where(Roster.project_id == project_id)
+
+
+def roster_versions(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
     """Every roster version of the project, newest first (history is kept)."""
-    stmt = select(Roster).where(Roster.project_id == project_id).order_by(Roster.version.desc())
-    return _page(uow, stmt, page, per_page, roster_dict)
+    return _page(uow, roster_version_query(project_id), args, ROSTER_VERSION_ORDER, roster_dict)
 
 
 def surge_dict(surge: Surge, roster: Roster | None = None) -> dict[str, Any]:
@@ -343,10 +367,32 @@ def timesheet_dict(t: TimesheetEntry) -> dict[str, Any]:
 
 def timesheets(uow: UnitOfWork, args: dict[str, Any]) -> dict[str, Any]:
     """Timesheet entries by project, agent and period: an agent sees its own, a merchant its projects'."""
-    return _page(uow, _scoped_timesheets(uow, args), args["page"], args["per_page"], timesheet_dict)
+    stmt, order = _scoped_timesheets(uow, args)
+    return _page(uow, stmt, args, order, timesheet_dict)
 
 
-def timesheet_query(args: dict[str, Any], *, merchant_id: str | None, agent_only: str | None) -> Any:
+#: by date, project, agent and recording time; the id makes the key unique
+TIMESHEET_SORT = (
+    TimesheetEntry.date,
+    TimesheetEntry.project_id,
+    TimesheetEntry.agent_id,
+    TimesheetEntry.recorded_at,
+    TimesheetEntry.id,
+)
+
+
+def timesheet_order(args: dict[str, Any], *, agent_only: str | None) -> tuple[Any, ...]:
+    """The list's sort without the columns a filter fixes: the same order, and the key that the index for
+    that filter set (fixed columns first, then the rest of the sort) serves, cursor included."""
+    fixed = set()
+    if args.get("project_id"):
+        fixed.add("project_id")
+    if agent_only is not None or args.get("agent_id"):
+        fixed.add("agent_id")
+    return tuple(column for column in TIMESHEET_SORT if column.key not in fixed)
+
+
+def timesheet_query(args: dict[str, Any], *, merchant_id: str | None, agent_only: str | None) -> Select[Any]:
     stmt = select(TimesheetEntry)
     if args.get("project_id"):
         stmt = stmt.where(TimesheetEntry.project_id == args["project_id"])
@@ -364,9 +410,7 @@ def timesheet_query(args: dict[str, Any], *, merchant_id: str | None, agent_only
         stmt = stmt.where(
             TimesheetEntry.project_id.in_(select(Project.id).where(Project.merchant_id == merchant_id))
         )
-    return stmt.order_by(
-        TimesheetEntry.date, TimesheetEntry.project_id, TimesheetEntry.agent_id, TimesheetEntry.recorded_at
-    )
+    return stmt
 
 
 #: an export is one file: more rows than this is a filter to narrow, not a spreadsheet to build
@@ -375,14 +419,15 @@ EXPORT_LIMIT = 100_000
 
 def timesheet_entries(uow: UnitOfWork, args: dict[str, Any]) -> list[TimesheetEntry]:
     """The entries the list shows, unpaginated (for the exports), with the same scoping."""
-    return list(uow.session.scalars(_scoped_timesheets(uow, args).limit(EXPORT_LIMIT)).all())
+    stmt, order = _scoped_timesheets(uow, args)
+    return list(uow.session.scalars(stmt.order_by(*order).limit(EXPORT_LIMIT)).all())
 
 
-def _scoped_timesheets(uow: UnitOfWork, args: dict[str, Any]) -> Any:
-    """An agent sees its own entries, a merchant its projects' ones."""
+def _scoped_timesheets(uow: UnitOfWork, args: dict[str, Any]) -> tuple[Select[Any], tuple[Any, ...]]:
+    """An agent sees its own entries, a merchant its projects' ones; the statement and its sort."""
     actor = uow.actor
-    return timesheet_query(
-        args,
-        merchant_id=actor.merchant_id if actor.is_merchant else None,
-        agent_only=actor.sub if actor.role == "agent" else None,
+    agent_only = actor.sub if actor.role == "agent" else None
+    stmt = timesheet_query(
+        args, merchant_id=actor.merchant_id if actor.is_merchant else None, agent_only=agent_only
     )
+    return stmt, timesheet_order(args, agent_only=agent_only)

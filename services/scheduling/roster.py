@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -23,12 +24,14 @@ from services.scheduling.models import PoolAgent, Project, Roster, RosterAssignm
 from services.scheduling.rostering import (
     DAY_MINUTES,
     Assignment,
+    Demand,
     Gap,
     RosterAgent,
     RosterProblem,
+    RosterResult,
     ShiftTemplate,
-    Slot,
     binding_rules,
+    demand_slots,
     solve,
     split_service_hours,
 )
@@ -237,6 +240,8 @@ class RosterDraft:
     solver_status: str
     solve_seconds: float = 0.0
     gaps: dict[tuple[dt.date, str], Gap] = field(default_factory=dict)
+    solver_report: dict[str, Any] | None = None
+    demand: dict[str, Any] | None = None
 
 
 def save_roster(uow: UnitOfWork, draft: RosterDraft, *, publish: bool) -> Roster:
@@ -256,6 +261,8 @@ def save_roster(uow: UnitOfWork, draft: RosterDraft, *, publish: bool) -> Roster
         method=draft.method,
         solver_status=draft.solver_status,
         solve_seconds=round(draft.solve_seconds, 3),
+        solver_report=draft.solver_report,
+        demand=draft.demand,
         binding_rules=[],
         created_by=uow.actor.label[:100],
         created_at=uow.now(),
@@ -385,10 +392,83 @@ def shift_templates(project: Project, cfg: SchedulingSettings) -> list[ShiftTemp
     )
 
 
+def solver_report(result: RosterResult, cfg: SchedulingSettings) -> dict[str, Any]:
+    """What a roster version records of its solve: which roster was kept and what the solver proved."""
+    quality = result.quality
+    return {
+        "kept": result.method,
+        "status": result.status,
+        "hint": result.hint,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "time_limit": cfg.solver_time_limit,
+        "workers": cfg.solver_workers,
+        "hours_spread": quality.hours_spread if quality else None,
+        "night_spread": quality.night_spread if quality else None,
+        "reserve_shifts": quality.reserve_shifts if quality else None,
+        "compared": result.compared,
+    }
+
+
+def parse_demand(spec: dict[str, Any] | None, start: dt.date, end: dt.date) -> Demand:
+    """A roster request's ``demand`` (the schema's shape) as the solver's :class:`Demand`."""
+    if not spec:
+        return Demand()
+    explicit: dict[tuple[dt.date | None, str], int] = {}
+    problems: list[str] = []
+    for item in spec.get("shifts") or []:
+        day = item.get("date")
+        if day is not None and not start <= day <= end:
+            problems.append(
+                f"{day.isoformat()} is outside the roster's dates {start.isoformat()}..{end.isoformat()}"
+            )
+        key = (day, item["shift"])
+        if key in explicit:
+            problems.append(f"{item['shift']} on {day.isoformat() if day else 'every day'} is listed twice")
+        explicit[key] = item["needed"]
+    if problems:
+        raise ValidationFailed({"demand": problems})
+    return Demand(
+        multipliers=dict(spec.get("multipliers") or {}),
+        peak_multiplier=spec.get("peak_multiplier") or Decimal(1),
+        explicit=explicit,
+    )
+
+
+def demand_record(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The request's demand as stored on the version (JSON: decimals and dates as strings)."""
+    if not spec:
+        return None
+    return {
+        "multipliers": {k: str(v) for k, v in (spec.get("multipliers") or {}).items()},
+        "peak_multiplier": str(spec.get("peak_multiplier") or Decimal(1)),
+        "shifts": [
+            {
+                "date": item["date"].isoformat() if item.get("date") else None,
+                "shift": item["shift"],
+                "needed": item["needed"],
+            }
+            for item in spec.get("shifts") or []
+        ],
+    }
+
+
 def generate_roster(
-    uow: UnitOfWork, project_id: str, start: dt.date, end: dt.date, *, publish: bool, cfg: SchedulingSettings
+    uow: UnitOfWork,
+    project_id: str,
+    start: dt.date,
+    end: dt.date,
+    *,
+    publish: bool,
+    cfg: SchedulingSettings,
+    demand: dict[str, Any] | None = None,
 ) -> Roster:
-    """Solve and save a new roster version for ``start``..``end`` (≤ 31 days, from today on)."""
+    """Solve and save a new roster version for ``start``..``end`` (≤ 31 days, from today on).
+
+    ``demand`` (the request's per-shift demand, see :class:`Demand`) sets how many agents each shift needs;
+    without it every shift needs the seats, plus accepted surges' extra seats.
+    """
     session = uow.session
     today = today_shanghai(uow.now())
     problems: dict[str, list[str]] = {}
@@ -403,11 +483,23 @@ def generate_roster(
         raise ValidationFailed(problems)
     project = get_project(session, project_id, for_update=True)
     require_schedulable(project, "a roster")
+    wanted = parse_demand(demand, start, end)
+    templates = shift_templates(project, cfg)
+    unknown = wanted.unknown_shifts(templates)
+    if unknown:
+        names = ", ".join(t.name for t in templates)
+        raise ValidationFailed(
+            {
+                "demand": [
+                    f"the project's service hours have no {', '.join(unknown)} shift (its shifts: {names})"
+                ]
+            }
+        )
     members = pool_members(session, project, cfg)
     agents = roster_agents(members)
-    templates = shift_templates(project, cfg)
-    demand = seat_demand(session, project, start, end)
-    slots = [Slot(day, t, demand[day]) for day in days_between(start, end) for t in templates]
+    seats = project.seats or 0
+    extra = {day: needed - seats for day, needed in seat_demand(session, project, start, end).items()}
+    slots = demand_slots(days_between(start, end), templates, seats, extra, wanted)
     context, _ = effective_assignments(
         session, project.id, start - dt.timedelta(days=CONTEXT_DAYS), end + dt.timedelta(days=CONTEXT_DAYS)
     )
@@ -429,6 +521,8 @@ def generate_roster(
         solver_status=result.status,
         solve_seconds=result.solve_seconds,
         gaps={(g.day, g.shift): g for g in result.gaps},
+        solver_report=solver_report(result, cfg),
+        demand=demand_record(demand),
     )
     return save_roster(uow, draft, publish=publish)
 

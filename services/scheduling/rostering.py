@@ -17,18 +17,24 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 #: The seed's peak hours (seed 000 §4.3): 0–2, 8–10, 12–16 and 20–22 o'clock.
 DEFAULT_PEAKS: tuple[tuple[int, int], ...] = ((0, 2), (8, 10), (12, 16), (20, 22))
 SHIFT_NAMES: tuple[str, ...] = ("morning", "afternoon", "night")
 DAY_MINUTES = 24 * 60
 
-# Objective weights. A missing agent on a shift outweighs everything else; a reserve agent on duty where
-# an active one could be outweighs one shift's worth of unfairness; fairness is counted in minutes.
+# Objective weights. A missing agent on a shift outweighs everything else (the peak bonus only orders gaps
+# of equal size); a reserve agent on duty where an active one could be outweighs one shift's worth of
+# unfairness; fairness is counted in minutes.
 _SHORT_WEIGHT = 100_000
+_PEAK_WEIGHT = 10_000
 _RESERVE_WEIGHT = 1_000
 _NIGHT_WEIGHT = 60
 _FAIR_WEIGHT = 1
+#: how many minutes ahead a reserve agent is ranked in the balanced starting rosters (0, 2, 3, 4 shifts)
+_BALANCED_PENALTIES = (0, 16 * 60, 24 * 60, 32 * 60)
 
 
 @dataclass(frozen=True)
@@ -186,6 +192,50 @@ class Slot:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """How many agents each shift needs, from the project's seats (人数需求按班次).
+
+    By default every shift needs the seats (``needed(…) == seats``). ``multipliers`` scales one shift
+    (``{"afternoon": 1.3, "night": 0.5}``); ``peak_multiplier`` scales each shift by the share of it that
+    falls in the peak hours (a shift entirely in peak hours needs seats × peak_multiplier, one with a
+    quarter of peak hours seats × (1 + (peak_multiplier − 1) / 4)); both multiply, and the result is
+    rounded up. ``explicit`` sets a headcount outright, for one shift on one date (``(date, shift)``) or
+    on every date (``(None, shift)``); the dated one wins. A surge's extra seats come on top of all this.
+    """
+
+    multipliers: Mapping[str, Decimal] = field(default_factory=dict)
+    peak_multiplier: Decimal = Decimal(1)
+    explicit: Mapping[tuple[dt.date | None, str], int] = field(default_factory=dict)
+
+    def needed(self, day: dt.date, shift: ShiftTemplate, seats: int) -> int:
+        for key in ((day, shift.name), (None, shift.name)):
+            if key in self.explicit:
+                return self.explicit[key]
+        factor = Decimal(self.multipliers.get(shift.name, Decimal(1)))
+        if self.peak_multiplier != 1 and shift.minutes:
+            factor *= 1 + (Decimal(self.peak_multiplier) - 1) * Decimal(shift.peak_minutes) / shift.minutes
+        return math.ceil(Decimal(seats) * factor)
+
+    def unknown_shifts(self, templates: Iterable[ShiftTemplate]) -> list[str]:
+        """Shift names the demand mentions that the project's service hours do not have."""
+        names = {t.name for t in templates}
+        mentioned = {*self.multipliers, *(name for _, name in self.explicit)}
+        return sorted(mentioned - names)
+
+
+def demand_slots(
+    days: Iterable[dt.date],
+    templates: Sequence[ShiftTemplate],
+    seats: int,
+    extra: Mapping[dt.date, int],
+    demand: Demand | None = None,
+) -> list[Slot]:
+    """One slot per date and shift: ``demand`` applied to the seats, plus the date's surge seats."""
+    demand = demand or Demand()
+    return [Slot(day, t, demand.needed(day, t, seats) + extra.get(day, 0)) for day in days for t in templates]
+
+
+@dataclass(frozen=True)
 class Violation:
     rule: str
     agent_id: str
@@ -221,6 +271,15 @@ class RosterResult:
     method: str
     status: str
     solve_seconds: float
+    quality: Quality | None = None
+    #: CP-SAT's objective value and best bound, and the relative gap between them (0 when proved optimal)
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    #: both candidates' figures (``Quality.as_dict``), by method
+    compared: dict[str, dict[str, float | int]] = field(default_factory=dict)
+    #: the roster CP-SAT's search started from: ``greedy`` or ``greedy-balanced+<N>h``
+    hint: str | None = None
 
     @property
     def missing(self) -> int:
@@ -298,8 +357,14 @@ def fairness_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignm
 # --- the greedy baseline (and the solver's starting hint) -------------------------------------------------
 
 
-def greedy(problem: RosterProblem) -> RosterResult:
-    """Day by day, shift by shift: the eligible agent with the fewest hours so far, active before reserve."""
+def greedy(problem: RosterProblem, *, reserve_penalty: int | None = None) -> RosterResult:
+    """Day by day, shift by shift: the eligible agent with the fewest hours so far, active before reserve.
+
+    That is the baseline. With ``reserve_penalty`` (minutes) a reserve agent instead ranks as if it had
+    worked that much more than it has (``greedy-balanced``): it spends reserve agents earlier, so it is no
+    baseline, but when demand nears the pool's capacity it leaves far fewer shifts open (the active agents
+    are not all stopped by the weekly and streak limits at once), a good starting point for the solver.
+    """
     started = time.perf_counter()
     rules = problem.rules
     schedule: dict[str, list[Assignment]] = defaultdict(list)
@@ -311,7 +376,18 @@ def greedy(problem: RosterProblem) -> RosterResult:
     for slot in sorted(problem.slots, key=lambda s: (s.day, s.shift.start_minute)):
         candidates = sorted(
             (a for a in problem.agents if a.can_work(slot.day, slot.shift.name)),
-            key=lambda a: (a.reserve, minutes[a.agent_id], a.order, a.agent_id),
+            key=(
+                (lambda a: (a.reserve, minutes[a.agent_id], a.order, a.agent_id))
+                if reserve_penalty is None
+                else (
+                    lambda a: (
+                        minutes[a.agent_id] + (reserve_penalty if a.reserve else 0),
+                        a.reserve,
+                        a.order,
+                        a.agent_id,
+                    )
+                )
+            ),
         )
         taken = 0
         for agent in candidates:
@@ -326,7 +402,82 @@ def greedy(problem: RosterProblem) -> RosterResult:
             taken += 1
         counts[(slot.day, slot.shift.name)] = taken
     gaps = diagnose(problem, counts)
-    return RosterResult(chosen, gaps, "greedy", "FEASIBLE", time.perf_counter() - started)
+    method = "greedy" if reserve_penalty is None else f"greedy-balanced+{reserve_penalty // 60}h"
+    result = RosterResult(chosen, gaps, method, "FEASIBLE", time.perf_counter() - started)
+    result.quality = assess(problem, chosen)
+    return result
+
+
+# --- how good a roster is ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quality:
+    """A roster's figures, in the order two rosters are compared: hard rules, coverage, then fairness."""
+
+    violations: int
+    needed: int
+    missing: int
+    hours_spread: float
+    night_spread: int
+    reserve_shifts: int
+
+    @property
+    def coverage_pct(self) -> float:
+        return 100.0 * (self.needed - self.missing) / self.needed if self.needed else 100.0
+
+    def key(self) -> tuple[int, int, float, int, int]:
+        """Lower is better: a broken rule disqualifies, a missing agent outweighs any unfairness."""
+        return (self.violations, self.missing, self.hours_spread, self.night_spread, self.reserve_shifts)
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "violations": self.violations,
+            "needed": self.needed,
+            "missing": self.missing,
+            "coverage_pct": round(self.coverage_pct, 2),
+            "hours_spread": self.hours_spread,
+            "night_spread": self.night_spread,
+            "reserve_shifts": self.reserve_shifts,
+        }
+
+
+def _fair_group(agents: Iterable[RosterAgent]) -> list[RosterAgent]:
+    # reserve agents are on call and leavers work part of the window: comparing their hours means nothing
+    return [a for a in agents if not a.reserve and a.departs_on is None]
+
+
+def night_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignment]) -> int:
+    """max − min night shifts across the agents :func:`fairness_spread` compares who may work nights
+    (an agent unavailable for nights is not spared them, and would pin the minimum at 0)."""
+    nights: dict[str, int] = defaultdict(int)
+    for item in assignments:
+        if item.shift == "night":
+            nights[item.agent_id] += 1
+    group = [nights.get(a.agent_id, 0) for a in _fair_group(agents) if "night" in a.shifts_available]
+    return max(group) - min(group) if len(group) > 1 else 0
+
+
+def assess(problem: RosterProblem, assignments: Sequence[Assignment]) -> Quality:
+    """The figures of ``assignments`` as an answer to ``problem`` (violations counted against ``fixed``)."""
+    counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+    for item in assignments:
+        counts[(item.day, item.shift)] += 1
+    needed = sum(s.needed for s in problem.slots)
+    missing = sum(max(0, s.needed - counts[(s.day, s.shift.name)]) for s in problem.slots)
+    over = sum(max(0, counts[(s.day, s.shift.name)] - s.needed) for s in problem.slots)
+    # the context outside the window may already break a rule (an older version): only new breaks count
+    before = len(check_roster(problem.agents, problem.fixed, problem.rules)) if problem.fixed else 0
+    after = len(check_roster(problem.agents, [*problem.fixed, *assignments], problem.rules))
+    reserve = {a.agent_id for a in problem.agents if a.reserve}
+    return Quality(
+        violations=max(0, after - before) + over,
+        needed=needed,
+        missing=missing,
+        hours_spread=round(fairness_spread(problem.agents, assignments), 2),
+        night_spread=night_spread(problem.agents, assignments),
+        reserve_shifts=sum(1 for a in assignments if a.agent_id in reserve),
+    )
 
 
 # --- CP-SAT -----------------------------------------------------------------------------------------------
@@ -335,169 +486,300 @@ def greedy(problem: RosterProblem) -> RosterResult:
 def solve(
     problem: RosterProblem, *, time_limit: float = 5.0, workers: int = 8, seed: int = 0
 ) -> RosterResult:
-    """The best roster CP-SAT finds within ``time_limit`` seconds; the greedy one if it finds none.
+    """The better of CP-SAT's roster and the greedy baseline, within ``time_limit`` seconds of wall time.
 
-    Every hard rule is a constraint; a shift that cannot be fully staffed gets a shortfall variable
-    (penalised, heavier on the seed's peak hours) instead of making the model infeasible, so there is
-    always an answer and every gap is listed with the rule that binds.
+    ``time_limit`` is the whole budget (importing the solver, the baseline, building the model, the
+    search): the search gets what is left, at least a second (a quarter of the limit if less). Every
+    hard rule is a constraint; a shift that cannot be fully staffed gets a shortfall variable instead of
+    making the model infeasible, so there is always an answer and every gap is listed with the rule that
+    binds.
+
+    The greedy baseline (and, when it leaves gaps, variants that spend reserve agents earlier) are
+    computed first and the best by the objective is handed to CP-SAT as a complete hint, so the search
+    starts from it (``hint``); the answer is then
+    whichever of CP-SAT's roster and the baseline is better by :meth:`Quality.key` (coverage first, then
+    the hours spread, then the night-shift spread), CP-SAT on a tie. ``method`` says which was kept,
+    ``status``/``objective``/``bound``/``gap`` what the solver reached, ``compared`` both rosters' figures.
     """
+    started = time.perf_counter()
     from ortools.sat.python import cp_model
 
-    started = time.perf_counter()
     baseline = greedy(problem)
     if not problem.slots:
         return RosterResult([], [], "cp-sat", "OPTIMAL", time.perf_counter() - started)
-    rules = problem.rules
-    days = sorted({s.day for s in problem.slots})
-    window = set(days)
-    shifts_by_day: dict[dt.date, list[Slot]] = defaultdict(list)
-    for slot in problem.slots:
-        shifts_by_day[slot.day].append(slot)
-    fixed_by_agent_day: dict[tuple[str, dt.date], Assignment] = {}
-    for item in problem.fixed:
-        fixed_by_agent_day[(item.agent_id, item.day)] = item
-
-    model = cp_model.CpModel()
-    x: dict[tuple[str, dt.date, str], cp_model.IntVar] = {}
-    for agent in problem.agents:
-        for day in days:
-            for slot in shifts_by_day[day]:
-                if (
-                    (agent.agent_id, day) not in fixed_by_agent_day
-                    and agent.can_work(day, slot.shift.name)
-                    and not _clashes_with_fixed(agent.agent_id, day, slot.shift, fixed_by_agent_day, rules)
-                ):
-                    x[(agent.agent_id, day, slot.shift.name)] = model.new_bool_var("")
-
-    slot_of: dict[tuple[dt.date, str], Slot] = {(s.day, s.shift.name): s for s in problem.slots}
-    per_agent_day: dict[tuple[str, dt.date], list[tuple[Slot, cp_model.IntVar]]] = defaultdict(list)
-    for (aid, day, name), var in x.items():
-        per_agent_day[(aid, day)].append((slot_of[(day, name)], var))
-
-    # one shift a day
-    for items in per_agent_day.values():
-        if len(items) > 1:
-            model.add_at_most_one(var for _, var in items)
-
-    # rest between shifts on nearby days (both inside the window)
-    for (aid, day), items in per_agent_day.items():
-        for offset in (1, 2):
-            later = per_agent_day.get((aid, day + dt.timedelta(days=offset)))
-            if not later:
-                continue
-            for slot_a, var_a in items:
-                end = slot_a.shift.end_minute
-                for slot_b, var_b in later:
-                    if offset * DAY_MINUTES + slot_b.shift.start_minute - end < rules.min_rest_minutes:
-                        model.add_bool_or([var_a.Not(), var_b.Not()])
-
-    agent_ids = [a.agent_id for a in problem.agents]
-    first, last = days[0], days[-1]
-    span = rules.max_consecutive_days + 1
-    ext_days = [first + dt.timedelta(days=i) for i in range(-span + 1, (last - first).days + span)]
-    for aid in agent_ids:
-        works: dict[dt.date, object] = {}
-        for day in ext_days:
-            if (aid, day) in fixed_by_agent_day:
-                works[day] = 1
-            elif day in window:
-                items = per_agent_day.get((aid, day))
-                if items:
-                    works[day] = sum(var for _, var in items)
-        # at most N consecutive working days: every run of N+1 days touching the window has a day off
-        for i in range(len(ext_days) - span + 1):
-            run = ext_days[i : i + span]
-            if not any(d in window for d in run):
-                continue
-            terms = [works[d] for d in run if d in works]
-            variables = [t for t in terms if not isinstance(t, int)]
-            constant = sum(t for t in terms if isinstance(t, int))
-            if len(terms) == span and variables:
-                model.add(sum(variables) <= max(0, rules.max_consecutive_days - constant))  # type: ignore[arg-type]
-        # at most N hours a calendar week
-        weeks: dict[tuple[int, int], list[tuple[int, cp_model.IntVar]]] = defaultdict(list)
-        for day in days:
-            for slot, var in per_agent_day.get((aid, day), []):
-                weeks[day.isocalendar()[:2]].append((slot.shift.minutes, var))
-        fixed_minutes: dict[tuple[int, int], int] = defaultdict(int)
-        for (fid, fday), item in fixed_by_agent_day.items():
-            if fid == aid:
-                fixed_minutes[fday.isocalendar()[:2]] += item.minutes
-        for week, terms in weeks.items():
-            if sum(m for m, _ in terms) + fixed_minutes[week] > rules.max_weekly_minutes:
-                model.add(
-                    sum(m * v for m, v in terms) <= max(0, rules.max_weekly_minutes - fixed_minutes[week])
-                )
-
-    # coverage, with a shortfall where the rules leave no one
-    per_slot: dict[tuple[dt.date, str], list[cp_model.IntVar]] = defaultdict(list)
-    for (_aid, day, name), var in x.items():
-        per_slot[(day, name)].append(var)
-    shortfalls: dict[tuple[dt.date, str], cp_model.IntVar] = {}
-    objective: list[object] = []
-    for key, slot in slot_of.items():
-        short = model.new_int_var(0, slot.needed, "")
-        shortfalls[key] = short
-        model.add(sum(per_slot.get(key, [])) + short == slot.needed)
-        # heavier on the seed's peak hours: a gap lands on a quiet shift before a busy one
-        weight = _SHORT_WEIGHT + (_SHORT_WEIGHT * slot.shift.peak_minutes) // max(1, slot.shift.minutes)
-        objective.append(weight * short)
-
-    reserve_ids = {a.agent_id for a in problem.agents if a.reserve}
-    objective.append(_RESERVE_WEIGHT * sum(v for (aid, _, _), v in x.items() if aid in reserve_ids))
-
-    fair_group = [a.agent_id for a in problem.agents if not a.reserve and a.departs_on is None]
-    night_names = {s.shift.name for s in problem.slots if s.shift.name == "night"}
-    if len(fair_group) > 1:
-        horizon = sum(s.shift.minutes for s in problem.slots)
-        loads, nights = [], []
-        for aid in fair_group:
-            load = model.new_int_var(0, horizon, "")
-            model.add(
-                load == sum(s.shift.minutes * v for d in days for s, v in per_agent_day.get((aid, d), []))
-            )
-            loads.append(load)
-            if night_names:
-                count = model.new_int_var(0, len(days), "")
-                model.add(count == sum(v for (a, _, n), v in x.items() if a == aid and n in night_names))
-                nights.append(count)
-        hi, lo = model.new_int_var(0, horizon, ""), model.new_int_var(0, horizon, "")
-        model.add_max_equality(hi, loads)
-        model.add_min_equality(lo, loads)
-        objective.append(_FAIR_WEIGHT * (hi - lo))
-        if nights:
-            nhi, nlo = model.new_int_var(0, len(days), ""), model.new_int_var(0, len(days), "")
-            model.add_max_equality(nhi, nights)
-            model.add_min_equality(nlo, nights)
-            objective.append(_NIGHT_WEIGHT * (nhi - nlo))
-    model.minimize(sum(objective))  # type: ignore[arg-type]
-
-    hinted = {(a.agent_id, a.day, a.shift) for a in baseline.assignments}
-    for key, var in x.items():
-        model.add_hint(var, key in hinted)
+    # The search starts from the best cheap roster by the solver's own objective; only the baseline
+    # competes with the answer. When the baseline covers every shift no balanced one beats it (they only
+    # add reserve shifts), so they are tried only when it leaves gaps.
+    starts = [baseline]
+    if baseline.missing:
+        starts += [greedy(problem, reserve_penalty=p) for p in _BALANCED_PENALTIES]
+    start = min(starts, key=lambda r: objective_value(problem, r.assignments))
+    model = _Model(problem, cp_model)
+    model.hint(start.assignments)
 
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.1, float(time_limit))
+    left = float(time_limit) - (time.perf_counter() - started)
+    # a floor, so that a slow first import of the solver on a busy machine cannot leave it no time to
+    # even load the hint (it would answer UNKNOWN and the greedy roster would stand alone)
+    solver.parameters.max_time_in_seconds = max(min(1.0, 0.25 * float(time_limit)), left)
     solver.parameters.num_workers = max(1, int(workers))
     solver.parameters.random_seed = seed
-    status = solver.solve(model)
+    # A light presolve: on 300 agents × 14 days full probing and symmetry detection took 1–3 s of a busy
+    # 2-core machine's 8 s; given to the search instead, they left fewer shifts open (bench/roster.py).
+    solver.parameters.symmetry_level = 0
+    solver.parameters.cp_model_probing_level = 0
+    solver.parameters.max_presolve_iterations = 1
+    status = solver.solve(model.model)
     status_name = solver.status_name(status)
+    quality_greedy = baseline.quality or assess(problem, baseline.assignments)
+    compared: dict[str, dict[str, float | int]] = {"greedy": quality_greedy.as_dict()}
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        baseline.status = f"greedy fallback ({status_name})"
+        baseline.status = status_name
+        baseline.hint = start.method
+        baseline.compared = compared
         baseline.solve_seconds = time.perf_counter() - started
         return baseline
-    chosen = [
-        Assignment.of(aid, day, slot_of[(day, name)].shift)
-        for (aid, day, name), var in x.items()
-        if solver.boolean_value(var)
-    ]
+    chosen = model.assignments(solver)
+    quality = assess(problem, chosen)
+    compared["cp-sat"] = quality.as_dict()
+    objective, bound = solver.objective_value, solver.best_objective_bound
+    gap = (objective - bound) / max(1.0, abs(objective))
+    if quality_greedy.key() < quality.key():
+        kept = baseline
+    else:
+        counts: dict[tuple[dt.date, str], int] = defaultdict(int)
+        for item in chosen:
+            counts[(item.day, item.shift)] += 1
+        kept = RosterResult(chosen, diagnose(problem, counts), "cp-sat", status_name, 0.0, quality=quality)
+    kept.status = status_name
+    kept.hint = start.method
+    kept.objective, kept.bound, kept.gap = objective, bound, round(gap, 6)
+    kept.compared = compared
+    kept.solve_seconds = time.perf_counter() - started
+    return kept
+
+
+def _short_weight(shift: ShiftTemplate) -> int:
+    # a little heavier on peak hours: of two equal gaps, the quiet shift's is left open
+    return _SHORT_WEIGHT + (_PEAK_WEIGHT * shift.peak_minutes) // max(1, shift.minutes)
+
+
+def objective_value(problem: RosterProblem, assignments: Sequence[Assignment]) -> int:
+    """What CP-SAT's objective says of a roster: missing agents, reserve shifts, hours and night spreads."""
     counts: dict[tuple[dt.date, str], int] = defaultdict(int)
-    for item in chosen:
+    for item in assignments:
         counts[(item.day, item.shift)] += 1
-    chosen.sort(key=lambda a: (a.day, a.start_minute, a.agent_id))
-    return RosterResult(
-        chosen, diagnose(problem, counts), "cp-sat", status_name, time.perf_counter() - started
+    short = sum(
+        _short_weight(s.shift) * max(0, s.needed - counts[(s.day, s.shift.name)]) for s in problem.slots
     )
+    reserve = {a.agent_id for a in problem.agents if a.reserve}
+    reserved = sum(1 for a in assignments if a.agent_id in reserve)
+    return (
+        short
+        + _RESERVE_WEIGHT * reserved
+        + round(_FAIR_WEIGHT * 60 * fairness_spread(problem.agents, assignments))
+        + _NIGHT_WEIGHT * night_spread(problem.agents, assignments)
+    )
+
+
+class _Model:
+    """The CP-SAT model of a roster problem: one boolean per (agent, day, shift) the agent may take."""
+
+    def __init__(self, problem: RosterProblem, cp_model: Any) -> None:
+        self.problem = problem
+        rules = problem.rules
+        model = self.model = cp_model.CpModel()
+        days = sorted({s.day for s in problem.slots})
+        window = set(days)
+        shifts_by_day: dict[dt.date, list[Slot]] = defaultdict(list)
+        for slot in problem.slots:
+            shifts_by_day[slot.day].append(slot)
+        fixed_by_agent_day: dict[tuple[str, dt.date], Assignment] = {}
+        for item in problem.fixed:
+            fixed_by_agent_day[(item.agent_id, item.day)] = item
+
+        x: dict[tuple[str, dt.date, str], Any] = {}
+        per_agent_day: dict[tuple[str, dt.date], list[tuple[Slot, Any]]] = defaultdict(list)
+        per_agent: dict[str, list[tuple[Slot, Any]]] = defaultdict(list)
+        per_slot: dict[tuple[dt.date, str], list[Any]] = defaultdict(list)
+        for agent in problem.agents:
+            aid = agent.agent_id
+            for day in days:
+                if (aid, day) in fixed_by_agent_day:
+                    continue
+                for slot in shifts_by_day[day]:
+                    if agent.can_work(day, slot.shift.name) and not _clashes_with_fixed(
+                        aid, day, slot.shift, fixed_by_agent_day, rules
+                    ):
+                        var = model.new_bool_var("")
+                        x[(aid, day, slot.shift.name)] = var
+                        per_agent_day[(aid, day)].append((slot, var))
+                        per_agent[aid].append((slot, var))
+                        per_slot[(day, slot.shift.name)].append(var)
+        self.x = x
+        self.slot_of: dict[tuple[dt.date, str], Slot] = {(s.day, s.shift.name): s for s in problem.slots}
+
+        # one shift a day
+        for items in per_agent_day.values():
+            if len(items) > 1:
+                model.add_at_most_one(var for _, var in items)
+
+        # rest between shifts on nearby days (both inside the window)
+        for (aid, day), items in per_agent_day.items():
+            for offset in (1, 2):
+                later = per_agent_day.get((aid, day + dt.timedelta(days=offset)))
+                if not later:
+                    continue
+                for slot_a, var_a in items:
+                    end = slot_a.shift.end_minute
+                    for slot_b, var_b in later:
+                        if offset * DAY_MINUTES + slot_b.shift.start_minute - end < rules.min_rest_minutes:
+                            model.add_bool_or([var_a.Not(), var_b.Not()])
+
+        first, last = days[0], days[-1]
+        span = rules.max_consecutive_days + 1
+        ext_days = [first + dt.timedelta(days=i) for i in range(-span + 1, (last - first).days + span)]
+        fixed_minutes: dict[tuple[str, tuple[int, int]], int] = defaultdict(int)
+        for (fid, fday), item in fixed_by_agent_day.items():
+            fixed_minutes[(fid, fday.isocalendar()[:2])] += item.minutes
+        active_capacity: dict[str, int] = defaultdict(int)
+        for agent in problem.agents:
+            aid = agent.agent_id
+            works: dict[dt.date, Any] = {}
+            for day in ext_days:
+                if (aid, day) in fixed_by_agent_day:
+                    works[day] = 1
+                elif day in window:
+                    items = per_agent_day.get((aid, day))
+                    if items:
+                        works[day] = sum(var for _, var in items)
+            # at most N consecutive working days: every run of N+1 days touching the window has a day off
+            for i in range(len(ext_days) - span + 1):
+                run = ext_days[i : i + span]
+                if not any(d in window for d in run):
+                    continue
+                terms = [works[d] for d in run if d in works]
+                variables = [t for t in terms if not isinstance(t, int)]
+                constant = sum(t for t in terms if isinstance(t, int))
+                if len(terms) == span and variables:
+                    model.add(sum(variables) <= max(0, rules.max_consecutive_days - constant))
+            # at most N hours a calendar week
+            weeks: dict[tuple[int, int], list[tuple[int, Any]]] = defaultdict(list)
+            week_days: dict[tuple[int, int], set[dt.date]] = defaultdict(set)
+            for slot, var in per_agent.get(aid, []):
+                weeks[slot.day.isocalendar()[:2]].append((slot.shift.minutes, var))
+                week_days[slot.day.isocalendar()[:2]].add(slot.day)
+            for week, terms in weeks.items():
+                already = fixed_minutes[(aid, week)]
+                room = max(0, rules.max_weekly_minutes - already)
+                if not agent.reserve:
+                    active_capacity[aid] += min(len(week_days[week]), room // min(m for m, _ in terms))
+                if sum(m for m, _ in terms) > room:
+                    model.add(sum(m * v for m, v in terms) <= room)
+                    # the same limit as a count of shifts: redundant, but its LP relaxation is integral
+                    # (5 shifts of 8 h, not 5.5), which is what gives the solver a real lower bound
+                    most = room // min(m for m, _ in terms)
+                    if most < len(week_days[week]):
+                        model.add(sum(v for _, v in terms) <= most)
+
+        # coverage, with a shortfall where the rules leave no one
+        objective: list[Any] = []
+        shorts: list[tuple[int, Any]] = []
+        self.shortfalls: dict[tuple[dt.date, str], Any] = {}
+        for key, slot in self.slot_of.items():
+            short = model.new_int_var(0, slot.needed, "")
+            self.shortfalls[key] = short
+            model.add(sum(per_slot.get(key, [])) + short == slot.needed)
+            shorts.append((_short_weight(slot.shift), short))
+
+        # What the active agents cannot cover falls to reserve agents or stays open. Counting their
+        # capacity here (shifts a week by the weekly hours, days they may work) and stating it as the
+        # domain of one variable gives the solver a real lower bound from the start; the LP relaxation
+        # alone finds none on a model this size within seconds.
+        reserve_ids = {a.agent_id for a in problem.agents if a.reserve}
+        demand = sum(s.needed for s in problem.slots)
+        capacity = sum(active_capacity.values())
+        reserve_total = model.new_int_var(0, demand, "")
+        model.add(reserve_total == sum(v for (aid, _, _), v in x.items() if aid in reserve_ids))
+        short_total = model.new_int_var(0, demand, "")
+        model.add(short_total == sum(self.shortfalls.values()))
+        overflow = model.new_int_var(max(0, demand - capacity), demand, "")
+        model.add(overflow == reserve_total + short_total)
+        self.totals = (reserve_total, short_total, overflow)
+        self.reserve_ids = reserve_ids
+        # Σ weight × short + _RESERVE_WEIGHT × reserve, written over the bounded variable with every
+        # coefficient positive, so that the bound on ``overflow`` is a bound on the objective
+        objective.extend((weight - _RESERVE_WEIGHT) * short for weight, short in shorts)
+        objective.append(_RESERVE_WEIGHT * overflow)
+
+        self.loads: dict[str, Any] = {}
+        self.nights: dict[str, Any] = {}
+        self.spreads: list[tuple[Any, Any, dict[str, Any]]] = []
+        fair_group = _fair_group(problem.agents)
+        if len(fair_group) > 1:
+            horizon = sum(s.shift.minutes for s in problem.slots)
+            has_nights = any(s.shift.name == "night" for s in problem.slots)
+            for agent in fair_group:
+                aid = agent.agent_id
+                items = per_agent.get(aid, [])
+                load = model.new_int_var(0, horizon, "")
+                model.add(load == sum(s.shift.minutes * v for s, v in items))
+                self.loads[aid] = load
+                if has_nights and "night" in agent.shifts_available:
+                    count = model.new_int_var(0, len(days), "")
+                    model.add(count == sum(v for s, v in items if s.shift.name == "night"))
+                    self.nights[aid] = count
+            hi, lo = model.new_int_var(0, horizon, ""), model.new_int_var(0, horizon, "")
+            model.add_max_equality(hi, list(self.loads.values()))
+            model.add_min_equality(lo, list(self.loads.values()))
+            self.spreads.append((hi, lo, self.loads))
+            objective.append(_FAIR_WEIGHT * (hi - lo))
+            if len(self.nights) > 1:
+                nhi, nlo = model.new_int_var(0, len(days), ""), model.new_int_var(0, len(days), "")
+                model.add_max_equality(nhi, list(self.nights.values()))
+                model.add_min_equality(nlo, list(self.nights.values()))
+                self.spreads.append((nhi, nlo, self.nights))
+                objective.append(_NIGHT_WEIGHT * (nhi - nlo))
+        model.minimize(sum(objective))
+
+    def hint(self, assignments: Iterable[Assignment]) -> None:
+        """Hint every variable from a feasible roster, so that the search starts from it at once."""
+        chosen = {(a.agent_id, a.day, a.shift) for a in assignments if (a.agent_id, a.day, a.shift) in self.x}
+        for key, var in self.x.items():
+            self.model.add_hint(var, key in chosen)
+        filled: dict[tuple[dt.date, str], int] = defaultdict(int)
+        minutes: dict[str, int] = defaultdict(int)
+        nights: dict[str, int] = defaultdict(int)
+        for aid, day, name in chosen:
+            filled[(day, name)] += 1
+            minutes[aid] += self.slot_of[(day, name)].shift.minutes
+            nights[aid] += name == "night"
+        for key, short in self.shortfalls.items():
+            self.model.add_hint(short, max(0, self.slot_of[key].needed - filled[key]))
+        reserve_total, short_total, overflow = self.totals
+        reserved = sum(1 for aid, _, _ in chosen if aid in self.reserve_ids)
+        short = sum(max(0, self.slot_of[k].needed - filled[k]) for k in self.shortfalls)
+        self.model.add_hint(reserve_total, reserved)
+        self.model.add_hint(short_total, short)
+        self.model.add_hint(overflow, reserved + short)
+        for aid, var in self.loads.items():
+            self.model.add_hint(var, minutes[aid])
+        for aid, var in self.nights.items():
+            self.model.add_hint(var, nights[aid])
+        for hi, lo, group in self.spreads:
+            source = minutes if group is self.loads else nights
+            figures = [source[aid] for aid in group]
+            self.model.add_hint(hi, max(figures))
+            self.model.add_hint(lo, min(figures))
+
+    def assignments(self, solver: Any) -> list[Assignment]:
+        chosen = [
+            Assignment.of(aid, day, self.slot_of[(day, name)].shift)
+            for (aid, day, name), var in self.x.items()
+            if solver.boolean_value(var)
+        ]
+        chosen.sort(key=lambda a: (a.day, a.start_minute, a.agent_id))
+        return chosen
 
 
 def _clashes_with_fixed(

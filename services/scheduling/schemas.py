@@ -68,11 +68,59 @@ class PoolSchema(Schema):
 # --- rosters ----------------------------------------------------------------------------------------------
 
 
+class ShiftDemandSchema(Schema):
+    shift = fields.String(required=True, validate=validate.OneOf(SHIFTS))
+    needed = fields.Integer(
+        required=True, validate=validate.Range(min=0, max=10_000), metadata={"description": "agents"}
+    )
+    date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "one date; absent: every date"}
+    )
+
+
+class DemandSchema(Schema):
+    """How many agents each shift needs; absent, every shift needs the seats (plus surge seats)."""
+
+    multipliers = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(SHIFTS)),
+        values=InDecimal(places=3, validate=validate.Range(min=0, max=10)),
+        load_default=dict,
+        metadata={"description": 'per shift, × seats, e.g. {"afternoon": 1.3, "night": 0.5}'},
+    )
+    peak_multiplier = InDecimal(
+        places=3,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0, max=10),
+        metadata={
+            "description": "× seats for a shift entirely in the peak hours (SCHEDULING_PEAK_HOURS), "
+            "pro rata to the share of peak hours in the others; multiplies with `multipliers`"
+        },
+    )
+    shifts = fields.List(
+        fields.Nested(ShiftDemandSchema),
+        load_default=list,
+        validate=validate.Length(max=2000),
+        metadata={
+            "description": "explicit headcounts; win over the multipliers (a dated one over an undated)"
+        },
+    )
+
+
 class RosterRequestSchema(Schema):
     from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day (ISO date)"})
     to = fields.Date(required=True, metadata={"description": "last day, at most 31 days after from"})
     publish = fields.Boolean(
         load_default=True, metadata={"description": "publish at once (default) or keep as a draft"}
+    )
+    demand = fields.Nested(
+        DemandSchema,
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "per-shift demand (peak hours need more agents); surges' extra seats come on "
+            "top. Absent: every shift needs the project's seats"
+        },
     )
 
     @validates_schema(skip_on_field_errors=False)
@@ -135,6 +183,51 @@ class BindingRuleSchema(Schema):
     example = fields.String()
 
 
+class RosterFiguresSchema(Schema):
+    violations = fields.Integer(metadata={"description": "hard-rule violations (always 0 when kept)"})
+    needed = fields.Integer()
+    missing = fields.Integer()
+    coverage_pct = fields.Float()
+    hours_spread = fields.Float(metadata={"description": "max − min hours among active agents, h"})
+    night_spread = fields.Integer(metadata={"description": "max − min night shifts among them"})
+    reserve_shifts = fields.Integer()
+
+
+class SolverReportSchema(Schema):
+    """How the roster was chosen: CP-SAT's roster and the greedy baseline, the better one kept."""
+
+    kept = fields.String(
+        metadata={"description": "cp-sat | greedy: the roster kept (coverage, then fairness)"}
+    )
+    status = fields.String(metadata={"description": "CP-SAT's status: OPTIMAL | FEASIBLE | UNKNOWN …"})
+    hint = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the roster CP-SAT's search started from: greedy, or greedy-balanced+<N>h "
+            "(reserve agents ranked as if N hours ahead)"
+        },
+    )
+    objective = fields.Float(allow_none=True)
+    bound = fields.Float(allow_none=True, metadata={"description": "CP-SAT's best objective bound"})
+    gap = fields.Float(allow_none=True, metadata={"description": "(objective − bound) ÷ objective"})
+    time_limit = fields.Float(metadata={"description": "seconds of wall time the solve was given"})
+    workers = fields.Integer()
+    hours_spread = fields.Float(allow_none=True)
+    night_spread = fields.Integer(allow_none=True)
+    reserve_shifts = fields.Integer(allow_none=True)
+    compared = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(RosterFiguresSchema),
+        metadata={"description": "the figures of each candidate roster, by method"},
+    )
+
+
+class RosterDemandSchema(Schema):
+    multipliers = fields.Dict(keys=fields.String(), values=fields.String())
+    peak_multiplier = fields.String()
+    shifts = fields.List(fields.Nested(ShiftDemandSchema))
+
+
 class RosterVersionSchema(Schema):
     id = fields.String()
     project_id = fields.String()
@@ -146,6 +239,12 @@ class RosterVersionSchema(Schema):
     method = fields.String(metadata={"description": "cp-sat | greedy | reassignment"})
     solver_status = fields.String()
     solve_seconds = fields.Float()
+    solver_report = fields.Nested(
+        SolverReportSchema, allow_none=True, metadata={"description": "null unless solved (cp-sat | greedy)"}
+    )
+    demand = fields.Nested(
+        RosterDemandSchema, allow_none=True, metadata={"description": "the per-shift demand asked for"}
+    )
     binding_rules = fields.List(fields.Nested(BindingRuleSchema))
     created_by = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()

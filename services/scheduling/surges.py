@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from services.scheduling.config import SchedulingSettings
 from services.scheduling.domain import decide_surge
-from services.scheduling.models import Project, Roster, RosterAssignment, Surge
+from services.scheduling.models import Project, Roster, RosterAssignment, RosterSlot, Surge
 from services.scheduling.roster import (
     CONTEXT_DAYS,
     RosterDraft,
@@ -31,8 +31,8 @@ from services.scheduling.roster import (
     require_schedulable,
     roster_agents,
     save_roster,
-    seat_demand,
     shift_templates,
+    solver_report,
     to_assignment,
 )
 from services.scheduling.rostering import Assignment, Gap, RosterProblem, ShiftTemplate, Slot, solve
@@ -211,6 +211,7 @@ def _staff_surge(
         solver_status=first.status,
         solve_seconds=seconds,
         gaps=gaps,
+        solver_report=solver_report(first, cfg),
     )
     return save_roster(uow, draft, publish=True)
 
@@ -239,7 +240,6 @@ def cancel_surge(uow: UnitOfWork, project_id: str, surge_id: str, *, cfg: Schedu
         start, end = days[0], days[-1]
         rows, chosen = effective_assignments(session, project.id, start, end)
         slots_now = effective_slots(session, chosen)
-        demand = seat_demand(session, project, start, end)
         members = pool_members(session, project, cfg, include_departed=True)
         position = {m.agent.agent_id: (m.role != "reserve", -m.position) for m in members}
         per_slot: dict[tuple[dt.date, str], list[RosterAssignment]] = defaultdict(list)
@@ -250,12 +250,12 @@ def cancel_surge(uow: UnitOfWork, project_id: str, surge_id: str, *, cfg: Schedu
             people = per_slot[(s.date, s.shift)]
             # reserve agents stand down first, then the lowest-placed active ones
             people.sort(key=lambda r: position.get(r.agent_id, (True, 0)), reverse=True)
-            kept += [to_assignment(r) for r in people[: demand[s.date]]]
+            kept += [to_assignment(r) for r in people[: _without(s, surge)]]
         draft = RosterDraft(
             project_id=project.id,
             start=start,
             end=end,
-            slots=[carried_slot(s, demand[s.date]) for s in slots_now],
+            slots=[carried_slot(s, _without(s, surge)) for s in slots_now],
             assignments=kept,
             roles={r.agent_id: r.role for r in rows},
             reason="surge-cancelled",
@@ -264,6 +264,12 @@ def cancel_surge(uow: UnitOfWork, project_id: str, surge_id: str, *, cfg: Schedu
         )
         roster = save_roster(uow, draft, publish=True)
     return SurgeOutcome(surge, roster)
+
+
+def _without(slot: RosterSlot, surge: Surge) -> int:
+    """A slot's headcount once ``surge`` is withdrawn: its own (perhaps per-shift) demand less the surge's
+    seats, which every version made while the surge stood added to it."""
+    return max(0, slot.needed - surge.extra_seats)
 
 
 def surge_rule(uow: UnitOfWork, settings: SchedulingSettings, increase_pct: Decimal | None) -> dict[str, Any]:

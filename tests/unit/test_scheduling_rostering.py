@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -10,12 +11,17 @@ from hypothesis import strategies as st
 from services.scheduling.rostering import (
     SHIFT_NAMES,
     Assignment,
+    Demand,
     RosterAgent,
     RosterProblem,
     Rules,
     Slot,
     check_roster,
+    demand_slots,
+    fairness_spread,
     greedy,
+    night_spread,
+    objective_value,
     reassign,
     solve,
     split_service_hours,
@@ -82,8 +88,20 @@ def _assert_sound(problem: RosterProblem, assignments: list[Assignment], gaps: l
 def test_cp_sat_rosters_keep_every_hard_rule(problem: RosterProblem) -> None:
     result = solve(problem, time_limit=2, workers=1)
     _assert_sound(problem, result.assignments, result.gaps)
-    # the solver never leaves more open than the greedy baseline it starts from
-    assert result.missing <= greedy(problem).missing
+    # never worse than the greedy baseline: coverage first, then the hours and night-shift spreads
+    baseline = greedy(problem)
+    assert result.missing <= baseline.missing
+    assert result.quality is not None and baseline.quality is not None
+    assert result.quality.key() <= baseline.quality.key()
+    assert result.method in ("cp-sat", "greedy")
+    if result.method == "cp-sat" and result.objective is not None:
+        # the figures the hint is chosen by are the solver's own objective
+        assert objective_value(problem, result.assignments) == round(result.objective)
+    if problem.slots:
+        assert set(result.compared) <= {"cp-sat", "greedy"} and "greedy" in result.compared
+        if "cp-sat" in result.compared:
+            assert result.bound is not None and result.objective is not None
+            assert result.bound <= result.objective + 1e-6 and 0 <= (result.gap or 0) <= 1
 
 
 @settings(max_examples=60, deadline=None)
@@ -131,3 +149,74 @@ def test_the_rules_checker_names_each_broken_rule() -> None:
         "availability",
         "departed",
     }
+
+
+def test_demand_defaults_to_the_seats_and_follows_multipliers_peaks_and_explicit_headcounts() -> None:
+    night, morning, afternoon = split_service_hours("00:00", "24:00")  # 00–08, 08–16, 16–24
+    assert (night.peak_minutes, morning.peak_minutes, afternoon.peak_minutes) == (120, 360, 120)
+    assert [Demand().needed(MONDAY, t, 50) for t in (morning, afternoon, night)] == [50, 50, 50]
+    scaled = Demand(multipliers={"night": Decimal("0.5"), "afternoon": Decimal("1.3")})
+    assert [scaled.needed(MONDAY, t, 50) for t in (morning, afternoon, night)] == [50, 65, 25]
+    # a shift all in peak hours needs seats × 1.5; one with a quarter of peak hours 1 + 0.5/4, rounded up
+    peaks = Demand(peak_multiplier=Decimal("1.5"))
+    named = {t.name: t for t in (morning, afternoon, night)}
+    assert {n: peaks.needed(MONDAY, t, 50) for n, t in named.items()} == {
+        n: -(-50 * (480 + t.peak_minutes // 2) // 480) for n, t in named.items()
+    }
+    tuesday = MONDAY + dt.timedelta(days=1)
+    explicit = Demand(
+        multipliers={"night": Decimal("2")}, explicit={(None, "night"): 7, (tuesday, "night"): 9}
+    )
+    assert [explicit.needed(d, night, 50) for d in (MONDAY, tuesday)] == [7, 9]
+    assert explicit.unknown_shifts([morning]) == ["night"]
+    slots = demand_slots([MONDAY, tuesday], [night], 50, {tuesday: 3}, explicit)
+    assert [s.needed for s in slots] == [7, 12]  # a surge's extra seats come on top
+
+
+def test_the_spreads_compare_active_agents_who_stay_and_nights_among_those_who_may_work_them() -> None:
+    templates = {t.name: t for t in split_service_hours("00:00", "24:00")}
+    agents = [
+        RosterAgent("a", frozenset({"morning", "night"})),
+        RosterAgent("b", frozenset({"morning", "night"})),
+        RosterAgent("c", frozenset({"morning"})),  # never on nights: not counted as spared them
+        RosterAgent("r", frozenset({"night"}), reserve=True),
+    ]
+    items = [
+        Assignment.of("a", MONDAY, templates["night"]),
+        Assignment.of("a", MONDAY + dt.timedelta(days=2), templates["night"]),
+        Assignment.of("b", MONDAY, templates["morning"]),
+        Assignment.of("c", MONDAY, templates["morning"]),
+        Assignment.of("r", MONDAY + dt.timedelta(days=1), templates["night"]),
+    ]
+    assert fairness_spread(agents, items) == 8.0
+    assert night_spread(agents, items) == 2
+
+
+def test_a_small_roster_is_proved_optimal_and_says_which_roster_it_kept() -> None:
+    templates = split_service_hours("09:00", "17:00")
+    agents = [RosterAgent(f"a{i}", frozenset({"morning"}), order=i) for i in range(3)]
+    slots = [Slot(MONDAY + dt.timedelta(days=d), templates[0], 2) for d in range(3)]
+    problem = RosterProblem(agents, slots, (), Rules())
+    result = solve(problem, time_limit=2, workers=1)
+    assert result.missing == 0 and result.status == "OPTIMAL" and result.gap == 0
+    assert result.method == "cp-sat" and result.quality is not None
+    assert result.quality.as_dict() == result.compared["cp-sat"]
+    assert result.compared["greedy"]["missing"] == 0
+
+
+def test_the_search_starts_from_the_fuller_of_two_greedy_rosters_when_demand_nears_capacity() -> None:
+    # two agents for one 8-hour shift needing two people for seven days: the baseline uses the active agent
+    # to the weekly limit before the reserve one; spending the reserve early covers more
+    (shift,) = split_service_hours("09:00", "17:00")
+    agents = [
+        RosterAgent("active", frozenset({"morning"}), order=0),
+        RosterAgent("reserve-1", frozenset({"morning"}), reserve=True, order=1),
+        RosterAgent("reserve-2", frozenset({"morning"}), reserve=True, order=2),
+    ]
+    slots = [Slot(MONDAY + dt.timedelta(days=d), shift, 2) for d in range(7)]
+    problem = RosterProblem(agents, slots, (), Rules())
+    baseline, balanced = greedy(problem), greedy(problem, reserve_penalty=0)
+    assert balanced.method == "greedy-balanced+0h" and balanced.missing <= baseline.missing
+    result = solve(problem, time_limit=2, workers=1)
+    assert result.hint is not None and result.hint.startswith("greedy")
+    assert result.missing <= min(baseline.missing, balanced.missing)

@@ -4,13 +4,14 @@ solver answers in milliseconds: 2 seats, 09:00–17:00, one shift a day; ceil(1.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from services.scheduling import attrition, projections, queries, roster
 from services.scheduling.config import SchedulingSettings
-from services.scheduling.models import Base, PoolAgent
+from services.scheduling.models import Base, PoolAgent, RosterSlot
 from shared.errors import BusinessRuleViolation, ValidationFailed
 from shared.uow import Actor
 from tests.unit.fakes import FakeUnitOfWork
@@ -84,3 +85,48 @@ def test_a_second_departure_of_the_same_agent_is_refused_without_events() -> Non
     with pytest.raises(BusinessRuleViolation):
         attrition.register_departures(u, PROJECT, ["a-04"], day(2), None, cfg=SETTINGS)
     assert u.events == before
+
+
+def test_per_shift_demand_sets_each_shifts_headcount_and_is_recorded() -> None:
+    u = small_project(agents=5)  # one 09:00–17:00 shift, "morning", 2 seats
+    demand = {
+        "multipliers": {"morning": Decimal("1.5")},  # ceil(2 × 1.5) = 3 agents
+        "peak_multiplier": None,
+        "shifts": [{"shift": "morning", "needed": 4, "date": day(2)}],
+    }
+    made = roster.generate_roster(u, PROJECT, day(1), day(3), publish=True, cfg=SETTINGS, demand=demand)
+    slots = u.session.scalars(select(RosterSlot).where(RosterSlot.roster_id == made.id)).all()
+    assert sorted((s.date, s.needed) for s in slots) == [(day(1), 3), (day(2), 4), (day(3), 3)]
+    detail = queries.roster_detail(u, made)
+    assert detail["needed"] == 10 and detail["assigned"] == 10
+    assert detail["demand"]["shifts"] == [{"date": day(2).isoformat(), "shift": "morning", "needed": 4}]
+    report = detail["solver_report"]
+    assert report["kept"] == made.method and made.method in ("cp-sat", "greedy")
+    assert set(report["compared"]) == {"cp-sat", "greedy"} and report["compared"][made.method]["missing"] == 0
+    assert report["bound"] <= report["objective"]
+
+
+def test_a_roster_without_demand_needs_the_seats_on_every_shift() -> None:
+    u = small_project()
+    made = roster.generate_roster(u, PROJECT, day(1), day(2), publish=False, cfg=SETTINGS)
+    slots = u.session.scalars(select(RosterSlot).where(RosterSlot.roster_id == made.id)).all()
+    assert {s.needed for s in slots} == {2} and made.demand is None
+
+
+def test_demand_for_a_shift_the_project_does_not_have_is_refused() -> None:
+    u = small_project()
+    with pytest.raises(ValidationFailed) as refused:
+        roster.generate_roster(
+            u, PROJECT, day(1), day(2), publish=True, cfg=SETTINGS, demand={"multipliers": {"night": 2}}
+        )
+    assert "night" in str(refused.value.errors) and u.events == []
+    with pytest.raises(ValidationFailed):
+        roster.generate_roster(
+            u,
+            PROJECT,
+            day(1),
+            day(2),
+            publish=True,
+            cfg=SETTINGS,
+            demand={"shifts": [{"shift": "morning", "needed": 1, "date": day(9)}]},
+        )
