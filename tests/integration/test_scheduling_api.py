@@ -159,7 +159,9 @@ def test_a_generated_roster_covers_every_shift_within_the_hard_rules_and_is_publ
     )
     assert r.status_code == 201, r.get_data(as_text=True)
     roster = r.get_json()
-    assert roster["version"] == 1 and roster["status"] == "published" and roster["method"] == "cp-sat"
+    assert roster["version"] == 1 and roster["status"] == "published"
+    # which one is kept depends on what the solver finds in its time on a loaded machine; either must cover
+    assert roster["method"] in {"cp-sat", "greedy"}
     # 09:00–17:00 is one 8-hour day shift; 10 seats × 14 days, and 15 active agents cover it alone
     assert (roster["needed"], roster["assigned"], roster["uncovered"]) == (140, 140, [])
     assert {s["shift"] for s in roster["shifts"]} == {"morning"}
