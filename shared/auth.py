@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
@@ -97,8 +99,55 @@ def mint_token(
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
 
 
+class _VerifiedTokens:
+    """Tokens already verified in this process: the actor each carries, its key id and its expiry.
+
+    A client sends the same token with every request for hours; verifying its Ed25519 signature again
+    each time was a tenth of a read request's CPU. A hit is honoured only while the token has not expired
+    and its key is still in the keyring (a kid is the key's thumbprint, so the same kid is the same key):
+    retiring a key or letting a token expire takes effect at once, as without the cache. Only successes
+    are kept, at most ``size`` of them (the oldest go first).
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._entries: dict[str, tuple[Actor, str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str, keyring: Keyring) -> Actor | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        actor, kid, expires = entry
+        if time.time() >= expires + LEEWAY_SECONDS or kid not in keyring:
+            return None
+        return actor
+
+    def put(self, token: str, actor: Actor, kid: str, expires: float) -> None:
+        with self._lock:
+            while len(self._entries) >= self.size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[token] = (actor, kid, expires)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_verified = _VerifiedTokens()
+
+
 def decode_token(token: str, keyring: Keyring) -> Actor:
     """Verify algorithm, key, signature and expiry; every failure is a 401 whose detail says which."""
+    cached = _verified.get(token, keyring)
+    if cached is not None:
+        return cached
+    actor, kid, expires = _verify(token, keyring)
+    _verified.put(token, actor, kid, expires)
+    return actor
+
+
+def _verify(token: str, keyring: Keyring) -> tuple[Actor, str, float]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -143,11 +192,12 @@ def decode_token(token: str, keyring: Keyring) -> Actor:
         raise Unauthorized("The token's 'sub' claim must be a non-empty string.")
     if role not in ROLES:
         raise Unauthorized(f"The token's role {role!r} is unknown; roles are: {', '.join(ROLES)}.")
+    expires = float(claims["exp"])
     if role == "merchant":
         if not isinstance(merchant_id, str) or not merchant_id:
             raise Unauthorized("A merchant token must carry a 'merchant_id' claim.")
-        return Actor(sub=sub, role=role, merchant_id=merchant_id)
-    return Actor(sub=sub, role=role)
+        return Actor(sub=sub, role=role, merchant_id=merchant_id), kid, expires
+    return Actor(sub=sub, role=role), kid, expires
 
 
 # --- Flask helpers --------------------------------------------------------------------------------------

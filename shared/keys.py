@@ -9,9 +9,11 @@ per process and again only when they change. ``shared.auth`` mints and verifies 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -154,8 +156,9 @@ class Keyring:
         return cls(keys)
 
 
-def _spec_paths(spec: str) -> list[Path]:
-    return [Path(part.strip()).expanduser() for part in spec.split(",") if part.strip()]
+@functools.lru_cache(maxsize=64)
+def _spec_paths(spec: str) -> tuple[Path, ...]:
+    return tuple(Path(part.strip()).expanduser() for part in spec.split(",") if part.strip())
 
 
 def _looks_like_json(path: Path) -> bool:
@@ -305,14 +308,30 @@ class _FileCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], tuple[tuple[Any, ...], Any]] = {}
+        #: a folder's ``*.pem`` names by the folder's own stamp: adding, removing or renaming a file
+        #: changes the folder's mtime, so the listing is only read again then (each file is still stat'ed)
+        self._listings: dict[Path, tuple[tuple[int, int, int], list[Path]]] = {}
 
-    @staticmethod
-    def stamp(paths: Sequence[Path]) -> tuple[Any, ...]:
+    def _pems(self, folder: Path, folder_stamp: tuple[int, int, int]) -> list[Path]:
+        listed = self._listings.get(folder)
+        if listed is not None and listed[0] == folder_stamp:
+            return listed[1]
+        pems = sorted(folder.glob("*.pem"))
+        self._listings[folder] = (folder_stamp, pems)
+        return pems
+
+    def stamp(self, paths: Sequence[Path]) -> tuple[Any, ...]:
         parts: list[Any] = []
         for path in paths:
-            parts.append(_stat(path))
-            if path.is_dir():
-                parts.extend((pem.name, _stat(pem)) for pem in sorted(path.glob("*.pem")))
+            try:
+                st = os.stat(path)
+            except OSError:
+                parts.append(None)
+                continue
+            own = (st.st_mtime_ns, st.st_size, st.st_ino)
+            parts.append(own)
+            if stat.S_ISDIR(st.st_mode):
+                parts.extend((pem.name, _stat(pem)) for pem in self._pems(path, own))
         return tuple(parts)
 
     def get(self, kind: str, spec: str, loader: Callable[[], Any]) -> Any:
@@ -333,7 +352,7 @@ class _FileCache:
 
 def _stat(path: Path) -> tuple[int, int, int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size, st.st_ino)

@@ -8,8 +8,13 @@ import sys
 import time
 from typing import Any
 
+import orjson
+
 from shared.context import get_correlation_id
 
+#: A line per request: orjson writes it several times faster than ``json``; what it would write differently
+#: from ``json.dumps(default=str)`` (dates, dataclasses) goes to ``str`` as before.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
@@ -34,7 +39,10 @@ class JsonFormatter(logging.Formatter):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False, default=str)
+        try:
+            return orjson.dumps(entry, default=str, option=_ORJSON_OPTIONS).decode()
+        except (orjson.JSONEncodeError, TypeError):  # e.g. an integer beyond 64 bits
+            return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def configure_logging(service: str, level: str = "INFO", json_lines: bool = True) -> None:

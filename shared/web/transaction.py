@@ -4,7 +4,9 @@ Every view reads and writes through ``current_uow()``: one session per request (
 teardown unless committed), the app's clock, and the caller's token as the acting user. A write view is
 decorated with ``@transactional`` (or ``@idempotent``, which implies it): the decorator calls the view,
 and when the answer is a success it commits; a refusal (an exception, or a 4xx/5xx answer) commits
-nothing. Views and use cases never call ``commit()`` themselves.
+nothing. Views and use cases never call ``commit()`` themselves. A GET or HEAD view without the
+decorator reads through a read session (``shared.web.state.db_session``: autocommit, writes refused), so
+a GET that writes anything must carry ``@transactional`` too.
 
 With an ``Idempotency-Key`` the stored answer is written in the same transaction as the effects
 (``shared.web.idempotency``), so a crash can never leave effects without their key, nor a key without
