@@ -19,6 +19,17 @@ class User(Base):
     binds an agent to their talent-pool record (it is the ``sub`` of the agent's service tokens)."""
 
     __tablename__ = "users"
+    # the administrator's list: newest first, then by e-mail (migration 0002), alone and by role
+    __table_args__ = (
+        sa.Index("ix_users_created_at_email", sa.text("created_at DESC"), "email"),
+        sa.Index("ix_users_role_created_at_email", "role", sa.text("created_at DESC"), "email"),
+        sa.Index(
+            "ix_users_locked_until",
+            "locked_until",
+            postgresql_where=sa.text("locked_until IS NOT NULL"),
+            sqlite_where=sa.text("locked_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
@@ -60,6 +71,11 @@ class SignInEvent(Base):
     """Audit trail: every sign-in attempt, sign-out, lock-out and password change (登录审计)."""
 
     __tablename__ = "sign_in_events"
+    # the audit trail: newest first (at, id), alone and by outcome
+    __table_args__ = (
+        sa.Index("ix_sign_in_events_at_id", "at", "id"),
+        sa.Index("ix_sign_in_events_outcome_at_id", "outcome", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
@@ -70,4 +86,4 @@ class SignInEvent(Base):
     outcome: Mapped[str] = mapped_column(sa.String(30))
     ip: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

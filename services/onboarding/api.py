@@ -71,7 +71,8 @@ class Projects(MethodView):
         """List projects (a merchant sees only its own)
 
         Filters: status (comma-separated), merchant, go_live_from / go_live_to, q (company name contains).
-        Newest first. with_checklist=true adds each project's checklist_progress (sections complete).
+        Newest first; pass the answer's next_after as `after` for the next page. with_checklist=true adds
+        each project's checklist_progress (sections complete).
         """
         filters = queries.ProjectFilters(
             statuses=tuple(args.get("status") or ()),
@@ -85,15 +86,10 @@ class Projects(MethodView):
             filters,
             args["page"],
             args["per_page"],
+            after=args["after"],
             progress=_config() if args.get("with_checklist") else None,
         )
-        return {
-            "items": items,
-            "total": page.total,
-            "page": page.page,
-            "per_page": page.per_page,
-            "pages": page.pages,
-        }
+        return page.with_items([schemas.Dumped(item) for item in items])
 
     @idempotent
     @roles_required(*EDIT_ROLES)
@@ -116,7 +112,8 @@ class ProjectItem(MethodView):
     @blp.response(200, schemas.ProjectOut)
     def get(self, project_id: str) -> Any:
         """One project, with its ETag"""
-        return _with_etag(queries.get_project(current_uow(), project_id))
+        row = queries.project_row(current_uow(), project_id)
+        return schemas.Dumped(queries.project_json(row, row.material_count)), 200, {"ETag": etag(row)}
 
     @transactional
     @roles_required(*EDIT_ROLES)
@@ -142,7 +139,9 @@ class ProjectItem(MethodView):
 @blp.response(200, HistoryPage)
 def project_history(args: dict[str, Any], project_id: str) -> Any:
     """Every change of the project: who, when, what (oldest first)"""
-    return queries.history_page(current_uow(), project_id, args["page"], args["per_page"])
+    return queries.history_page(
+        current_uow(), project_id, args["page"], args["per_page"], after=args["after"]
+    )
 
 
 @blp.route("/projects/<project_id>/checklist")
@@ -280,7 +279,9 @@ class Materials(MethodView):
     @blp.response(200, MaterialPage)
     def get(self, args: dict[str, Any], project_id: str) -> Any:
         """The project's training materials (培训资料)"""
-        return queries.list_materials(current_uow(), project_id, args["page"], args["per_page"])
+        return queries.list_materials(
+            current_uow(), project_id, args["page"], args["per_page"], after=args["after"]
+        )
 
     @transactional
     @roles_required(*EDIT_ROLES)

@@ -21,11 +21,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,6 +44,28 @@ class Base(DeclarativeBase):
     metadata = new_metadata()
 
 
+class Material(Base):
+    """A training material (培训资料) uploaded for a project; the bytes are in the file store by hash."""
+
+    __tablename__ = "materials"
+    __table_args__ = (
+        UniqueConstraint("project_id", "sha256"),
+        # the project's materials in upload order; its prefix serves the count of a project's materials
+        Index("ix_materials_project_id_uploaded_at_id", "project_id", "uploaded_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(36), ForeignKey("projects.id", ondelete="CASCADE"))
+    filename: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    uploaded_by_role: Mapped[str] = mapped_column(String(20))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Project(Base):
     """A merchant's order (商家订单) from draft to closed."""
 
@@ -49,11 +73,19 @@ class Project(Base):
     __table_args__ = (
         CheckConstraint(_STATUS_CHECK, name="status"),
         CheckConstraint("seats IS NULL OR (seats >= 1 AND seats <= 10000)", name="seats"),
+        # the list's sort (newest first, ``queries.LIST_ORDER``), alone and behind each equality filter
+        Index("ix_projects_created_at_id", "created_at", "id"),
+        Index("ix_projects_merchant_id_created_at_id", "merchant_id", "created_at", "id"),
+        Index("ix_projects_status_created_at_id", "status", "created_at", "id"),
+        # q, "the company name contains": trigrams (pg_trgm, when the server has it: migration 0005)
+        Index(
+            "ix_projects_company_name_trgm", text("lower(company_name) gin_trgm_ops"), postgresql_using="gin"
+        ).ddl_if(dialect="postgresql"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    merchant_id: Mapped[str] = mapped_column(String(64), index=True)
-    status: Mapped[str] = mapped_column(String(20), index=True, default="draft")
+    merchant_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20), default="draft")
     version: Mapped[int] = mapped_column(Integer)
     faq_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
@@ -114,11 +146,11 @@ class ProjectHistory(Base):
     """One change of a project: who (sub and role), when, what (action, status move, field diffs)."""
 
     __tablename__ = "project_history"
+    # the project's history, oldest first
+    __table_args__ = (Index("ix_project_history_project_id_id", "project_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    project_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[str] = mapped_column(String(36), ForeignKey("projects.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_sub: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(20))
@@ -149,23 +181,3 @@ class FaqEntry(Base):
     decided_by: Mapped[str | None] = mapped_column(String(100))
     decided_by_role: Mapped[str | None] = mapped_column(String(20))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-
-
-class Material(Base):
-    """A training material (培训资料) uploaded for a project; the bytes are in the file store by hash."""
-
-    __tablename__ = "materials"
-    __table_args__ = (UniqueConstraint("project_id", "sha256"),)
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(
-        String(36), ForeignKey("projects.id", ondelete="CASCADE"), index=True
-    )
-    filename: Mapped[str] = mapped_column(String(255))
-    kind: Mapped[str] = mapped_column(String(10))
-    content_type: Mapped[str] = mapped_column(String(120))
-    size: Mapped[int] = mapped_column(BigInteger)
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
-    uploaded_by: Mapped[str] = mapped_column(String(100))
-    uploaded_by_role: Mapped[str] = mapped_column(String(20))
-    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

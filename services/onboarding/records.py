@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from services.onboarding.models import Material, Project, ProjectHistory
@@ -32,15 +32,18 @@ def not_found(project_id: str) -> NotFound:
     return NotFound(f"There is no project with id {project_id}.")
 
 
+#: Built once: building the statement and its cache key on every request cost more than running it.
+_BY_ID = select(Project).where(Project.id == bindparam("project_id"))
+_BY_ID_SCOPED = _BY_ID.where(Project.merchant_id == bindparam("scope"))
+
+
 def load_project(uow: UnitOfWork, project_id: str) -> Project:
     """The project, or the same 404 whether it is missing or another merchant's."""
     if len(project_id) > 64:
         raise not_found(project_id[:64] + "…")
-    stmt = select(Project).where(Project.id == project_id)
     scope = scope_of(uow.actor)
-    if scope is not None:
-        stmt = stmt.where(Project.merchant_id == scope)
-    project = uow.session.scalars(stmt).first()
+    stmt = _BY_ID_SCOPED if scope is not None else _BY_ID
+    project = uow.session.scalars(stmt, {"project_id": project_id, "scope": scope}).first()
     if project is None:
         raise not_found(project_id)
     return project
@@ -84,22 +87,31 @@ FIELD_COLUMNS: Mapping[str, str] = {
 }
 
 
+def _groups() -> dict[str, tuple[tuple[str, str], ...]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for path, column in FIELD_COLUMNS.items():
+        name, dot, key = path.partition(".")
+        if dot:
+            groups.setdefault(name, []).append((key, column))
+    return {name: tuple(members) for name, members in groups.items()}
+
+
+#: group → ((key, column), …), worked out once: every view of every project of a list page reads it
+_GROUPS = _groups()
+
+
 def group(project: Project, name: str) -> dict[str, Any]:
     """One group of the project's public shape (``merchant``, ``metrics``, ``training``, ``qa``…) from its
     columns, as views and events show it."""
-    prefix = f"{name}."
-    return {
-        path[len(prefix) :]: getattr(project, column)
-        for path, column in FIELD_COLUMNS.items()
-        if path.startswith(prefix)
-    }
+    return {key: getattr(project, column) for key, column in _GROUPS.get(name, ())}
 
 
 def material_path(material: Material) -> str:
     return f"{API_PREFIX}/projects/{material.project_id}/materials/{material.id}"
 
 
-def etag(project: Project) -> str:
+def etag(project: Project | Row[Any]) -> str:
+    """The project's ETag, from its object or a row of its columns."""
     return f'"{project.version}"'
 
 

@@ -16,6 +16,7 @@ from services.console.i18n import lazy_gettext as _l
 from services.console.labels import ROLE_LABELS
 from services.console.models import SignInEvent, User
 from services.console.web import api, db, problem_message, redirect_back, role_required, uow
+from shared.pagination import MAX_PAGE, InvalidCursor, Page, paginate
 from shared.web import transactional
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -57,15 +58,27 @@ def account_state(user: User, now: dt.datetime) -> str:
     return "active"
 
 
+#: Newest first; the e-mail (unique) makes the order total, which the ``after`` cursor needs.
+USER_ORDER = (User.created_at.desc(), User.email)
+AUDIT_ORDER = (SignInEvent.at.desc(), SignInEvent.id.desc())
+
+
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return max(1, int(raw)) if raw.isdigit() else 1
+    return min(MAX_PAGE, max(1, int(raw))) if raw.isdigit() else 1
 
 
-def _paginate(query: Select[Any], page: int) -> tuple[list[Any], int]:
-    total = db().scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    rows = list(db().scalars(query.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
-    return rows, total
+def _paginate(query: Select[Any], order_by: tuple[Any, ...]) -> tuple[Page, int]:
+    """One page of ``query`` and the number to show for it. "Next" links carry the page's ``after``
+    cursor (read from the index, no OFFSET, no count: the audit trail grows without end); ``page`` alone
+    (the first page, "Previous", a typed URL) is numbered. A cursor that is not ours starts again at
+    page 1."""
+    page = _page_number()
+    after = request.args.get("after") or None
+    try:
+        return paginate(db(), query, 1 if after else page, PER_PAGE, order_by=order_by, after=after), page
+    except InvalidCursor:
+        return paginate(db(), query, 1, PER_PAGE, order_by=order_by), 1
 
 
 def _config() -> Any:
@@ -91,7 +104,7 @@ def invitation_link(token: str) -> str:
 def users() -> Any:
     now = uow().now()
     filters = {key: request.args.get(key, "").strip() for key in ("q", "role", "state")}
-    query = select(User).order_by(User.created_at.desc(), User.email)
+    query = select(User)
     if filters["q"]:
         needle = f"%{filters['q'].lower()}%"
         query = query.where(or_(User.email.like(needle), func.lower(User.display_name).like(needle)))
@@ -110,14 +123,15 @@ def users() -> Any:
             User.password_hash.is_not(None),
             or_(User.locked_until.is_(None), User.locked_until <= now),
         )
-    page = _page_number()
-    rows, total = _paginate(query, page)
+    result, page = _paginate(query, USER_ORDER)
+    rows = result.items
     return render_template(
         "admin/users.html",
         users=rows,
-        total=total,
+        total=result.total,
         page=page,
         per_page=PER_PAGE,
+        next_after=result.next_after,
         filters=filters,
         states={user.id: account_state(user, now) for user in rows},
         state_labels=ACCOUNT_STATES,
@@ -262,7 +276,7 @@ def _day(raw: str) -> dt.date | None:
 @role_required("admin")
 def audit() -> Any:
     filters = {key: request.args.get(key, "").strip() for key in ("q", "outcome", "from", "to")}
-    query = select(SignInEvent).order_by(SignInEvent.at.desc(), SignInEvent.id.desc())
+    query = select(SignInEvent)
     if filters["q"]:
         query = query.where(SignInEvent.email.like(f"%{filters['q'].lower()}%"))
     if filters["outcome"] in OUTCOME_LABELS:
@@ -275,14 +289,14 @@ def audit() -> Any:
         query = query.where(
             SignInEvent.at < dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), SHANGHAI)
         )
-    page = _page_number()
-    rows, total = _paginate(query, page)
+    result, page = _paginate(query, AUDIT_ORDER)
     return render_template(
         "admin/audit.html",
-        events=rows,
-        total=total,
+        events=result.items,
+        total=result.total,
         page=page,
         per_page=PER_PAGE,
+        next_after=result.next_after,
         filters=filters,
         outcomes=OUTCOME_LABELS,
     )
