@@ -171,7 +171,12 @@ class Settings:
     #: the first retry's wait; later waits grow so that all of them last ``retry_total_seconds``
     retry_delay_ms: int = 2000
     retry_total_seconds: float = 600.0
-    consumer_prefetch: int = 50
+    #: unacknowledged deliveries the broker lets one consumer hold: at least two batches, so the next one
+    #: is already here while the last one commits
+    consumer_prefetch: int = 200
+    #: deliveries handled in one transaction, and how long the first of them waits for company (seconds)
+    consumer_batch_size: int = 100
+    consumer_batch_wait: float = 0.02
     relay_batch_size: int = 1000
     relay_poll_interval: float = 0.05
     relay_max_backoff: float = 30.0
@@ -226,7 +231,9 @@ class Settings:
             max_delivery_attempts=env_int(env, "MAX_DELIVERY_ATTEMPTS", 5),
             retry_delay_ms=env_int(env, "RETRY_DELAY_MS", 2000),
             retry_total_seconds=env_float(env, "RETRY_TOTAL_SECONDS", 600.0),
-            consumer_prefetch=env_int(env, "CONSUMER_PREFETCH", 50),
+            consumer_prefetch=env_int(env, "CONSUMER_PREFETCH", 200, minimum=1, maximum=65535),
+            consumer_batch_size=env_int(env, "CONSUMER_BATCH_SIZE", 100, minimum=1, maximum=10000),
+            consumer_batch_wait=env_int(env, "CONSUMER_BATCH_WAIT_MS", 20, minimum=0, maximum=60000) / 1000,
             relay_batch_size=env_int(env, "RELAY_BATCH_SIZE", 1000),
             relay_poll_interval=env_float(env, "RELAY_POLL_INTERVAL", 0.05),
             relay_max_backoff=env_float(env, "RELAY_MAX_BACKOFF", 30.0),

@@ -1,9 +1,10 @@
 """``yunkefu worker SERVICE``: the service's consumer, outbox relay, periodic jobs and retention purges.
 
 Each runs in its own thread with its own pika connection (pika connections are not thread-safe). On
-SIGTERM/SIGINT the worker stops taking deliveries, lets the message in hand finish (commit, then ack),
-lets the relay finish its batch, and closes its connections: prefetched but unacknowledged messages go
-back to the queue, pending outbox rows stay pending. Nothing is lost.
+SIGTERM/SIGINT the worker stops taking deliveries, lets the event in hand finish and commits and
+acknowledges the part of the consumer's batch it handled (within seconds, whatever the backlog), lets the
+relay finish its batch, and closes its connections: the rest of the batch and the prefetched but
+unacknowledged messages go back to the queue, pending outbox rows stay pending. Nothing is lost.
 """
 
 from __future__ import annotations
