@@ -7,8 +7,9 @@ customer-service training and passed its assessment** (经过客服基础培训�
 Training then admits at seats : admitted = **1:2**, so two of every three matched candidates are expected
 to survive training.
 
-``service.py`` runs the same eligibility and ranking as SQL (so that a pool of 100,000 is matched inside
-the database); the pure versions here are the specification, and a test checks that both agree.
+``requisitions.py`` runs the same eligibility and ranking as SQL (a pool of a million is matched inside the
+database, read in rank order from an index); the pure versions here are the specification, and tests check
+that both agree.
 """
 
 from __future__ import annotations

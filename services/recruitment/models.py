@@ -16,12 +16,15 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -77,7 +80,7 @@ class Candidate(Base):
     city: Mapped[str | None] = mapped_column(String(50))
     experience_months: Mapped[int] = mapped_column(Integer, default=0)
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), index=True, default=domain.CandidateStatus.AVAILABLE)
+    status: Mapped[str] = mapped_column(String(20), default=domain.CandidateStatus.AVAILABLE)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -111,7 +114,7 @@ class Requisition(Base):
     __tablename__ = "requisitions"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    project_id: Mapped[str] = mapped_column(String(64), index=True)
+    project_id: Mapped[str] = mapped_column(String(64))
     merchant_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(String(30))
     #: what caused it, unique so a re-sent cause never makes a second requisition
@@ -122,7 +125,7 @@ class Requisition(Base):
     target: Mapped[int] = mapped_column(Integer)
     matched: Mapped[int] = mapped_column(Integer, default=0)
     due_date: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     overdue_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
@@ -159,3 +162,49 @@ class Match(Base):
 
     requisition: Mapped[Requisition] = relationship(back_populates="matches", viewonly=True)
     candidate: Mapped[Candidate] = relationship(lazy="selectin", viewonly=True)
+
+
+# --- indexes ---------------------------------------------------------------------------------------------
+
+
+_CAP = domain.EXPERIENCE_CAP_MONTHS
+_PER_MONTH = domain.EXPERIENCE_POINTS_PER_MONTH
+#: The part of ``domain.score`` that does not depend on the project: ``basic_score`` + the capped experience
+#: points. One SQL text serves the index and the query: PostgreSQL uses an expression index only for a query
+#: expression identical to the indexed one (a bound ``24`` could arrive as another integer type), and it is
+#: written the way PostgreSQL prints it back (line breaks included), so that Alembic's comparison of the
+#: models with the migrated database finds them equal.
+RANK_BASE_SQL = (
+    "(basic_score +\nCASE\n"
+    f"    WHEN experience_months >= {_CAP} THEN {_PER_MONTH * _CAP}\n"
+    "    WHEN experience_months <= 0 THEN CAST(0 AS NUMERIC)\n"
+    f"    ELSE CAST(experience_months AS NUMERIC) * {_PER_MONTH}\n"
+    "END)"
+)
+
+
+#: what matching may take (the index below covers exactly these rows)
+MATCHABLE = "status = 'available' AND basic_training_passed"
+
+# Matching reads the pool in this order (``requisitions.ranking_query``): the project's bonuses split the
+# pool into at most three classes, each read from this index in rank order and cut at the LIMIT, so a pool
+# of a million is never sorted. The INCLUDE columns let the eligibility filters run on the index alone.
+Index(
+    "ix_candidates_matching",
+    text(f"{RANK_BASE_SQL} DESC"),
+    Candidate.__table__.c.basic_score.desc(),
+    Candidate.__table__.c.experience_months.desc(),
+    Candidate.__table__.c.phone,
+    postgresql_include=["id", "skill_mask", "shift_mask", "platform_tags", "category_tags"],
+    postgresql_where=literal_column(MATCHABLE),
+    sqlite_where=literal_column(MATCHABLE),
+)
+# The lists: each one's equality filter, then its sort (created_at, id), so any page is an index range.
+Index("ix_candidates_created", Candidate.created_at, Candidate.id)
+Index("ix_candidates_status_created", Candidate.status, Candidate.created_at, Candidate.id)
+Index("ix_candidates_city_created", Candidate.city, Candidate.created_at, Candidate.id)
+Index("ix_candidates_passed_created", Candidate.basic_training_passed, Candidate.created_at, Candidate.id)
+Index("ix_requisitions_created", Requisition.created_at, Requisition.id)
+Index("ix_requisitions_project_created", Requisition.project_id, Requisition.created_at, Requisition.id)
+Index("ix_requisitions_status_created", Requisition.status, Requisition.created_at, Requisition.id)
+Index("ix_requisitions_reason_created", Requisition.reason, Requisition.created_at, Requisition.id)

@@ -6,7 +6,7 @@ Every query takes the unit of work. Tenant scoping: every reader of recruitment 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
@@ -21,6 +21,11 @@ CANDIDATE_NOT_FOUND = "There is no candidate with this id."
 REQUISITION_NOT_FOUND = "There is no requisition with this id."
 
 _M = TypeVar("_M", Candidate, Requisition)
+_PAGING = ("page", "per_page", "after")
+
+#: The lists' sort, newest first; each filter has an index that ends with these columns (migration 0004).
+CANDIDATE_ORDER = (Candidate.created_at.desc(), Candidate.id.desc())
+REQUISITION_ORDER = (Requisition.created_at.desc(), Requisition.id.desc())
 
 
 def get_project(uow: UnitOfWork, project_id: str) -> Project:
@@ -87,7 +92,7 @@ def candidate_query(filters: Mapping[str, Any]) -> Select[Any]:
                 func.lower(func.coalesce(Candidate.notes, "")).contains(text, autoescape=True),
             )
         )
-    return stmt.order_by(Candidate.created_at.desc(), Candidate.id)
+    return stmt
 
 
 def get_requisition(uow: UnitOfWork, requisition_id: str, *, lock: bool = False) -> Requisition:
@@ -99,7 +104,7 @@ def requisition_query(filters: Mapping[str, Any]) -> Select[Any]:
     for key in ("project_id", "status", "reason"):
         if key in filters:
             stmt = stmt.where(getattr(Requisition, key) == filters[key])
-    return stmt.order_by(Requisition.created_at.desc(), Requisition.id)
+    return stmt
 
 
 def candidate_detail(uow: UnitOfWork, candidate_id: str) -> Candidate:
@@ -110,17 +115,27 @@ def candidate_detail(uow: UnitOfWork, candidate_id: str) -> Candidate:
 
 
 def list_candidates(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    """One page of the pool, newest first (``args``: the list filters plus page/per_page)."""
-    return _page(uow, candidate_query, args)
+    """One page of the pool, newest first (``args``: the list filters plus page/per_page/after)."""
+    return _page(uow, candidate_query, CANDIDATE_ORDER, args)
 
 
 def list_requisitions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    """One page of requisitions, newest first (``args``: the list filters plus page/per_page)."""
-    return _page(uow, requisition_query, args)
+    """One page of requisitions, newest first (``args``: the list filters plus page/per_page/after)."""
+    return _page(uow, requisition_query, REQUISITION_ORDER, args)
 
 
 def _page(
-    uow: UnitOfWork, query: Callable[[Mapping[str, Any]], Select[Any]], args: Mapping[str, Any]
+    uow: UnitOfWork,
+    query: Callable[[Mapping[str, Any]], Select[Any]],
+    order: Sequence[Any],
+    args: Mapping[str, Any],
 ) -> Page:
-    filters = {key: value for key, value in args.items() if key not in ("page", "per_page")}
-    return paginate(uow.session, query(filters), args["page"], args["per_page"])
+    filters = {key: value for key, value in args.items() if key not in _PAGING and value is not None}
+    return paginate(
+        uow.session,
+        query(filters),
+        args["page"],
+        args["per_page"],
+        order_by=order,
+        after=args.get("after"),
+    )

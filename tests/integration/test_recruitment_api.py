@@ -14,6 +14,7 @@ from services.recruitment.handlers import HANDLERS
 from services.recruitment.models import Candidate
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
+from shared.pagination import encode_cursor
 from tests.support import ServiceHarness
 
 PROBLEM = "application/problem+json"
@@ -163,6 +164,52 @@ def test_list_filters_and_pagination(h: ServiceHarness) -> None:
     page = h.client.get("/api/v1/candidates?per_page=2&page=2", headers=vendor)
     assert page.headers["X-Total-Count"] == "3" and len(page.get_json()["items"]) == 1
     assert h.client.get("/api/v1/candidates?skill=sales", headers=vendor).status_code == 422
+
+
+def _walk(h: ServiceHarness, path: str, per_page: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every page of a list through ``after``: (the items in order, each page's answer)."""
+    items: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
+    query = f"per_page={per_page}"
+    while True:
+        response = h.client.get(f"{path}{'&' if '?' in path else '?'}{query}", headers=h.auth("vendor"))
+        assert response.status_code == 200, response.get_data(as_text=True)
+        body = response.get_json()
+        pages.append(body)
+        items += body["items"]
+        if body["next_after"] is None:
+            return items, pages
+        query = f"per_page={per_page}&after={body['next_after']}"
+
+
+def test_lists_walk_with_after_newest_first_and_refuse_foreign_cursors(h: ServiceHarness) -> None:
+    # one import: every row has the same created_at, so the order within it is the id (descending)
+    assert upload(h, csv_file(good_rows(5))).status_code == 200
+    assert upload(h, csv_file(good_rows(2, start=5))).status_code == 200
+    everyone = h.client.get("/api/v1/candidates?per_page=200", headers=h.auth("vendor")).get_json()["items"]
+    assert len(everyone) == 7
+    items, pages = _walk(h, "/api/v1/candidates", 3)
+    assert [c["id"] for c in items] == [c["id"] for c in everyone]
+    assert [len(p["items"]) for p in pages] == [3, 3, 1]
+    assert [p["page"] for p in pages] == [1, 0, 0] and {p["total"] for p in pages} == {7}
+    # the second import is newer: it comes first
+    assert {c["name"] for c in items[:2]} == {"人5", "人6"}
+    # a filter holds across the pages
+    few, _ = _walk(h, "/api/v1/candidates?min_score=63", 2)
+    assert sorted(c["name"] for c in few) == ["人3", "人4", "人5", "人6"]
+
+    for n in range(3):
+        _confirm(h, f"p-walk-{n}", 1)
+    requisitions, pages = _walk(h, "/api/v1/requisitions", 2)
+    assert [r["project_id"] for r in requisitions] == ["p-walk-2", "p-walk-1", "p-walk-0"]
+    assert [len(p["items"]) for p in pages] == [2, 1]
+
+    # a garbled cursor, or another list's cursor whose values are not (time, id), is refused
+    foreign = encode_cursor([3, 4], 7)
+    for cursor in ("not-a-cursor", foreign, pages[0]["next_after"][:-3]):
+        response = h.client.get(f"/api/v1/candidates?after={cursor}", headers=h.auth("vendor"))
+        assert response.status_code == 422, (cursor, response.get_data(as_text=True))
+        assert "after" in response.get_json()["errors"]
 
 
 def test_status_by_hand_only_between_available_and_inactive(h: ServiceHarness) -> None:

@@ -3,7 +3,9 @@ overdue job, replacements for scheduling and the per-project ratio."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import random
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -11,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.recruitment import domain, requisitions, talent_pool
+from services.recruitment.domain import SKILLS
 from services.recruitment.models import Base, Candidate, Requisition
 from shared.errors import BusinessRuleViolation
 from shared.uow import Actor
@@ -122,3 +125,57 @@ def test_the_due_date_counts_working_days_from_the_shanghai_day(uow: FakeUnitOfW
     )
     assert requisition is not None
     assert requisition.due_date == add_workdays(dt.date(2026, 11, 12), SETTINGS.due_workdays)
+
+
+def test_matching_across_bonus_classes_ranks_exactly_like_the_domain(uow: FakeUnitOfWork) -> None:
+    """The ranking is read class by class (platform and category bonus 20, one of them 10, neither 0) and
+    merged: a strong candidate with no bonus still outranks a weak one with both."""
+    rng = random.Random(16)
+    platforms = [[], ["taobao"], ["jd"], ["taobao", "jd"]]
+    categories = [[], ["服装"], ["数码"], ["服装", "母婴"]]
+    for n in range(240):
+        data = person(
+            n, score=rng.randint(40, 100), skills=rng.choice([("presale",), ("aftersale",), SKILLS])
+        )
+        data = dataclasses.replace(
+            data,
+            basic_training_passed=rng.random() < 0.85,
+            shifts_available=rng.sample(list(domain.SHIFTS), rng.randint(1, 3)),
+            platforms=rng.choice(platforms),
+            categories=rng.choice(categories),
+            experience_months=rng.randint(0, 40),
+        )
+        talent_pool.create_candidate(uow, data, SETTINGS)
+    pool = [
+        domain.Profile(
+            id=c.id,
+            phone=c.phone,
+            skills=frozenset(c.skills),
+            shifts=frozenset(c.shifts_available),
+            basic_training_passed=c.basic_training_passed,
+            basic_score=c.basic_score,
+            platforms=frozenset(c.platforms),
+            categories=frozenset(c.categories),
+            experience_months=c.experience_months,
+        )
+        for c in uow.session.scalars(select(Candidate))
+    ]
+    requisition = confirm(
+        uow, "p-rank", seats=20, service_type="both", platform="taobao", merchant={"categories": ["服装"]}
+    )
+    assert requisition is not None
+    requirement = domain.Requirement(
+        shifts=frozenset({"morning", "afternoon"}),
+        platform="taobao",
+        categories=frozenset({"服装"}),
+        project_id="p-rank",
+    )
+    expected = domain.select_matches(pool, {"presale": 42, "aftersale": 18}, requirement)
+    assert [(m.candidate_id, m.skill, m.score) for m in requisition.matches] == [
+        (p.candidate.id, p.skill, p.score) for p in expected
+    ]
+    bonuses = {
+        p.score - p.candidate.basic_score - Decimal(min(p.candidate.experience_months, 24)) / 2
+        for p in expected
+    }
+    assert bonuses == {0, 10, 20}  # the matches came from every class
