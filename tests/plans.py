@@ -11,10 +11,12 @@ test checks exactly what production sends.
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
+import pytest
 from sqlalchemy import ColumnElement, Select, insert, text
 from sqlalchemy.dialects import postgresql
 
@@ -92,3 +94,25 @@ def assert_index_plan(database: Database, stmt: Select[Any], tables: Collection[
     for node in nodes:
         if node.get("Node Type") == "Sort":
             assert node.get("Plan Rows", 0) <= 5_000, f"sort of {node['Plan Rows']} rows:\n{pretty}"
+
+
+def assert_pages_use_index(
+    database: Database,
+    stmt: Select[Any],
+    order_by: Sequence[Any],
+    after: Sequence[Any],
+    tables: Collection[str],
+) -> None:
+    """``assert_index_plan`` for a list's first page and for the page after the cursor values ``after``."""
+    assert_index_plan(database, list_statement(stmt, order_by), tables)
+    assert_index_plan(database, list_statement(stmt, order_by, after=tuple(after)), tables)
+
+
+def filter_subsets(filters: Mapping[str, Any]) -> list[Any]:
+    """Every combination of a list's filters (none, each alone, each pair, …, all) as pytest parameters
+    named after the filters: each is a query a user can send, and each must find an index."""
+    return [
+        pytest.param({k: filters[k] for k in keys}, id="+".join(keys) or "no-filter")
+        for size in range(len(filters) + 1)
+        for keys in itertools.combinations(filters, size)
+    ]

@@ -7,6 +7,7 @@ events, publishes envelopes as another service would, and mints tokens.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -194,3 +195,27 @@ def make_harness(
 
 def ids(items: Iterable[dict[str, Any]], key: str = "id") -> list[Any]:
     return [item[key] for item in items]
+
+
+def walk_pages(client: FlaskClient, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
+    """Every item of a list, page by page through ``next_after``; each page says the first page's total."""
+    first = client.get(url, headers=headers)
+    assert first.status_code == 200, first.get_json()
+    body = first.get_json()
+    items, total = list(body["items"]), body["total"]
+    while body["next_after"]:
+        joiner = "&" if "?" in url else "?"
+        response = client.get(f"{url}{joiner}after={body['next_after']}", headers=headers)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert (body["page"], body["total"], response.headers["X-Total-Count"]) == (0, total, str(total))
+        items += body["items"]
+    assert len(items) == total
+    return items
+
+
+def raw_cursor(total: int, *tagged: list[Any]) -> str:
+    """An ``after`` cursor written by hand from tagged values (``["s", "x"]``, ``["i", 4]``, …): how a test
+    makes one that is well formed but belongs to another list or holds the wrong types."""
+    raw = json.dumps([total, list(tagged)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -26,7 +26,7 @@ from shared.events.envelope import build_envelope
 from shared.events.outbox import outbox
 from shared.uow import Actor, unit_of_work
 from shared.web import app_state
-from tests.support import ServiceHarness
+from tests.support import ServiceHarness, raw_cursor, walk_pages
 
 PROBLEM = "application/problem+json"
 MERCHANT = "m-haoyun"
@@ -764,22 +764,6 @@ def test_history_lists_every_action_with_who_and_when(service_env: Callable[...,
 # --- keyset pages -------------------------------------------------------------------------------------------
 
 
-def walk(h: ServiceHarness, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    """Every item of a list, page by page through ``next_after``; each page says the first page's total."""
-    first = h.client.get(url, headers=headers)
-    assert first.status_code == 200, first.get_json()
-    body = first.get_json()
-    items, total = list(body["items"]), body["total"]
-    while body["next_after"]:
-        response = h.client.get(f"{url}&after={body['next_after']}", headers=headers)
-        assert response.status_code == 200, response.get_json()
-        body = response.get_json()
-        assert (body["page"], body["total"], response.headers["X-Total-Count"]) == (0, total, str(total))
-        items += body["items"]
-    assert len(items) == total
-    return items
-
-
 def test_the_list_walks_with_after_and_shows_each_complaint_once(
     service_env: Callable[..., ServiceHarness],
 ) -> None:
@@ -792,22 +776,17 @@ def test_the_list_walks_with_after_and_shows_each_complaint_once(
         made.append(create(h, agent_id=AGENT if i % 2 else AGENT_2))
     made.append(create(h, project_id=OTHER_PROJECT, agent_id=OUTSIDER))
     newest_first = [c["id"] for c in sorted(made, key=lambda c: (c["created_at"], c["number"]), reverse=True)]
-    vendor = walk(h, f"{URL}?per_page=4", h.auth("vendor"))
+    vendor = walk_pages(h.client, f"{URL}?per_page=4", h.auth("vendor"))
     assert [c["id"] for c in vendor] == newest_first
     assert {c["agent_name"] for c in vendor} == {"李客服", "王客服", "赵客服"}
-    merchant = walk(h, f"{URL}?per_page=3", h.auth("merchant", merchant_id=MERCHANT))
+    merchant = walk_pages(h.client, f"{URL}?per_page=3", h.auth("merchant", merchant_id=MERCHANT))
     assert [c["id"] for c in merchant] == newest_first[1:]
-    agent = walk(h, f"{URL}?per_page=2&active=true", h.auth("agent", sub=AGENT))
+    agent = walk_pages(h.client, f"{URL}?per_page=2&active=true", h.auth("agent", sub=AGENT))
     assert [c["id"] for c in agent] == [c for c in newest_first if c in {m["id"] for m in made[1:11:2]}]
-    filtered = walk(h, f"{URL}?per_page=2&project_id={PROJECT}&agent_id={AGENT_2}", h.auth("vendor"))
+    filtered = walk_pages(
+        h.client, f"{URL}?per_page=2&project_id={PROJECT}&agent_id={AGENT_2}", h.auth("vendor")
+    )
     assert [c["id"] for c in filtered] == [c for c in newest_first if c in {m["id"] for m in made[0:11:2]}]
-
-
-def _cursor(total: int, *tagged: list[Any]) -> str:
-    import base64
-
-    raw = json.dumps([total, list(tagged)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def test_a_tampered_cursor_is_a_validation_problem(service_env: Callable[..., ServiceHarness]) -> None:
@@ -815,9 +794,9 @@ def test_a_tampered_cursor_is_a_validation_problem(service_env: Callable[..., Se
     create(h)
     for cursor in (
         "not-a-cursor",
-        _cursor(1, ["s", "TS20261111-0001"]),  # another list's width
-        _cursor(1, ["i", 4], ["s", "TS20261111-0001"]),  # the right width, a value of the wrong type
-        _cursor(1, ["t", "2026-11-11T10:00:00"], ["s", "TS20261111-0001"]),  # a timestamp without its zone
+        raw_cursor(1, ["s", "TS20261111-0001"]),  # another list's width
+        raw_cursor(1, ["i", 4], ["s", "TS20261111-0001"]),  # the right width, a value of the wrong type
+        raw_cursor(1, ["t", "2026-11-11T10:00:00"], ["s", "TS20261111-0001"]),  # a timestamp without its zone
     ):
         response = h.client.get(URL, query_string={"after": cursor}, headers=h.auth("vendor"))
         assert (response.status_code, response.content_type) == (422, PROBLEM), cursor

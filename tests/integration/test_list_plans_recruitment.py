@@ -12,10 +12,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -25,7 +24,13 @@ from sqlalchemy.dialects import postgresql
 
 from services.recruitment import domain, queries, requisitions
 from shared.db import Database
-from tests.plans import assert_index_plan, fill, list_statement, migrated
+from tests.plans import (
+    assert_index_plan,
+    fill,
+    filter_subsets,
+    list_statement,
+    migrated,
+)
 
 ROWS = 100_000
 START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
@@ -111,12 +116,6 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     db.dispose()
 
 
-def _subsets(filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for size in range(len(filters) + 1):
-        for keys in itertools.combinations(filters, size):
-            yield {k: filters[k] for k in keys}
-
-
 # --- matching ------------------------------------------------------------------------------------------
 
 
@@ -197,7 +196,7 @@ CANDIDATE_FILTERS = {
 }
 
 
-@pytest.mark.parametrize("args", list(_subsets(CANDIDATE_FILTERS)), ids=lambda a: "+".join(a) or "no-filter")
+@pytest.mark.parametrize("args", filter_subsets(CANDIDATE_FILTERS))
 def test_candidate_lists_read_an_index(database: Database, args: dict[str, Any]) -> None:
     stmt = queries.candidate_query(args)
     mid = _candidate(ROWS // 2)
@@ -211,9 +210,7 @@ def test_candidate_lists_read_an_index(database: Database, args: dict[str, Any])
 REQUISITION_FILTERS = {"project_id": "p00070", "status": "short", "reason": "surge"}
 
 
-@pytest.mark.parametrize(
-    "args", list(_subsets(REQUISITION_FILTERS)), ids=lambda a: "+".join(a) or "no-filter"
-)
+@pytest.mark.parametrize("args", filter_subsets(REQUISITION_FILTERS))
 def test_requisition_lists_read_an_index(database: Database, args: dict[str, Any]) -> None:
     stmt = queries.requisition_query(args)
     mid = _requisition(ROWS // 2)

@@ -10,7 +10,6 @@ the newest published version of each date) and paged in memory."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -20,7 +19,12 @@ import pytest
 from services.scheduling import queries
 from shared.db import Database
 from shared.uow import Actor
-from tests.plans import assert_index_plan, fill, list_statement, migrated
+from tests.plans import (
+    assert_pages_use_index,
+    fill,
+    filter_subsets,
+    migrated,
+)
 
 ROWS = 100_000
 PROJECTS = 2_000
@@ -114,12 +118,6 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     db.dispose()
 
 
-def _subsets(filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for size in range(len(filters) + 1):
-        for keys in itertools.combinations(filters, size):
-            yield {k: filters[k] for k in keys}
-
-
 def _cursor(row: Mapping[str, Any], order_by: tuple[Any, ...]) -> tuple[Any, ...]:
     """The values an ``after`` cursor holds: the sort key of a row in the middle of the table."""
     return tuple(row[getattr(o, "element", o).key] for o in order_by)
@@ -129,8 +127,7 @@ def _check_both_pages(
     database: Database, stmt: Any, order_by: tuple[Any, ...], row: Mapping[str, Any]
 ) -> None:
     tables = {"rosters", "surges", "timesheet_entries"}
-    assert_index_plan(database, list_statement(stmt, order_by), tables)
-    assert_index_plan(database, list_statement(stmt, order_by, after=_cursor(row, order_by)), tables)
+    assert_pages_use_index(database, stmt, order_by, _cursor(row, order_by), tables)
 
 
 def test_roster_versions_read_an_index(database: Database) -> None:
@@ -154,7 +151,7 @@ TIMESHEET_FILTERS = {
 
 @pytest.mark.parametrize("include_history", [False, True], ids=["current", "history"])
 @pytest.mark.parametrize("actor", [VENDOR, MERCHANT, AGENT], ids=["vendor", "merchant", "agent"])
-@pytest.mark.parametrize("args", list(_subsets(TIMESHEET_FILTERS)), ids=lambda a: "+".join(a) or "no-filter")
+@pytest.mark.parametrize("args", filter_subsets(TIMESHEET_FILTERS))
 def test_timesheet_lists_read_an_index(
     database: Database, args: dict[str, Any], actor: Actor, include_history: bool
 ) -> None:

@@ -6,8 +6,7 @@ caller's scope, on the first page and on an ``after`` page. The statements are t
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,12 @@ import pytest
 from services.training import queries
 from shared.db import Database
 from shared.uow import Actor
-from tests.plans import assert_index_plan, fill, list_statement, migrated
+from tests.plans import (
+    assert_pages_use_index,
+    fill,
+    filter_subsets,
+    migrated,
+)
 
 ROWS = 100_000
 PROJECTS = 20_000
@@ -115,29 +119,16 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     db.dispose()
 
 
-def _subsets(filters: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    for size in range(len(filters) + 1):
-        for keys in itertools.combinations(filters, size):
-            yield {k: filters[k] for k in keys}
-
-
-def _check_both_pages(
-    database: Database, stmt: Any, order_by: Any, after: tuple[Any, ...], tables: set[str]
-) -> None:
-    assert_index_plan(database, list_statement(stmt, order_by), tables)
-    assert_index_plan(database, list_statement(stmt, order_by, after=after), tables)
-
-
 COHORT_FILTERS = {"merchant_id": "m7", "project_id": _project(7), "status": "completed"}
 
 
 @pytest.mark.parametrize("actor", [VENDOR, MERCHANT], ids=["vendor", "merchant"])
-@pytest.mark.parametrize("args", list(_subsets(COHORT_FILTERS)), ids=lambda a: "+".join(a) or "no-filter")
+@pytest.mark.parametrize("args", filter_subsets(COHORT_FILTERS))
 def test_cohort_lists_read_an_index(database: Database, actor: Actor, args: dict[str, Any]) -> None:
     stmt = queries.cohort_list_query(actor, args)
     mid = _cohort(ROWS // 2)
     # the trainee counts of each listed cohort are read through an index too
-    _check_both_pages(
+    assert_pages_use_index(
         database, stmt, queries.COHORT_ORDER, (mid["created_at"], mid["id"]), {"cohorts", "trainees"}
     )
 
@@ -147,17 +138,17 @@ def test_cohort_lists_read_an_index(database: Database, actor: Actor, args: dict
 def test_trainee_lists_read_an_index(database: Database, actor: Actor, status: str | None) -> None:
     cohort_id = _cohort(7)["id"]
     stmt = queries.trainee_list_query(actor, cohort_id, {"status": status})
-    _check_both_pages(database, stmt, queries.TRAINEE_ORDER, (10, "t000359"), {"trainees", "cohorts"})
+    assert_pages_use_index(database, stmt, queries.TRAINEE_ORDER, (10, "t000359"), {"trainees", "cohorts"})
 
 
 RETRAINING_FILTERS = {"project_id": _project(70), "agent_id": "a70", "status": "open"}
 
 
 @pytest.mark.parametrize("actor", [VENDOR, MERCHANT, AGENT], ids=["vendor", "merchant", "agent"])
-@pytest.mark.parametrize("args", list(_subsets(RETRAINING_FILTERS)), ids=lambda a: "+".join(a) or "no-filter")
+@pytest.mark.parametrize("args", filter_subsets(RETRAINING_FILTERS))
 def test_retraining_lists_read_an_index(database: Database, actor: Actor, args: dict[str, Any]) -> None:
     stmt = queries.retraining_list_query(actor, args)
     mid = _retraining(ROWS // 2)
-    _check_both_pages(
+    assert_pages_use_index(
         database, stmt, queries.RETRAINING_ORDER, (mid["opened_at"], mid["id"]), {"retrainings"}
     )

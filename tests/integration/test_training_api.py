@@ -29,7 +29,7 @@ from shared.events.envelope import Envelope, build_envelope
 from shared.events.outbox import outbox
 from shared.uow import Actor, UnitOfWork
 from shared.workdays import SHANGHAI, add_workdays, next_workday_on_or_after
-from tests.support import ServiceHarness
+from tests.support import ServiceHarness, raw_cursor, walk_pages
 
 PROBLEM = "application/problem+json"
 MERCHANT = "m-haoyun"
@@ -732,33 +732,16 @@ def test_scores_are_stored_as_decimals(seeded: tuple[ServiceHarness, str, list[s
 # --- keyset pages ---------------------------------------------------------------------------------------
 
 
-def walk(h: ServiceHarness, url: str, headers: dict[str, str]) -> list[dict[str, Any]]:
-    """Every item of a list, page by page through ``next_after``; each page says the first page's total."""
-    first = h.client.get(url, headers=headers)
-    assert first.status_code == 200, first.get_json()
-    body = first.get_json()
-    items, total = list(body["items"]), body["total"]
-    while body["next_after"]:
-        joiner = "&" if "?" in url else "?"
-        response = h.client.get(f"{url}{joiner}after={body['next_after']}", headers=headers)
-        assert response.status_code == 200, response.get_json()
-        body = response.get_json()
-        assert (body["page"], body["total"], response.headers["X-Total-Count"]) == (0, total, str(total))
-        items += body["items"]
-    assert len(items) == total
-    return items
-
-
 def test_every_list_walks_with_after_and_shows_each_row_once(
     seeded: tuple[ServiceHarness, str, list[str]],
 ) -> None:
     h, cohort_id, ids = seeded
     trainer = h.auth("trainer")
-    trainees = walk(h, f"/api/v1/cohorts/{cohort_id}/trainees?per_page=7", trainer)
+    trainees = walk_pages(h.client, f"/api/v1/cohorts/{cohort_id}/trainees?per_page=7", trainer)
     assert [t["candidate_id"] for t in trainees] == ids  # enrolment order, none twice
     assert all(t["verdict"] == "pending" for t in trainees)
     merchant = h.auth("merchant", merchant_id=MERCHANT)
-    by_merchant = walk(h, f"/api/v1/cohorts/{cohort_id}/trainees?per_page=7", merchant)
+    by_merchant = walk_pages(h.client, f"/api/v1/cohorts/{cohort_id}/trainees?per_page=7", merchant)
     assert [t["id"] for t in by_merchant] == [t["id"] for t in trainees]
 
     # five projects of a new merchant, their cohorts made within the same clock tick: the id breaks ties
@@ -767,13 +750,13 @@ def test_every_list_walks_with_after_and_shows_each_row_once(
     for project_id in projects:
         deliver(h, "project.confirmed", {**project_confirmed(project_id), "merchant_id": shop})
         deliver(h, "candidates.matched", candidates_matched(project_id, 2, prefix=project_id))
-    cohorts = walk(h, "/api/v1/cohorts?per_page=2", h.auth("merchant", merchant_id=shop))
+    cohorts = walk_pages(h.client, "/api/v1/cohorts?per_page=2", h.auth("merchant", merchant_id=shop))
     assert sorted(c["project_id"] for c in cohorts) == sorted(projects)
     assert [(c["created_at"], c["id"]) for c in cohorts] == sorted(
         ((c["created_at"], c["id"]) for c in cohorts), reverse=True
     )
     assert all((c["enrolled"], c["admitted"], c["company_name"]) == (2, 0, "好运旗舰店") for c in cohorts)
-    assert walk(h, f"/api/v1/cohorts?per_page=2&merchant_id={shop}", trainer) == cohorts
+    assert walk_pages(h.client, f"/api/v1/cohorts?per_page=2&merchant_id={shop}", trainer) == cohorts
 
     project_id = h.client.get(f"/api/v1/cohorts/{cohort_id}", headers=trainer).get_json()["project_id"]
     for i in range(5):
@@ -785,27 +768,20 @@ def test_every_list_walks_with_after_and_shows_each_row_once(
             "penalty": "50.00",
         }
         deliver(h, "complaint.upheld", upheld)
-    records = walk(h, f"/api/v1/retrainings?per_page=2&project_id={project_id}", trainer)
+    records = walk_pages(h.client, f"/api/v1/retrainings?per_page=2&project_id={project_id}", trainer)
     assert sorted(r["complaint_id"] for r in records) == [f"cmp-{i}" for i in range(5)]
-    mine = walk(h, "/api/v1/retrainings?per_page=2", h.auth("agent", sub=ids[0]))
+    mine = walk_pages(h.client, "/api/v1/retrainings?per_page=2", h.auth("agent", sub=ids[0]))
     assert sorted(r["complaint_id"] for r in mine) == ["cmp-0", "cmp-2", "cmp-4"]
-
-
-def _cursor(total: int, *tagged: list[Any]) -> str:
-    import base64
-
-    raw = json.dumps([total, list(tagged)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 @pytest.mark.parametrize(
     "cursor",
     [
         "not-a-cursor",
-        _cursor(3, ["s", "x"]),  # another list's width
-        _cursor(3, ["i", 4], ["i", 5]),  # the right width, values of the wrong types
-        _cursor(3, ["b", True], ["s", "x"]),
-        _cursor(3, ["t", "2026-11-11T10:00:00"], ["s", "x"]),  # a timestamp without its zone
+        raw_cursor(3, ["s", "x"]),  # another list's width
+        raw_cursor(3, ["i", 4], ["i", 5]),  # the right width, values of the wrong types
+        raw_cursor(3, ["b", True], ["s", "x"]),
+        raw_cursor(3, ["t", "2026-11-11T10:00:00"], ["s", "x"]),  # a timestamp without its zone
     ],
     ids=["garbled", "width", "types", "bool", "naive"],
 )
