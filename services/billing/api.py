@@ -270,7 +270,7 @@ def import_performance() -> dict[str, int]:
     limit = _settings().max_import_rows
     raw = read_upload(_import_limit_bytes(limit), what="performance file")
     parsed = exports.parse_performance_csv(raw, PerformanceIn(), max_rows=limit)
-    if "file" in parsed.errors or "line 1" in parsed.errors:
+    if parsed.unreadable:
         raise ValidationFailed(
             parsed.errors, detail=f"{next(iter(parsed.errors.values()))[0]}; nothing was imported."
         )

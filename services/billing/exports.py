@@ -4,11 +4,11 @@ export (columns below; CSV or XLSX through ``shared.tabular``). No Flask: the vi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema
 from sqlalchemy import select
 
 from services.billing.domain import LINE_KINDS, ZERO
@@ -16,7 +16,7 @@ from services.billing.models import PayrollRun, Payslip
 from services.billing.payroll import get_run
 from services.billing.queries import payslip_views
 from shared.money import format_money
-from shared.tabular import Column, FileRejected, header_map, read_rows
+from shared.tabular import Column, ParsedImport, parse_table
 from shared.uow import UnitOfWork
 
 PERFORMANCE_COLUMNS: tuple[Column, ...] = (
@@ -28,78 +28,11 @@ PERFORMANCE_COLUMNS: tuple[Column, ...] = (
     Column("response_rate", "响应率", kind="number"),
     Column("consultations", "咨询量", kind="integer"),
 )
-IMPORT_COLUMNS = tuple(c.key for c in PERFORMANCE_COLUMNS)
-
-
-@dataclass
-class ParsedImport:
-    """Rows that parsed, keyed by their line number (the header is line 1), and every line's problems."""
-
-    items: list[dict[str, Any]] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    errors: dict[str, list[str]] = field(default_factory=dict)
 
 
 def parse_performance_csv(raw: bytes, schema: Schema, *, max_rows: int) -> ParsedImport:
-    """Parse every line with ``schema`` (the same rules as the JSON endpoint); never stops at the first
-    bad line, so finance can fix the whole file in one go. CSV (UTF-8, GBK, GB18030) or .xlsx; headers
-    in English or Chinese."""
-    out = ParsedImport()
-    count = 0
-    expected = ", ".join(f"{c.key} ({c.zh})" for c in PERFORMANCE_COLUMNS)
-    try:
-        rows = read_rows(raw)
-        first = next(rows, None)
-        if first is None:
-            out.errors["file"] = [f"the file is empty; the first line must name the columns: {expected}"]
-            return out
-        _, header = first
-        index, missing = header_map(PERFORMANCE_COLUMNS, header)
-        if missing:
-            out.errors["line 1"] = [
-                f"missing column(s): {', '.join(missing)}; the header must name: {expected}"
-            ]
-            return out
-        for number, cells in rows:
-            if not any(cell.strip() for cell in cells):
-                continue
-            count += 1
-            if count > max_rows:
-                out.errors["file"] = [f"more than {max_rows} rows; split the file"]
-                return out
-            _parse_line(out, f"line {number}", index, cells, schema)
-    except FileRejected as exc:
-        out.errors["file"] = [str(exc).rstrip(".")]  # the API appends "; nothing was imported."
-        return out
-    if count == 0 and not out.errors:
-        out.errors["file"] = ["the file has a header but no rows"]
-    return out
-
-
-def _parse_line(
-    out: ParsedImport, label: str, index: Mapping[str, int], cells: list[str], schema: Schema
-) -> None:
-    record: dict[str, Any] = {}
-    for name in IMPORT_COLUMNS:
-        at = index[name]
-        value = cells[at].strip() if at < len(cells) else ""
-        if value == "":
-            continue
-        if name == "consultations":
-            try:
-                record[name] = int(value)
-            except ValueError:
-                record[name] = value  # the schema reports it as not an integer
-        else:
-            record[name] = value
-    try:
-        item = schema.load(record)
-    except ValidationError as exc:
-        for name, msgs in sorted(exc.messages_dict.items()):
-            out.errors[f"{label}.{name}"] = [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
-        return
-    out.items.append(item)
-    out.labels.append(label)
+    """The performance file, every line through ``schema`` (the JSON endpoint's rules), all reported."""
+    return parse_table(raw, PERFORMANCE_COLUMNS, schema, max_rows=max_rows)
 
 
 @dataclass(frozen=True)
