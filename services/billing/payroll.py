@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.billing import domain
-from services.billing.changes import CENT, Key, chunks, insert_rows
+from services.billing.changes import CENT, Key
 from services.billing.domain import (
     AdjustmentItem,
     CarriedIn,
@@ -54,6 +54,7 @@ from services.billing.models import (
     WorkedHours,
 )
 from services.billing.projections import require_project
+from shared.bulk import chunks, insert_rows
 from shared.errors import BusinessRuleViolation, NotFound
 from shared.money import format_money
 from shared.uow import UnitOfWork

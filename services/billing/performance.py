@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import func, select, tuple_
 
-from services.billing.changes import chunks, mark_changed, upsert
+from services.billing.changes import mark_changed
 from services.billing.domain import Period
 from services.billing.models import Adjustment, Performance
 from services.billing.projections import known_agents
+from shared.bulk import chunks, upsert
 from shared.errors import ValidationFailed
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai

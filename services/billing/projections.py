@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import select, tuple_
 
-from services.billing.changes import CENT, Key, chunks, mark_changed, upsert
+from services.billing.changes import CENT, Key, mark_changed
 from services.billing.domain import Period
 from services.billing.models import Agent, Deduction, Project, WorkedHours
+from shared.bulk import chunks, upsert
 from shared.errors import BusinessRuleViolation
 from shared.projections import company_name, copy_of, take
 from shared.uow import UnitOfWork

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
 
-from services.billing.changes import chunks
 from services.billing.models import (
     Adjustment,
     Agent,
@@ -31,6 +30,7 @@ from services.billing.models import (
     WorkedHours,
 )
 from services.billing.payroll import APPROVED, get_run
+from shared.bulk import chunks
 from shared.errors import NotFound
 from shared.pagination import Page, paginate
 from shared.uow import UnitOfWork
