@@ -8,15 +8,11 @@ everything. An agent reads only its own payslips of approved runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from services.billing import exports, pay_plans, payroll, performance, queries
 from services.billing.config import BillingSettings, load_settings
@@ -50,11 +46,11 @@ from services.billing.schemas import (
     WorkedHoursPage,
 )
 from shared.auth import roles_required
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import ValidationFailed
 from shared.pagination import Page
 from shared.tabular import ExportArgs
-from shared.uow import UnitOfWork
-from shared.web import current_uow, flatten_errors, get_settings, idempotent, transactional
+from shared.web import current_uow, get_settings, idempotent, transactional
+from shared.web.batches import json_batch, racing
 from shared.web.downloads import (
     export_response,
     export_responses,
@@ -78,19 +74,6 @@ _BYTES_PER_ROW = 256
 
 def _settings() -> BillingSettings:
     return load_settings(get_settings().extra)
-
-
-@contextmanager
-def _racing(conflict: str) -> Iterator[UnitOfWork]:
-    """The request's unit of work, flushed at the end: a unique-key race lost to a concurrent request
-    becomes the same 409 a later request gets, with this detail (the decorator commits, or writes nothing)."""
-    uow = current_uow()
-    try:
-        yield uow
-        uow.flush()
-    except IntegrityError:
-        uow.rollback()
-        raise Conflict(conflict) from None
 
 
 # --- pay plans --------------------------------------------------------------------------------------------
@@ -155,7 +138,7 @@ class PayPlans(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Create a pay plan: a project's default, or one agent's override, effective from a date"""
         race = "A plan with this project, agent and effective_from was created at the same time."
-        with _racing(race) as uow:
+        with racing(race) as uow:
             plan = pay_plans.create_plan(uow, data)
         return queries.plan_view(plan)
 
@@ -176,36 +159,6 @@ _PERFORMANCE_DOC = (
     "problem is reported at once (keys like `3.date`). A day sent again for the same agent, project and "
     "date replaces the earlier one. The agent must be known (agent.admitted) and the date not in the future."
 )
-
-
-def _parse_performance_json() -> tuple[list[dict[str, Any]], list[str], dict[str, list[str]]]:
-    body = request.get_json(silent=True)
-    if isinstance(body, dict):
-        raw, labels = [body], [""]
-    elif isinstance(body, list) and body and all(isinstance(i, dict) for i in body):
-        raw, labels = body, [str(i) for i in range(len(body))]
-    else:
-        raise ValidationFailed(
-            {
-                "_schema": [
-                    "send a JSON object, or a non-empty array of objects, with Content-Type application/json"
-                ]
-            }
-        )
-    limit = _settings().max_import_rows
-    if len(raw) > limit:
-        raise ValidationFailed({"_schema": [f"at most {limit} items per request; split the batch"]})
-    schema = PerformanceIn()
-    items: list[dict[str, Any]] = []
-    good: list[str] = []
-    errors: dict[str, list[str]] = {}
-    for label, item in zip(labels, raw, strict=True):
-        try:
-            items.append(schema.load(item))
-            good.append(label)
-        except ValidationError as exc:
-            errors.update(flatten_errors(exc.messages, label))
-    return items, good, errors
 
 
 @blp.route("/performance")
@@ -238,8 +191,8 @@ class PerformanceView(MethodView):
     )
     def post(self) -> dict[str, int]:
         """Record performance data: sales, average response, response rate, consultations per day"""
-        items, labels, errors = _parse_performance_json()
-        with _racing("The same days were written by a concurrent request; send them again.") as uow:
+        items, labels, errors = json_batch(PerformanceIn(), _settings().max_import_rows)
+        with racing("The same days were written by a concurrent request; send them again.") as uow:
             return performance.record_performance(uow, items, labels, earlier_errors=errors)
 
 
@@ -274,7 +227,7 @@ def import_performance() -> dict[str, int]:
         raise ValidationFailed(
             parsed.errors, detail=f"{next(iter(parsed.errors.values()))[0]}; nothing was imported."
         )
-    with _racing("The same days were written by a concurrent request; upload the file again.") as uow:
+    with racing("The same days were written by a concurrent request; upload the file again.") as uow:
         return performance.record_performance(uow, parsed.items, parsed.labels, earlier_errors=parsed.errors)
 
 
@@ -344,7 +297,7 @@ class PayrollRuns(MethodView):
     )
     def post(self, data: dict[str, Any]) -> Any:
         """Start a payroll run for a period (YYYY-MM), for one project or all"""
-        with _racing(f"A run for {data['period']} and this scope was created at the same time.") as uow:
+        with racing(f"A run for {data['period']} and this scope was created at the same time.") as uow:
             return payroll.create_run(uow, data["period"], data.get("project_id"))
 
 
