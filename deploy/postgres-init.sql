@@ -5,4 +5,5 @@ CREATE DATABASE yunkefu_training;
 CREATE DATABASE yunkefu_scheduling;
 CREATE DATABASE yunkefu_complaints;
 CREATE DATABASE yunkefu_billing;
+CREATE DATABASE yunkefu_quality;
 CREATE DATABASE yunkefu_console;

@@ -63,6 +63,7 @@ class Outcome:
     surge_refused: dict[str, Any] = field(default_factory=dict)
     departure: dict[str, Any] = field(default_factory=dict)
     complaint: dict[str, Any] = field(default_factory=dict)
+    kpi: dict[str, Any] = field(default_factory=dict)
     payroll: dict[str, Any] = field(default_factory=dict)
     payslips: list[dict[str, Any]] = field(default_factory=list)
     export_csv: str = ""
@@ -140,6 +141,7 @@ class Story:
         self.surges()
         self.attrition()
         self.complaint()
+        self.inspect()
         self.pay()
         return self.outcome
 
@@ -489,6 +491,127 @@ class Story:
         """The second active agent (the first one departed)."""
         actives = [a["agent_id"] for a in self.outcome.pool["items"] if a["role"] == "active"]
         return actives[1]
+
+    def inspect(self) -> None:
+        """Quality inspection: the day's figures and chats in, the machine's flags, a review, the KPI."""
+        project_id = self.outcome.project_id
+        qa = self.api("quality", "qa", sub="u-qa-zhou")
+        supervisor = self.api("quality", "supervisor", sub="u-sup-chen")
+        today = self.today
+        period = f"{today:%Y-%m}"
+        actives = [a["agent_id"] for a in self.outcome.pool["items"] if a["role"] == "active"]
+        first, second = actives[0], actives[1]
+        figures = [
+            {
+                "project_id": project_id,
+                "agent_id": agent_id,
+                "date": today.isoformat(),
+                "receptions": 120,
+                "inquiries": 80,
+                "orders": orders,
+                "first_response_seconds": "9",
+                "avg_response_seconds": seconds,
+                "sales_amount": sales,
+                "votes_very_satisfied": 30,
+                "votes_satisfied": 8,
+                "votes_neutral": 2,
+            }
+            for agent_id, orders, seconds, sales in (
+                (first, 28, "24", "7504.00"),
+                (second, 20, "36", "5360.00"),
+            )
+        ]
+
+        def imported() -> bool:
+            status, _, _ = qa.post("/api/v1/agent-days", figures)
+            return status == 200  # 422 until quality has heard of the project and agents
+
+        self.wait(imported, "quality to know the project and its agents")
+        at = f"{today.isoformat()}T10:00:00+08:00"
+        chats = [
+            {
+                "project_id": project_id,
+                "external_id": "tm-demo-1",
+                "agent_id": first,
+                "outcome": "ordered",
+                "messages": [
+                    {"at": at, "sender": "customer", "text": "这款有现货吗"},
+                    {
+                        "at": at.replace("10:00:00", "10:00:06"),
+                        "sender": "agent",
+                        "text": "亲，您好，有现货的哦",
+                    },
+                    {"at": at.replace("10:00:00", "10:01:00"), "sender": "customer", "text": "好的，已拍"},
+                    {
+                        "at": at.replace("10:00:00", "10:01:08"),
+                        "sender": "agent",
+                        "text": "感谢亲的支持，祝您购物愉快",
+                    },
+                ],
+            },
+            {
+                "project_id": project_id,
+                "external_id": "tm-demo-2",
+                "agent_id": second,
+                "outcome": "lost",
+                "messages": [
+                    {"at": at, "sender": "customer", "text": "双十一的券怎么用不了"},
+                    {"at": at.replace("10:00:00", "10:02:00"), "sender": "agent", "text": "不知道"},
+                    {
+                        "at": at.replace("10:00:00", "10:02:30"),
+                        "sender": "customer",
+                        "text": "什么态度，我要投诉",
+                    },
+                ],
+            },
+        ]
+        checked = self.ok(qa.post("/api/v1/conversations", chats))
+        flagged = self.ok(qa.get(f"/api/v1/conversations?project_id={project_id}&needs_review=true"))["items"]
+        self.step(
+            f"quality: the day's figures of two agents and {checked['received']} chats in; "
+            f"the machine flagged {checked['flagged']} "
+            f"({', '.join(flagged[0]['flags']) if flagged else 'nothing'})"
+        )
+        self.expect([c["external_id"] for c in flagged] == ["tm-demo-2"], "the rude, slow chat is flagged")
+        scorecard = self.ok(qa.get(f"/api/v1/projects/{project_id}/scorecard"))
+        points = {item["key"]: item["points"] for item in scorecard["items"]}
+        points.update({"greet": 0, "respond": 2, "standard_scripts": 0, "tone": 1})
+        self.ok(
+            supervisor.post(
+                "/api/v1/reviews",
+                {
+                    "conversation_id": flagged[0]["id"] if flagged else "",
+                    "tier": "supervisor",
+                    "points": points,
+                    "problems": ["未问候", "使用禁用语“不知道”", "未解释优惠券规则"],
+                },
+            ),
+            201,
+        )
+        self.ok(
+            supervisor.put(
+                f"/api/v1/projects/{project_id}/agents/{second}/execution/{period}", {"score": "60"}
+            ),
+            201,
+        )
+        run = self.ok(qa.post("/api/v1/kpi-runs", {"project_id": project_id, "period": period}))
+        scores = {k["agent_id"]: k for k in run["items"]}
+        self.outcome.kpi = scores
+        for agent_id in (first, second):
+            k = scores.get(agent_id, {})
+            self.say(
+                f"     {self._name(agent_id)}: KPI {k.get('score')} (data {k.get('data')}, work "
+                f"{k.get('performance')}, execution {k.get('execution')}; "
+                f"targets met: {k.get('targets_met')})"
+            )
+        self.step(
+            f"quality: KPI scored for {run['scored']} agents of {period} (65% data, 25% work, 10% execution)"
+        )
+        self.expect(
+            Decimal(scores.get(first, {}).get("score", "0"))
+            > Decimal(scores.get(second, {}).get("score", "0")),
+            "the agent with the better figures and no finding scores higher",
+        )
 
     def pay(self) -> None:
         project_id = self.outcome.project_id

@@ -30,7 +30,7 @@ from shared.config import SERVICES, Settings, project_root
 from shared.service import CONSOLE
 
 ROOT = project_root()
-#: the console's port before ``port_offset`` (the six services use 8001…8006)
+#: the console's port before ``port_offset`` (the seven services use 8001…8007)
 CONSOLE_PORT = 8000
 
 

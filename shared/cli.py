@@ -88,7 +88,7 @@ def main() -> None:
 @main.command()
 @click.argument("service", callback=_service_or_spec)
 @click.option("--host", envvar="BIND_HOST", default="127.0.0.1", show_default=True, help="env: BIND_HOST")
-@click.option("--port", type=int, default=None, help="default: the service's port (8001…8006 + PORT_OFFSET)")
+@click.option("--port", type=int, default=None, help="default: the service's port (8001…8007 + PORT_OFFSET)")
 def web(service: str, host: str, port: int | None) -> None:
     """Run a service's API on Flask's development server (production: gunicorn, see the Procfile)."""
     from shared.service import load_spec
@@ -287,7 +287,7 @@ def token(role: str, merchant_id: str | None, sub: str | None, ttl_seconds: int 
 
 
 @main.command()
-@click.option("--use-running", is_flag=True, help="play against services already on ports 8001…8006")
+@click.option("--use-running", is_flag=True, help="play against services already on ports 8001…8007")
 @click.option("--timeout", type=float, default=60.0, show_default=True, help="seconds to wait for each event")
 def demo(use_running: bool, timeout: float) -> None:
     """Play seed 004's story end to end through the public APIs; exit 1 if any outcome differs."""

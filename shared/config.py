@@ -24,6 +24,7 @@ SERVICES: dict[str, int] = {
     "scheduling": 8004,
     "complaints": 8005,
     "billing": 8006,
+    "quality": 8007,
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
@@ -72,7 +73,7 @@ def is_development(environ: Mapping[str, str] | None = None) -> bool:
 
 
 def port_offset(environ: Mapping[str, str] | None = None) -> int:
-    """``PORT_OFFSET``: added to every service's port (8001…8006) by ``make run``, ``yunkefu web`` and
+    """``PORT_OFFSET``: added to every service's port (8001…8007) by ``make run``, ``yunkefu web`` and
     ``yunkefu demo --use-running``, so a second copy can run beside the first."""
     env = os.environ if environ is None else environ
     return env_int(env, "PORT_OFFSET", 0)

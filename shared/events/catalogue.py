@@ -204,6 +204,45 @@ class PayrollApprovedData(Schema):
     project_id = fields.String(allow_none=True)
 
 
+_score = validate.Regexp(r"^\d{1,3}(\.\d{1,2})?$", error="must be a score such as '81.50'")
+_period = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a period such as 2026-11")
+
+
+class KpiComponentsSchema(_Lenient):
+    data = fields.String(required=True, allow_none=True, validate=_score)
+    performance = fields.String(required=True, allow_none=True, validate=_score)
+    execution = fields.String(required=True, allow_none=True, validate=_score)
+
+
+class KpiScoredData(Schema):
+    project_id = _id()
+    agent_id = _id()
+    period = fields.String(required=True, validate=_period)
+    score = fields.String(required=True, validate=_score)
+    components = fields.Nested(KpiComponentsSchema, required=True)
+    targets_met = fields.Boolean(required=True)
+    # what quality adds: each of the order's targets met or not, the weights, the parts with nothing to
+    # score, the early warning (below the threshold for several periods in a row)
+    targets = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    weights = fields.Dict(keys=fields.String(), values=fields.String())
+    missing = fields.List(fields.String())
+    below_threshold_streak = fields.Integer(strict=True, validate=validate.Range(min=0))
+    warning = fields.Boolean()
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
+
+
+class QaFindingData(Schema):
+    project_id = _id()
+    agent_id = _id()
+    review_id = _id()
+    problems = fields.List(fields.String(), required=True)
+    good_cases = fields.List(fields.String(), required=True)
+    conversation_id = fields.String(allow_none=True)
+    date = fields.Date()
+    method = fields.String()
+    percent = fields.String(validate=_score)
+
+
 # --- the catalogue ---------------------------------------------------------------------------------------
 
 
@@ -240,7 +279,7 @@ class EventType:
             raise InvalidEventData(self.name, exc.messages_dict) from exc
 
 
-_ALL = ("recruitment", "training", "scheduling", "complaints", "billing")
+_ALL = ("recruitment", "training", "scheduling", "complaints", "billing", "quality")
 
 _CATALOGUE: dict[str, EventType] = {}
 
@@ -260,7 +299,7 @@ for _spec in (
         "project.confirmed",
         1,
         "onboarding",
-        ("recruitment", "training", "scheduling", "billing", "complaints"),
+        ("recruitment", "training", "scheduling", "billing", "complaints", "quality"),
         ProjectConfirmedData,
         "the vendor accepted the merchant's order",
     ),
@@ -268,7 +307,7 @@ for _spec in (
         "project.updated",
         1,
         "onboarding",
-        ("recruitment", "training", "scheduling", "billing", "complaints"),
+        ("recruitment", "training", "scheduling", "billing", "complaints", "quality"),
         ProjectUpdatedData,
         "a confirmed project's seats, hours or go-live changed",
     ),
@@ -293,7 +332,7 @@ for _spec in (
         "agent.admitted",
         1,
         "training",
-        ("scheduling", "recruitment", "complaints", "billing"),
+        ("scheduling", "recruitment", "complaints", "billing", "quality"),
         AgentAdmittedData,
         "a trainee passed and was admitted (1:2)",
     ),
@@ -360,6 +399,22 @@ for _spec in (
         "the agent was at fault: penalty and retraining",
     ),
     EventType("payroll.approved", 1, "billing", (), PayrollApprovedData, "a payroll run was approved"),
+    EventType(
+        "kpi.scored",
+        1,
+        "quality",
+        (),
+        KpiScoredData,
+        "an agent's KPI for a period was scored (65% data, 25% work performance, 10% execution)",
+    ),
+    EventType(
+        "qa.finding",
+        1,
+        "quality",
+        (),
+        QaFindingData,
+        "a QA review found problems or good cases for improvement training",
+    ),
 ):
     register(_spec)
 

@@ -52,6 +52,15 @@ def test_one_order_travels_from_confirmation_to_payroll(stack: Stack) -> None:
     assert (complaint["level"], complaint["status"]) == ("supervisor", "resolved")
     assert Decimal(complaint["penalty"]) == Decimal("200.00")
 
+    # quality: the day's figures and chats in, the rude slow chat flagged and reviewed, KPI scored for the
+    # two agents: 65% data + 25% work performance + 10% execution, the reviewed one lower
+    assert len(outcome.kpi) >= 2
+    for k in outcome.kpi.values():
+        parts = {"data": Decimal(65), "performance": Decimal(25), "execution": Decimal(10)}
+        present = {name: Decimal(k[name]) for name in parts if k[name] is not None}
+        expected = sum(parts[n] * v for n, v in present.items()) / sum(parts[n] for n in present)
+        assert abs(Decimal(k["score"]) - expected) <= Decimal("0.01")
+
     # payroll: hourly 8 h × 20 = 160.00; monthly 4,000 prorated from the join day; base + 1% of 100,000 on
     # targets met; 5% of 100,000 less the 200.00 penalty; approved; CSV with a BOM and a row per payslip
     slips = {p["plan_type"]: p for p in outcome.payslips}

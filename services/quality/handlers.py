@@ -1,0 +1,37 @@
+"""Event handlers of the quality service: {event type: handler(uow, event)}.
+
+They keep the read models the imports and the KPI are checked against (``projections``). They run inside
+the consumer's inbox transaction (a duplicate delivery never reaches them) and upsert, so events arriving
+late or out of order still work.
+"""
+
+from __future__ import annotations
+
+from services.quality import projections
+from shared.events.consumer import Handler
+from shared.events.envelope import Event
+from shared.uow import UnitOfWork
+
+
+def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
+    projections.keep_confirmed(uow, event.data)
+
+
+def on_project_updated(uow: UnitOfWork, event: Event) -> None:
+    projections.keep_updated(uow, event.data)
+
+
+def on_project_closed(uow: UnitOfWork, event: Event) -> None:
+    projections.keep_closed(uow, event.data)
+
+
+def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
+    projections.keep_admitted(uow, event.data)
+
+
+HANDLERS: dict[str, Handler] = {
+    "project.confirmed": on_project_confirmed,
+    "project.updated": on_project_updated,
+    "project.closed": on_project_closed,
+    "agent.admitted": on_agent_admitted,
+}

@@ -1,0 +1,145 @@
+"""The read side of the quality service: lists (keyset pages, newest first) and the shapes views answer
+with. A merchant sees only its own projects; the vendor's side sees every project."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, String, and_, cast, or_, select
+
+from services.quality.config import QualitySettings
+from services.quality.models import AgentDay, Conversation, KpiScore, Project, ProjectAgent, Review, Scorecard
+from shared.pagination import Page, paginate
+from shared.uow import UnitOfWork
+
+AGENT_DAY_ORDER = (AgentDay.date.desc(), AgentDay.agent_id.desc())
+CONVERSATION_ORDER = (Conversation.started_at.desc(), Conversation.id.desc())
+REVIEW_ORDER = (Review.created_at.desc(), Review.id.desc())
+SCORECARD_ORDER = (Scorecard.created_at.desc(), Scorecard.id.desc())
+KPI_ORDER = (KpiScore.period.desc(), KpiScore.agent_id)
+
+
+def _tenant(stmt: Select[Any], uow: UnitOfWork, column: Any) -> Select[Any]:
+    """Only the merchant's own projects for a merchant."""
+    if uow.actor.role != "merchant":
+        return stmt
+    own = select(Project.project_id).where(Project.merchant_id == uow.actor.merchant_id)
+    return stmt.where(column.in_(own))
+
+
+def _range(stmt: Select[Any], args: Mapping[str, Any], model: Any, day: Any) -> Select[Any]:
+    if args.get("project_id"):
+        stmt = stmt.where(model.project_id == args["project_id"])
+    if args.get("agent_id"):
+        stmt = stmt.where(model.agent_id == args["agent_id"])
+    if args.get("from_"):
+        stmt = stmt.where(day >= args["from_"])
+    if args.get("to"):
+        stmt = stmt.where(day <= args["to"])
+    return stmt
+
+
+def list_agent_days(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    stmt = _range(_tenant(select(AgentDay), uow, AgentDay.project_id), args, AgentDay, AgentDay.date)
+    if not args.get("project_id"):
+        # the sort key starts with the project when it is not fixed, so that the index serves it
+        order: tuple[Any, ...] = (AgentDay.project_id.desc(), *AGENT_DAY_ORDER)
+    else:
+        order = AGENT_DAY_ORDER
+    return paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=order, after=args.get("after")
+    )
+
+
+def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    stmt = _tenant(select(Conversation), uow, Conversation.project_id)
+    stmt = _range(stmt, args, Conversation, Conversation.date)
+    for name in ("needs_review", "reviewed", "outcome"):
+        if args.get(name) is not None:
+            stmt = stmt.where(getattr(Conversation, name) == args[name])
+    if args.get("flag"):
+        # flags are a JSON list of fixed codes: its text holds the quoted code (PostgreSQL and SQLite alike)
+        stmt = stmt.where(
+            Conversation.needs_review.is_(True), cast(Conversation.flags, String).like(f'%"{args["flag"]}"%')
+        )
+    return paginate(
+        uow.session,
+        stmt,
+        args["page"],
+        args["per_page"],
+        order_by=CONVERSATION_ORDER,
+        after=args.get("after"),
+    )
+
+
+def list_reviews(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    stmt = _range(_tenant(select(Review), uow, Review.project_id), args, Review, Review.date)
+    for name in ("method", "tier"):
+        if args.get(name):
+            stmt = stmt.where(getattr(Review, name) == args[name])
+    return paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=REVIEW_ORDER, after=args.get("after")
+    )
+
+
+def list_scorecards(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    stmt = select(Scorecard)
+    if args.get("project_id"):
+        stmt = stmt.where(or_(Scorecard.project_id == args["project_id"], Scorecard.project_id.is_(None)))
+    if uow.actor.role == "merchant":
+        own = select(Project.project_id).where(Project.merchant_id == uow.actor.merchant_id)
+        stmt = stmt.where(or_(Scorecard.project_id.is_(None), Scorecard.project_id.in_(own)))
+    return paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=SCORECARD_ORDER, after=args.get("after")
+    )
+
+
+def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings) -> Page:
+    stmt = (
+        select(KpiScore, ProjectAgent.name)
+        .outerjoin(
+            ProjectAgent,
+            and_(ProjectAgent.project_id == KpiScore.project_id, ProjectAgent.agent_id == KpiScore.agent_id),
+        )
+        .where(KpiScore.project_id == args["project_id"])
+    )
+    stmt = _tenant(stmt, uow, KpiScore.project_id)
+    if args.get("period"):
+        stmt = stmt.where(KpiScore.period == args["period"])
+    if args.get("agent_id"):
+        stmt = stmt.where(KpiScore.agent_id == args["agent_id"])
+    if args.get("warning") is not None:
+        limit = settings.warning_periods
+        stmt = stmt.where(
+            KpiScore.below_threshold_streak >= limit
+            if args["warning"]
+            else KpiScore.below_threshold_streak < limit
+        )
+    page = paginate(
+        uow.session, stmt, args["page"], args["per_page"], order_by=KPI_ORDER, after=args.get("after")
+    )
+    return page.with_items([kpi_view(row.KpiScore, settings, row.name) for row in page.items])
+
+
+def kpi_view(row: KpiScore, settings: QualitySettings, name: str | None = None) -> dict[str, Any]:
+    return {
+        "project_id": row.project_id,
+        "agent_id": row.agent_id,
+        "agent_name": name,
+        "period": row.period,
+        "score": row.score,
+        "data": row.data,
+        "performance": row.performance,
+        "execution": row.execution,
+        "weights": row.weights,
+        "missing": row.missing,
+        "indicators": row.indicators,
+        "targets": row.targets,
+        "targets_met": row.targets_met,
+        "reviews": row.reviews,
+        "below_threshold_streak": row.below_threshold_streak,
+        "warning": row.below_threshold_streak >= settings.warning_periods,
+        "version": row.version,
+        "scored_at": row.scored_at,
+    }
