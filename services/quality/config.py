@@ -23,7 +23,7 @@ class QualitySettings:
     sample_size: int = 5
     keywords_file: Path | None = None
     sentiment_model: bool = True
-    negative_threshold: float = 0.3
+    negative_threshold: float = 0.15
     gold_team_satisfaction: Decimal = GOLD_TEAM_SATISFACTION
     warning_threshold: Decimal = Decimal(60)
     warning_periods: int = 2
@@ -57,7 +57,7 @@ class QualitySettings:
             sample_size=env_int(env, "QUALITY_SAMPLE_SIZE", 5, minimum=1, maximum=200),
             keywords_file=Path(keywords) if keywords else None,
             sentiment_model=env_flag(env, "QUALITY_SENTIMENT_MODEL", True),
-            negative_threshold=env_float(env, "QUALITY_NEGATIVE_THRESHOLD", 0.3, minimum=0.0, maximum=1.0),
+            negative_threshold=env_float(env, "QUALITY_NEGATIVE_THRESHOLD", 0.15, minimum=0.0, maximum=1.0),
             gold_team_satisfaction=env_decimal(
                 env,
                 "QUALITY_GOLD_TEAM_SATISFACTION",

@@ -136,7 +136,7 @@ def check_conversation(
     first_response_target: float | None,
     avg_response_target: float | None,
     sentiment: Callable[[str], float] | None,
-    negative_threshold: float = 0.3,
+    negative_threshold: float = 0.15,
 ) -> MachineVerdict:
     if not messages:
         raise ValueError("a conversation needs at least one message")

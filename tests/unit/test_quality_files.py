@@ -34,9 +34,7 @@ def test_a_figures_file_without_the_project_needs_it_named() -> None:
 
 def test_every_bad_line_is_reported() -> None:
     text = (
-        "客服编号,日期,接待人数,询单人数,下单人数,销售额\n"
-        "a,2026-11-30,10,20,1,5.00\n"
-        "b,2026-11-31,x,1,1,5\n"
+        "客服编号,日期,接待人数,询单人数,下单人数,销售额\na,2026-11-30,10,20,1,5.00\nb,2026-11-31,x,1,1,5\n"
     )
     parsed = parse_agent_days(text.encode(), project_id="p-1", max_rows=100)
     assert set(parsed.errors) == {"line 2.inquiries", "line 3.date", "line 3.receptions"}
