@@ -50,7 +50,7 @@ from shared.errors import ValidationFailed
 from shared.pagination import Page
 from shared.tabular import ExportArgs
 from shared.web import current_uow, get_settings, idempotent, transactional
-from shared.web.batches import json_batch, racing
+from shared.web.batches import json_batch, one_or_many_body, racing
 from shared.web.downloads import (
     export_response,
     export_responses,
@@ -175,19 +175,7 @@ class PerformanceView(MethodView):
     @blp.response(200, PerformanceResult)
     @blp.doc(
         description=_PERFORMANCE_DOC,
-        requestBody={
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/PerformanceIn"},
-                            {"type": "array", "items": {"$ref": "#/components/schemas/PerformanceIn"}},
-                        ]
-                    }
-                }
-            },
-        },
+        requestBody=one_or_many_body("PerformanceIn"),
     )
     def post(self) -> dict[str, int]:
         """Record performance data: sales, average response, response rate, consultations per day"""

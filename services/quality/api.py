@@ -47,7 +47,7 @@ from services.quality.schemas import (
 from shared.auth import roles_required
 from shared.errors import NotFound, ValidationFailed
 from shared.web import current_uow, get_settings, transactional
-from shared.web.batches import json_batch, racing
+from shared.web.batches import json_batch, one_or_many_body, racing
 from shared.web.downloads import read_upload, upload_request_body
 
 blp = Blueprint(
@@ -99,19 +99,7 @@ class AgentDays(MethodView):
     @blp.response(200, ImportResult)
     @blp.doc(
         description=_DAYS_DOC,
-        requestBody={
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/AgentDayIn"},
-                            {"type": "array", "items": {"$ref": "#/components/schemas/AgentDayIn"}},
-                        ]
-                    }
-                }
-            },
-        },
+        requestBody=one_or_many_body("AgentDayIn"),
     )
     def post(self) -> dict[str, Any]:
         """Import agents' daily platform figures (JSON)"""
@@ -175,19 +163,7 @@ class Conversations(MethodView):
     @blp.response(200, ImportResult)
     @blp.doc(
         description=_CONVERSATIONS_DOC,
-        requestBody={
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {"$ref": "#/components/schemas/ConversationIn"},
-                            {"type": "array", "items": {"$ref": "#/components/schemas/ConversationIn"}},
-                        ]
-                    }
-                }
-            },
-        },
+        requestBody=one_or_many_body("ConversationIn"),
     )
     def post(self) -> dict[str, Any]:
         """Import conversations (JSON) and check them"""

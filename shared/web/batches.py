@@ -63,3 +63,12 @@ def racing(conflict: str) -> Iterator[UnitOfWork]:
     except IntegrityError:
         uow.rollback()
         raise Conflict(conflict) from None
+
+
+def one_or_many_body(schema_name: str) -> dict[str, Any]:
+    """The OpenAPI request body of a ``json_batch`` endpoint: one ``schema_name`` object or an array."""
+    ref = {"$ref": f"#/components/schemas/{schema_name}"}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [ref, {"type": "array", "items": ref}]}}},
+    }
