@@ -4,10 +4,13 @@ Four plan types (计薪方式):
 
 - ``hourly`` (按小时): ``hourly_rate × hours`` — the seed's reference is 20 CNY/hour, so 160 h → 3,200.00;
 - ``monthly`` (按月 / 纯底薪): ``monthly_base`` (4,000 CNY/month in the seed), prorated by calendar days
-  when the agent joined or left the project within the period;
+  when the agent joined or left the project within the period; a pure base is "judged on service
+  quality", so it may carry conditions too (typically the quality service's KPI: ``min_kpi_score``,
+  ``kpi_targets_met``) and then pays ``monthly_base × base_factor_when_unmet`` when they are missed;
 - ``base_commission`` (底薪+提成): ``monthly_base`` paid in full only when the period's service targets
   are met (consultation-weighted average response time within N seconds, response rate at least a
-  bound), otherwise ``monthly_base × base_factor_when_unmet``; plus ``commission_rate × sales``
+  bound — or, judged by the quality service, the period's KPI at least a score and/or the order's
+  targets met by its ``kpi.scored``), otherwise ``monthly_base × base_factor_when_unmet``; plus ``commission_rate × sales``
   (4,000 + 1% of 100,000 = 5,000.00);
 - ``commission`` (0底薪+提成): ``commission_rate × sales`` only (5% of 100,000 = 5,000.00).
 
@@ -118,10 +121,30 @@ def period_problem(text: str, today: dt.date) -> str | None:
 
 @dataclass(frozen=True)
 class Conditions:
-    """The service targets a ``base_commission`` base is paid on (底薪的服务数据条件)."""
+    """The targets a base is paid in full on (底薪的考核条件).
+
+    Two sources, any combination of which must all hold: the service data billing is sent
+    (``max_avg_response_seconds``, ``min_response_rate``), and the quality service's KPI of the period
+    (``min_kpi_score``: the 65/25/10 score at least this; ``kpi_targets_met``: quality judged the order's
+    service targets met).
+    """
 
     max_avg_response_seconds: Decimal | None = None
     min_response_rate: Decimal | None = None
+    min_kpi_score: Decimal | None = None
+    kpi_targets_met: bool = False
+
+    @property
+    def on_service_data(self) -> bool:
+        return self.max_avg_response_seconds is not None or self.min_response_rate is not None
+
+    @property
+    def on_kpi(self) -> bool:
+        return self.min_kpi_score is not None or self.kpi_targets_met
+
+    @property
+    def any(self) -> bool:
+        return self.on_service_data or self.on_kpi
 
 
 @dataclass(frozen=True)
@@ -154,7 +177,7 @@ def plan_problems(terms: PlanTerms) -> dict[str, list[str]]:
         return {"type": [f"unknown plan type {terms.type!r}; one of: {', '.join(PLAN_TYPES)}"]}
     required = _REQUIRED[terms.type]
     allowed = set(required)
-    if terms.type == BASE_COMMISSION:
+    if terms.type in (BASE_COMMISSION, MONTHLY):
         allowed |= {"conditions", "base_factor_when_unmet"}
     for name in _TERM_FIELDS:
         value = getattr(terms, name)
@@ -166,13 +189,12 @@ def plan_problems(terms: PlanTerms) -> dict[str, list[str]]:
         problems.setdefault("hourly_rate", []).append("must be more than 0")
     if terms.monthly_base is not None and terms.monthly_base <= 0:
         problems.setdefault("monthly_base", []).append("must be more than 0")
-    if terms.type == BASE_COMMISSION:
+    if terms.type in (BASE_COMMISSION, MONTHLY):
         if terms.conditions is not None:
-            c = terms.conditions
-            if c.max_avg_response_seconds is None and c.min_response_rate is None:
+            if not terms.conditions.any:
                 problems.setdefault("conditions", []).append(
-                    "give max_avg_response_seconds, min_response_rate or both (or leave conditions out "
-                    "to pay the base unconditionally)"
+                    "give max_avg_response_seconds, min_response_rate, min_kpi_score, kpi_targets_met "
+                    "or several (or leave conditions out to pay the base unconditionally)"
                 )
             if terms.base_factor_when_unmet is None:
                 problems.setdefault("base_factor_when_unmet", []).append(
@@ -256,6 +278,15 @@ class ServiceStats:
 
 
 @dataclass(frozen=True)
+class Kpi:
+    """The quality service's KPI of the agent's period (``kpi.scored``): its score and whether the
+    order's service targets were met."""
+
+    score: Decimal
+    targets_met: bool
+
+
+@dataclass(frozen=True)
 class Membership:
     """When the agent was in the project: joined on ``agent.admitted``, left on ``agent.departed``."""
 
@@ -302,6 +333,7 @@ class PeriodInputs:
     sales: Decimal = ZERO
     performance_days: int = 0
     stats: ServiceStats = field(default_factory=ServiceStats)
+    kpi: Kpi | None = None
     membership: Membership | None = None
     deductions: list[DeductionItem] = field(default_factory=list)
     adjustments: list[AdjustmentItem] = field(default_factory=list)
@@ -373,6 +405,62 @@ def targets_verdict(conditions: Conditions, stats: ServiceStats) -> tuple[bool, 
     return True, ", ".join(met)
 
 
+def kpi_verdict(conditions: Conditions, kpi: Kpi | None) -> tuple[bool, str]:
+    """Whether the quality service's KPI meets the plan's KPI conditions, and the reason in words."""
+    if kpi is None:
+        return False, "no KPI from quality for the period"
+    met: list[str] = []
+    missed: list[str] = []
+    if conditions.min_kpi_score is not None:
+        bound = conditions.min_kpi_score
+        shown = f"KPI {fmt_number(kpi.score)}"
+        if kpi.score >= bound:
+            met.append(f"{shown} ≥ {fmt_number(bound)}")
+        else:
+            missed.append(f"{shown} < {fmt_number(bound)}")
+    if conditions.kpi_targets_met:
+        if kpi.targets_met:
+            met.append("the order's service targets met (quality)")
+        else:
+            missed.append("the order's service targets missed (quality)")
+    if missed:
+        return False, ", ".join(missed)
+    return True, ", ".join(met)
+
+
+def conditions_verdict(conditions: Conditions, inputs: PeriodInputs) -> tuple[bool, str]:
+    """Every condition of the plan, service data and KPI alike: met only when all are."""
+    verdicts: list[tuple[bool, str]] = []
+    if conditions.on_service_data:
+        verdicts.append(targets_verdict(conditions, inputs.stats))
+    if conditions.on_kpi:
+        verdicts.append(kpi_verdict(conditions, inputs.kpi))
+    missed = [reason for ok, reason in verdicts if not ok]
+    if missed:
+        return False, "; ".join(missed)
+    return True, "; ".join(reason for _ok, reason in verdicts)
+
+
+def _base_line(terms: PlanTerms, period: Period, inputs: PeriodInputs) -> Line:
+    """The base (底薪), prorated by days in the project, at ``base_factor_when_unmet`` when the plan's
+    conditions are missed."""
+    assert terms.monthly_base is not None
+    share, prorated = _proration(period, inputs)
+    base = f"monthly base {fmt_amount(terms.monthly_base)}{prorated}"
+    if terms.conditions is None:
+        factor = ONE
+        text = "base in full (no service targets); " + base if terms.type == BASE_COMMISSION else base
+    else:
+        met, reason = conditions_verdict(terms.conditions, inputs)
+        if met:
+            factor, text = ONE, f"base in full: {reason}; {base}"
+        else:
+            assert terms.base_factor_when_unmet is not None
+            factor = terms.base_factor_when_unmet
+            text = f"base at {fmt_percent(factor)}: {reason}; {base}"
+    return Line(LINE_BASE, quantize(terms.monthly_base * factor * share), text, str(period))
+
+
 def _proration(period: Period, inputs: PeriodInputs) -> tuple[Decimal, str]:
     days = days_in_project(period, inputs.membership)
     if days >= period.days:
@@ -412,38 +500,8 @@ def compute_lines(terms: PlanTerms, period: Period, inputs: PeriodInputs) -> lis
                 origin,
             )
         )
-    elif terms.type == MONTHLY:
-        assert terms.monthly_base is not None
-        share, prorated = _proration(period, inputs)
-        lines.append(
-            Line(
-                LINE_BASE,
-                quantize(terms.monthly_base * share),
-                f"monthly base {fmt_amount(terms.monthly_base)}{prorated}",
-                origin,
-            )
-        )
-    elif terms.type == BASE_COMMISSION:
-        assert terms.monthly_base is not None
-        share, prorated = _proration(period, inputs)
-        if terms.conditions is None:
-            factor, text = ONE, "base in full (no service targets)"
-        else:
-            met, reason = targets_verdict(terms.conditions, inputs.stats)
-            if met:
-                factor, text = ONE, f"base in full: {reason}"
-            else:
-                assert terms.base_factor_when_unmet is not None
-                factor = terms.base_factor_when_unmet
-                text = f"base at {fmt_percent(factor)}: {reason}"
-        lines.append(
-            Line(
-                LINE_BASE,
-                quantize(terms.monthly_base * factor * share),
-                f"{text}; monthly base {fmt_amount(terms.monthly_base)}{prorated}",
-                origin,
-            )
-        )
+    elif terms.type in (MONTHLY, BASE_COMMISSION):
+        lines.append(_base_line(terms, period, inputs))
     if terms.type in (BASE_COMMISSION, COMMISSION):
         assert terms.commission_rate is not None
         lines.append(

@@ -47,6 +47,10 @@ def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
     projections.complaint_upheld(uow, event.data, event.occurred_at)
 
 
+def on_kpi_scored(uow: UnitOfWork, event: Event) -> None:
+    projections.kpi_scored(uow, event.data)
+
+
 HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
@@ -56,4 +60,5 @@ HANDLERS: dict[str, Handler] = {
     "agent.replaced": on_agent_replaced,
     "shift.worked": on_shift_worked,
     "complaint.upheld": on_complaint_upheld,
+    "kpi.scored": on_kpi_scored,
 }

@@ -1,7 +1,7 @@
 """The billing service's own tables (SQLAlchemy 2.0 typed models).
 
 Read models built from other services' events (``projects``, ``agents``, ``worked_hours``,
-``deductions``), finance's own data (``pay_plans``, ``performance``, ``adjustments``) and the payroll
+``deductions``, quality's ``kpi_scores``), finance's own data (``pay_plans``, ``performance``, ``adjustments``) and the payroll
 (``payroll_runs`` → ``payslips`` → ``payslip_lines``). ``pending_changes`` is the journal of which agent's
 period was touched since its last payroll, so that data arriving after a period was approved is found and
 paid as an adjustment in the next period without recomputing every closed month.
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -91,6 +92,10 @@ class PayPlan(Base):
     commission_rate: Mapped[Decimal | None] = mapped_column(RATE)
     max_avg_response_seconds: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
     min_response_rate: Mapped[Decimal | None] = mapped_column(RATE)
+    #: quality's KPI conditions (a base judged on quality): the period's KPI at least this …
+    min_kpi_score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    #: … and/or the order's service targets met by quality's verdict (NULL: not a condition)
+    kpi_targets_met: Mapped[bool | None] = mapped_column(Boolean)
     base_factor_when_unmet: Mapped[Decimal | None] = mapped_column(RATE)
     effective_from: Mapped[dt.date] = mapped_column(Date)
     notes: Mapped[str | None] = mapped_column(String(500))
@@ -139,6 +144,25 @@ class Performance(Base):
         Index("ix_performance_list", "date", "project_id", "agent_id"),
         Index("ix_performance_project_list", "project_id", "date", "agent_id"),
     )
+
+
+class KpiScore(Base):
+    """An agent's KPI for a month from the quality service (``kpi.scored``): what plans with KPI
+    conditions pay the base on. The highest ``version`` wins, so a re-scored period replaces an older
+    score and a late duplicate of the older one changes nothing."""
+
+    __tablename__ = "kpi_scores"
+
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    targets_met: Mapped[bool] = mapped_column(Boolean)
+    components: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_kpi_scores_period", "period", "project_id", "agent_id"),)
 
 
 class Deduction(Base):

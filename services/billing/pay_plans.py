@@ -63,6 +63,8 @@ def create_plan(uow: UnitOfWork, data: Mapping[str, Any]) -> PayPlan:
         commission_rate=data.get("commission_rate"),
         max_avg_response_seconds=conditions.get("max_avg_response_seconds"),
         min_response_rate=conditions.get("min_response_rate"),
+        min_kpi_score=conditions.get("min_kpi_score"),
+        kpi_targets_met=True if conditions.get("kpi_targets_met") else None,
         base_factor_when_unmet=data.get("base_factor_when_unmet"),
         effective_from=effective_from,
         notes=data.get("notes"),

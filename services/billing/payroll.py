@@ -31,6 +31,7 @@ from services.billing.domain import (
     CarriedIn,
     Conditions,
     DeductionItem,
+    Kpi,
     Line,
     Membership,
     Period,
@@ -44,6 +45,7 @@ from services.billing.models import (
     Adjustment,
     Agent,
     Deduction,
+    KpiScore,
     PayPlan,
     PayrollPeriodClaim,
     PayrollRun,
@@ -97,15 +99,17 @@ def _terms(
     commission_rate: Decimal | None,
     max_avg_response_seconds: Decimal | None,
     min_response_rate: Decimal | None,
+    min_kpi_score: Decimal | None,
+    kpi_targets_met: bool | None,
     base_factor_when_unmet: Decimal | None,
 ) -> PlanTerms:
-    has_conditions = max_avg_response_seconds is not None or min_response_rate is not None
+    conditions = Conditions(max_avg_response_seconds, min_response_rate, min_kpi_score, bool(kpi_targets_met))
     return PlanTerms(
         type=plan_type,
         hourly_rate=hourly_rate,
         monthly_base=monthly_base,
         commission_rate=commission_rate,
-        conditions=Conditions(max_avg_response_seconds, min_response_rate) if has_conditions else None,
+        conditions=conditions if conditions.any else None,
         base_factor_when_unmet=base_factor_when_unmet,
     )
 
@@ -133,6 +137,8 @@ _PLAN_COLUMNS = (
     PayPlan.commission_rate,
     PayPlan.max_avg_response_seconds,
     PayPlan.min_response_rate,
+    PayPlan.min_kpi_score,
+    PayPlan.kpi_targets_met,
     PayPlan.base_factor_when_unmet,
     PayPlan.effective_from,
 )
@@ -197,6 +203,11 @@ def load_period(
                 Decimal(seconds_w or 0).quantize(CENT),
                 Decimal(rate_w or 0).quantize(MICRO),
             )
+        kpis = select(KpiScore.agent_id, KpiScore.project_id, KpiScore.score, KpiScore.targets_met)
+        for agent_id, project_id, score, targets_met in conn.execute(
+            _scope(kpis.where(KpiScore.period == label), KpiScore, projects, batch)
+        ):
+            inputs[(agent_id, project_id)].kpi = Kpi(Decimal(score), bool(targets_met))
         deductions = select(
             Deduction.agent_id,
             Deduction.project_id,

@@ -18,7 +18,7 @@ from sqlalchemy import select, tuple_
 
 from services.billing.changes import CENT, Key, mark_changed
 from services.billing.domain import Period
-from services.billing.models import Agent, Deduction, Project, WorkedHours
+from services.billing.models import Agent, Deduction, KpiScore, Project, WorkedHours
 from shared.bulk import chunks, upsert
 from shared.errors import BusinessRuleViolation
 from shared.projections import company_name, copy_of, take
@@ -156,6 +156,25 @@ def complaint_upheld(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.d
         ("complaint_id",),
     )
     mark_changed(session, marks, now)
+
+
+def kpi_scored(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """quality's KPI of an agent's month: a later version replaces it, an older or repeated one is
+    ignored (events may arrive out of order); the month is marked for payroll (late data)."""
+    key = (data["agent_id"], data["project_id"], data["period"])
+    version = data.get("version") or 1
+    row = uow.session.get(KpiScore, key)
+    if row is not None and row.version >= version:
+        return
+    if row is None:
+        row = KpiScore(agent_id=key[0], project_id=key[1], period=key[2])
+        uow.session.add(row)
+    row.score = Decimal(data["score"])
+    row.targets_met = bool(data["targets_met"])
+    row.components = {name: value for name, value in data["components"].items()}
+    row.version = version
+    row.updated_at = uow.now()
+    mark_changed(uow.session, [(key[1], key[0], key[2])], row.updated_at)
 
 
 def require_project(uow: UnitOfWork, project_id: str) -> Project:

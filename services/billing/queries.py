@@ -37,7 +37,12 @@ from shared.uow import UnitOfWork
 
 
 def plan_view(plan: PayPlan) -> dict[str, Any]:
-    has_conditions = plan.max_avg_response_seconds is not None or plan.min_response_rate is not None
+    has_conditions = (
+        plan.max_avg_response_seconds is not None
+        or plan.min_response_rate is not None
+        or plan.min_kpi_score is not None
+        or bool(plan.kpi_targets_met)
+    )
     return {
         "id": plan.id,
         "project_id": plan.project_id,
@@ -49,6 +54,8 @@ def plan_view(plan: PayPlan) -> dict[str, Any]:
         "conditions": {
             "max_avg_response_seconds": plan.max_avg_response_seconds,
             "min_response_rate": plan.min_response_rate,
+            "min_kpi_score": plan.min_kpi_score,
+            "kpi_targets_met": bool(plan.kpi_targets_met),
         }
         if has_conditions
         else None,

@@ -64,6 +64,23 @@ class ConditionsSchema(Schema):
         allow_none=True,
         metadata={"description": 'the response rate must be at least this ("0.95" = 95%)', "example": "0.95"},
     )
+    min_kpi_score = DecimalString(
+        places=2,
+        allow_none=True,
+        validate=validate.Range(min=0, max=100),
+        metadata={
+            "description": "the quality service's KPI of the period (65% data, 25% work performance, 10% "
+            "execution; kpi.scored) must be at least this",
+            "example": "80",
+        },
+    )
+    kpi_targets_met = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "the quality service must have judged the order's service targets met for the "
+            "period (kpi.scored's targets_met)"
+        },
+    )
 
 
 class PayPlanIn(Schema):
@@ -118,7 +135,12 @@ class PayPlanIn(Schema):
 def terms_from(data: dict[str, Any]) -> PlanTerms:
     raw = data.get("conditions")
     conditions = (
-        Conditions(raw.get("max_avg_response_seconds"), raw.get("min_response_rate"))
+        Conditions(
+            raw.get("max_avg_response_seconds"),
+            raw.get("min_response_rate"),
+            raw.get("min_kpi_score"),
+            bool(raw.get("kpi_targets_met")),
+        )
         if raw is not None
         else None
     )
@@ -135,6 +157,8 @@ def terms_from(data: dict[str, Any]) -> PlanTerms:
 class ConditionsOut(Schema):
     max_avg_response_seconds = DecimalString(allow_none=True)
     min_response_rate = Rate(allow_none=True)
+    min_kpi_score = DecimalString(allow_none=True)
+    kpi_targets_met = fields.Boolean()
 
 
 class PayPlanOut(Schema):

@@ -11,7 +11,10 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from services.billing.handlers import HANDLERS
+from services.billing.models import KpiScore
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
 from shared.workdays import today_shanghai
@@ -492,3 +495,86 @@ def test_adjustments_and_out_of_order_membership_events(service_env: Callable[..
     assert lines_of(slip) == [("base", "1333.33"), ("adjustment", "-50.00")]  # 4000 × 10/30 days
     assert slip["lines"][1]["explanation"] == "adjustment by finance: headset not returned"
     assert run["total"] == "1283.33"
+
+
+# --- a base judged on quality: kpi.scored from the quality service ------------------------------------------
+
+
+def kpi(project_id: str, agent_id: str, period: str, score: str, targets_met: bool, version: int) -> dict:
+    return {
+        "project_id": project_id,
+        "agent_id": agent_id,
+        "period": period,
+        "score": score,
+        "components": {"data": "80.00", "performance": "90.00", "execution": "70.00"},
+        "targets_met": targets_met,
+        "version": version,
+    }
+
+
+def _kpi_versions(h: ServiceHarness, project_id: str) -> dict[str, int]:
+    with h.database.session() as session:
+        rows = session.execute(
+            select(KpiScore.period, KpiScore.version).where(KpiScore.project_id == project_id)
+        )
+        return {period: version for period, version in rows}
+
+
+def test_kpi_scored_reaches_billing_and_changes_a_conditional_base_on_the_next_run(
+    service_env: Callable[..., ServiceHarness],
+) -> None:
+    h = service_env("billing")
+    h.start_worker()
+    project, agent = _id(), _id()
+    h.publish("project.confirmed", confirmed(project))
+    h.publish("agent.admitted", admitted(project, agent, "李四", dt.date(2026, 8, 1)))
+    wait_until(lambda: get(h, f"/agents?project_id={project}").get_json()["total"] == 1, what="agent")
+    plan = post(
+        h,
+        "/pay-plans",
+        {
+            "project_id": project,
+            "type": "monthly",
+            "monthly_base": "4000.00",
+            "conditions": {"min_kpi_score": "80"},
+            "base_factor_when_unmet": "0.8",
+            "effective_from": "2026-10-01",
+        },
+    )
+    assert plan.status_code == 201, plan.get_json()
+    assert plan.get_json()["conditions"] == {
+        "max_avg_response_seconds": None,
+        "min_response_rate": None,
+        "min_kpi_score": "80.00",
+        "kpi_targets_met": False,
+    }
+
+    # October scored 75 by quality: the base at 80%
+    h.publish("kpi.scored", kpi(project, agent, "2026-10", "75.00", True, 1))
+    october = post(h, "/payroll-runs", {"period": "2026-10", "project_id": project})
+    wait_until(
+        lambda: (
+            post(h, f"/payroll-runs/{october.get_json()['id']}/recalculate", None).get_json()["total"]
+            == "3200.00"
+        ),
+        what="the KPI in the run",
+    )
+    slip = get(h, f"/payroll-runs/{october.get_json()['id']}/payslips").get_json()["items"][0]
+    assert slip["lines"][0]["explanation"] == "base at 80%: KPI 75 < 80; monthly base 4,000.00"
+    assert post(h, f"/payroll-runs/{october.get_json()['id']}/approve", None).status_code == 200
+
+    # quality re-scores October (a late review): 81.5 = 0.65·80 + 0.25·90 + 0.10·70; a stale duplicate of
+    # version 1 arriving after it changes nothing
+    h.publish("kpi.scored", kpi(project, agent, "2026-10", "81.50", True, 2))
+    h.publish("kpi.scored", kpi(project, agent, "2026-10", "75.00", True, 1))
+    h.publish("kpi.scored", kpi(project, agent, "2026-11", "90.00", True, 1))
+    wait_until(lambda: _kpi_versions(h, project) == {"2026-10": 2, "2026-11": 1}, what="the KPI events")
+
+    # November's run pays November's base in full and October's difference as late data
+    november = post(h, "/payroll-runs", {"period": "2026-11", "project_id": project})
+    assert november.status_code == 201, november.get_json()
+    assert november.get_json()["total"] == "4800.00"
+    nov_slip = get(h, f"/payroll-runs/{november.get_json()['id']}/payslips").get_json()["items"][0]
+    assert lines_of(nov_slip) == [("base", "4000.00"), ("adjustment", "800.00")]
+    assert nov_slip["lines"][0]["explanation"] == "base in full: KPI 90 ≥ 80; monthly base 4,000.00"
+    assert nov_slip["lines"][1]["origin_period"] == "2026-10"

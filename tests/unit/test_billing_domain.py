@@ -13,6 +13,7 @@ from services.billing.domain import (
     AdjustmentItem,
     Conditions,
     DeductionItem,
+    Kpi,
     Membership,
     Period,
     PeriodInputs,
@@ -109,6 +110,105 @@ def test_average_response_is_weighted_by_consultations() -> None:
     assert weighted.response_rate == D("0.95")
     met, _ = domain.targets_verdict(BASE_COMMISSION.conditions, weighted)  # type: ignore[arg-type]
     assert met is True
+
+
+# --- a base judged on quality: the KPI from the quality service (kpi.scored) -----------------------------
+
+#: 纯底薪, "judged on service quality": the base in full when the month's KPI is at least 80
+MONTHLY_ON_KPI = PlanTerms(
+    "monthly",
+    monthly_base=D("4000.00"),
+    conditions=Conditions(min_kpi_score=D("80")),
+    base_factor_when_unmet=D("0.8"),
+)
+#: 底薪+提成 with the order's targets judged by quality instead of hand-sent service data
+BASE_COMMISSION_ON_KPI = PlanTerms(
+    "base_commission",
+    monthly_base=D("4000.00"),
+    commission_rate=D("0.01"),
+    conditions=Conditions(kpi_targets_met=True),
+    base_factor_when_unmet=D("0.5"),
+)
+MEMBER = Membership(dt.date(2026, 1, 1))
+
+
+def test_a_kpi_of_81_5_meets_a_minimum_of_80_and_pays_the_monthly_base_in_full() -> None:
+    # the seed's KPI: 0.65·80 + 0.25·90 + 0.10·70 = 81.5
+    lines = domain.compute_lines(
+        MONTHLY_ON_KPI, NOV, PeriodInputs(kpi=Kpi(D("81.5"), False), membership=MEMBER)
+    )
+    assert amounts(lines) == [("base", "4000.00")]
+    assert lines[0].explanation == "base in full: KPI 81.5 ≥ 80; monthly base 4,000.00"
+
+
+def test_a_kpi_below_the_minimum_pays_the_base_at_the_unmet_factor() -> None:
+    lines = domain.compute_lines(
+        MONTHLY_ON_KPI, NOV, PeriodInputs(kpi=Kpi(D("79.99"), True), membership=MEMBER)
+    )
+    assert amounts(lines) == [("base", "3200.00")]
+    assert lines[0].explanation == "base at 80%: KPI 79.99 < 80; monthly base 4,000.00"
+
+
+def test_without_a_kpi_from_quality_the_condition_is_not_met() -> None:
+    lines = domain.compute_lines(MONTHLY_ON_KPI, NOV, PeriodInputs(membership=MEMBER))
+    assert lines[0].amount == D("3200.00")
+    assert "no KPI from quality for the period" in lines[0].explanation
+
+
+def test_base_commission_on_the_order_targets_judged_by_quality() -> None:
+    met = PeriodInputs(sales=D("100000.00"), performance_days=20, kpi=Kpi(D("70"), True))
+    assert amounts(domain.compute_lines(BASE_COMMISSION_ON_KPI, NOV, met)) == [
+        ("base", "4000.00"),
+        ("commission", "1000.00"),
+    ]
+    missed = PeriodInputs(sales=D("100000.00"), performance_days=20, kpi=Kpi(D("95"), False))
+    lines = domain.compute_lines(BASE_COMMISSION_ON_KPI, NOV, missed)
+    assert amounts(lines) == [("base", "2000.00"), ("commission", "1000.00")]
+    assert lines[0].explanation.startswith("base at 50%: the order's service targets missed (quality)")
+
+
+def test_service_data_and_kpi_conditions_must_all_hold() -> None:
+    both = PlanTerms(
+        "base_commission",
+        monthly_base=D("4000.00"),
+        commission_rate=D("0.01"),
+        conditions=Conditions(max_avg_response_seconds=D("30"), min_kpi_score=D("80")),
+        base_factor_when_unmet=D("0.5"),
+    )
+    fast = stats(3000, "25", "0.98")
+    ok = domain.compute_lines(both, NOV, PeriodInputs(performance_days=1, stats=fast, kpi=Kpi(D("85"), True)))
+    assert ok[0].amount == D("4000.00")
+    assert ok[0].explanation.startswith("base in full: average response 25 s ≤ 30 s; KPI 85 ≥ 80")
+    low = domain.compute_lines(
+        both, NOV, PeriodInputs(performance_days=1, stats=fast, kpi=Kpi(D("60"), True))
+    )
+    assert low[0].amount == D("2000.00")
+    assert low[0].explanation.startswith("base at 50%: KPI 60 < 80;")
+
+
+def test_kpi_conditions_are_valid_on_monthly_and_base_commission_plans_only() -> None:
+    assert domain.plan_problems(MONTHLY_ON_KPI) == {}
+    assert domain.plan_problems(BASE_COMMISSION_ON_KPI) == {}
+    hourly = PlanTerms("hourly", hourly_rate=D("20"), conditions=Conditions(min_kpi_score=D("80")))
+    assert "not used" in domain.plan_problems(hourly)["conditions"][0]
+    no_factor = PlanTerms("monthly", monthly_base=D("4000"), conditions=Conditions(kpi_targets_met=True))
+    assert (
+        "required when conditions are given" in domain.plan_problems(no_factor)["base_factor_when_unmet"][0]
+    )
+    empty = PlanTerms(
+        "monthly", monthly_base=D("4000"), conditions=Conditions(), base_factor_when_unmet=D("0.5")
+    )
+    assert "min_kpi_score" in domain.plan_problems(empty)["conditions"][0]
+    errors = PayPlanIn().validate(
+        {
+            "project_id": "p",
+            "type": "monthly",
+            "monthly_base": "4000",
+            "conditions": {"min_kpi_score": "101"},
+            "base_factor_when_unmet": "0.5",
+        }
+    )
+    assert "conditions" in errors
 
 
 def test_commission_5_percent_of_100000_is_5000() -> None:
