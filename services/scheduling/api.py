@@ -15,6 +15,8 @@ from services.scheduling.schemas import (
     DepartureRequestSchema,
     DepartureResultSchema,
     ExportQuerySchema,
+    KpiStandingPage,
+    KpiWarningArgsSchema,
     PoolArgsSchema,
     PoolSchema,
     RosterDetailSchema,
@@ -69,6 +71,16 @@ def get_pool(args: dict[str, Any], project_id: str) -> dict[str, Any]:
     """The project's pool: active agents (first ceil(1.5 × seats) by admission score) and reserve"""
     uow = current_uow()
     return queries.pool_view(uow, queries.project_for(uow, project_id), cfg(), args)
+
+
+@blp.route("/projects/<project_id>/kpi-warnings")
+@roles_required("vendor", "supervisor", "trainer")
+@blp.arguments(KpiWarningArgsSchema, location="query")
+@blp.response(200, KpiStandingPage)
+def get_kpi_warnings(args: dict[str, Any], project_id: str) -> Any:
+    """Early warning before attrition (预警): the agents whose KPI (quality's kpi.scored) has been below the
+    warning threshold for several months in a row; `all=true` lists every agent with a KPI"""
+    return queries.kpi_warning_page(current_uow(), project_id, args)
 
 
 # --- rosters ----------------------------------------------------------------------------------------------

@@ -27,10 +27,15 @@ def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
     """Nothing to store: the pool is built agent by agent from ``agent.admitted``, whichever comes first."""
 
 
+def on_kpi_scored(uow: UnitOfWork, event: Event) -> None:
+    projections.kpi_scored(uow, event.data)
+
+
 HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
     "project.closed": on_project_closed,
     "agent.admitted": on_agent_admitted,
     "cohort.completed": on_cohort_completed,
+    "kpi.scored": on_kpi_scored,
 }

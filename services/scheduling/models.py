@@ -1,7 +1,7 @@
 """The scheduling service's own tables (SQLAlchemy 2.0 typed models).
 
-``projects`` and ``pool_agents`` are read models built from other services' events; the rest is owned
-here: roster versions with their shift slots and assignments, surges, timesheet entries.
+``projects``, ``pool_agents`` and ``kpi_standings`` are read models built from other services' events;
+the rest is owned here: roster versions with their shift slots and assignments, surges, timesheet entries.
 """
 
 from __future__ import annotations
@@ -10,7 +10,19 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, new_metadata, utcnow
@@ -192,3 +204,22 @@ class TimesheetEntry(Base):
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     superseded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     superseded_by: Mapped[str | None] = mapped_column(String(36))
+
+
+class KpiStanding(Base):
+    """An agent's latest KPI on a project (quality's ``kpi.scored``): the supervisor's early warning
+    (预警) before attrition. A later month replaces an earlier one, and within a month a higher version; an
+    older score arriving late changes nothing."""
+
+    __tablename__ = "kpi_standings"
+    __table_args__ = (Index("ix_kpi_standings_warning", "project_id", "warning", "agent_id"),)
+
+    project_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    #: months in a row below quality's warning threshold, ending with ``period``
+    below_threshold_streak: Mapped[int] = mapped_column(Integer)
+    warning: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
-from services.scheduling.models import PoolAgent, Project
+from services.scheduling.models import KpiStanding, PoolAgent, Project
 from shared.projections import company_name, copy_of, is_newer, take
 from shared.uow import UnitOfWork
 
@@ -98,3 +99,21 @@ def agent_admitted(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.dat
         if not created and project.merchant_id is None:
             project.merchant_id = data["merchant_id"]
     session.flush()
+
+
+def kpi_scored(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """quality's KPI of an agent's month: kept when it is the latest (month, version) seen."""
+    session = uow.session
+    row = session.get(KpiStanding, (data["project_id"], data["agent_id"]), with_for_update=True)
+    version = data.get("version") or 1
+    if row is not None and (row.period, row.version) >= (data["period"], version):
+        return
+    if row is None:
+        row = KpiStanding(project_id=data["project_id"], agent_id=data["agent_id"])
+        session.add(row)
+    row.period = data["period"]
+    row.version = version
+    row.score = Decimal(data["score"])
+    row.below_threshold_streak = data.get("below_threshold_streak") or 0
+    row.warning = bool(data.get("warning"))
+    row.updated_at = uow.now()

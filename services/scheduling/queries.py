@@ -6,7 +6,7 @@ timesheets, shaped for the views. Tenant scoping is by ``uow.actor``; "today" is
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.scheduling import domain
 from services.scheduling.config import SchedulingSettings
 from services.scheduling.models import (
+    KpiStanding,
     PoolAgent,
     Project,
     Roster,
@@ -37,7 +38,7 @@ from services.scheduling.roster import (
     version_shifts,
 )
 from shared.errors import NotFound, ValidationFailed
-from shared.pagination import paginate, set_total_count
+from shared.pagination import Page, paginate, set_total_count
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
@@ -431,3 +432,43 @@ def _scoped_timesheets(uow: UnitOfWork, args: dict[str, Any]) -> tuple[Select[An
         args, merchant_id=actor.merchant_id if actor.is_merchant else None, agent_only=agent_only
     )
     return stmt, timesheet_order(args, agent_only=agent_only)
+
+
+#: the early-warning list, by agent id; the index (project_id, warning, agent_id) serves both filters
+KPI_ORDER = (KpiStanding.agent_id,)
+
+
+def kpi_warning_query(project_id: str, args: Mapping[str, Any]) -> Select[Any]:
+    stmt = select(KpiStanding).where(KpiStanding.project_id == project_id)
+    if not args.get("all"):
+        stmt = stmt.where(KpiStanding.warning.is_(True))
+    return stmt
+
+
+def kpi_warning_page(uow: UnitOfWork, project_id: str, args: Mapping[str, Any]) -> Page:
+    """The project's agents whose KPI is below quality's warning threshold for several months in a row
+    (all agents with a KPI when ``all``), with their pool names."""
+    project = project_for(uow, project_id)
+    page = paginate(
+        uow.session,
+        kpi_warning_query(project.id, args),
+        args["page"],
+        args["per_page"],
+        order_by=KPI_ORDER,
+        after=args.get("after"),
+    )
+    names = agent_names(uow.session, project.id)
+    return page.with_items(
+        [
+            {
+                "agent_id": row.agent_id,
+                "name": names.get(row.agent_id),
+                "period": row.period,
+                "score": row.score,
+                "below_threshold_streak": row.below_threshold_streak,
+                "warning": row.warning,
+                "updated_at": row.updated_at,
+            }
+            for row in page.items
+        ]
+    )

@@ -570,3 +570,32 @@ class StaffingResultSchema(Schema):
     aftersale = fields.Nested(AftersaleOutSchema, allow_none=True)
     headcount = fields.Integer(metadata={"description": "seats implied: the modes' headcounts summed"})
     funnel = fields.Nested(FunnelSchema)
+
+
+# --- the supervisor's early warning (quality's KPI) ---------------------------------------------------------
+
+
+class KpiWarningArgsSchema(PageArgsSchema):
+    all = fields.Boolean(
+        load_default=False,
+        metadata={"description": "every agent with a KPI, not only those flagged"},
+    )
+
+
+class KpiStandingSchema(Schema):
+    agent_id = fields.String()
+    name = fields.String(
+        allow_none=True, metadata={"description": "from the pool; null before agent.admitted"}
+    )
+    period = fields.String(metadata={"description": "the latest month quality scored", "example": "2026-11"})
+    score = DecimalString(
+        places=2, metadata={"description": "KPI 0–100 (65% data, 25% performance, 10% execution)"}
+    )
+    below_threshold_streak = fields.Integer(
+        metadata={"description": "months in a row below quality's warning threshold, up to this one"}
+    )
+    warning = fields.Boolean(metadata={"description": "below the threshold long enough to flag (预警)"})
+    updated_at = fields.AwareDateTime()
+
+
+KpiStandingPage = page_response_schema(KpiStandingSchema, "KpiStandingPage")

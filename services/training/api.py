@@ -419,8 +419,9 @@ class Retrainings(MethodView):
     @blp.arguments(RetrainingListArgs, location="query")
     @blp.response(200, RetrainingPage)
     def get(self, args: dict[str, Any]) -> Page:
-        """Retraining records opened by upheld complaints, newest first (filters: project_id, agent_id,
-        status); pass `next_after` back as `after` for the next page"""
+        """Improvement training records (opened by upheld complaints or by QA findings), newest first
+        (filters: project_id, agent_id, status, source); pass `next_after` back as `after` for the next
+        page"""
         return queries.retraining_page(current_uow(), args)
 
 

@@ -34,10 +34,15 @@ def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
     retraining.open_retraining(uow, event.data)
 
 
+def on_qa_finding(uow: UnitOfWork, event: Event) -> None:
+    retraining.attach_finding(uow, event.data)
+
+
 HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
     "project.closed": on_project_closed,
     "candidates.matched": on_candidates_matched,
     "complaint.upheld": on_complaint_upheld,
+    "qa.finding": on_qa_finding,
 }

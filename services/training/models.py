@@ -167,7 +167,10 @@ class CoursewareItem(Base):
 
 
 class Retraining(Base):
-    """Retraining (提升培训) opened for an agent when a complaint against them is upheld."""
+    """Improvement training (提升培训) for an agent: opened by an upheld complaint (``source`` complaint, one
+    record per complaint) or by the quality service's review findings (``source`` qa: one open record per
+    agent and project, each ``qa.finding`` with problems adds its problems and good cases to ``findings``).
+    """
 
     __tablename__ = "retrainings"
     # the list's equality filters (tenant, agent, project, status), then its sort (opened_at, id)
@@ -180,13 +183,17 @@ class Retraining(Base):
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    complaint_id: Mapped[str] = mapped_column(String(64), unique=True)
-    complaint_number: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(10), default="complaint", server_default="complaint")
+    complaint_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    complaint_number: Mapped[str | None] = mapped_column(String(40))
     project_id: Mapped[str] = mapped_column(String(64))
     merchant_id: Mapped[str | None] = mapped_column(String(64))
     agent_id: Mapped[str] = mapped_column(String(64))
     agent_name: Mapped[str | None] = mapped_column(String(100))
-    penalty: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    penalty: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: the QA reviews behind a qa record: [{review_id, date, conversation_id, method, percent, problems,
+    #: good_cases}], in arrival order
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10))
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -452,7 +452,7 @@ def retraining_list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
         stmt = stmt.where(Retraining.merchant_id == actor.merchant_id)
     if actor.role == "agent":
         stmt = stmt.where(Retraining.agent_id == actor.sub)
-    for key in ("project_id", "agent_id", "status"):
+    for key in ("project_id", "agent_id", "status", "source"):
         if args.get(key):
             stmt = stmt.where(getattr(Retraining, key) == args[key])
     return stmt

@@ -308,17 +308,37 @@ class RetrainingListArgs(PageArgsSchema):
     project_id = fields.String(validate=validate.Length(min=1, max=64))
     agent_id = fields.String(validate=validate.Length(min=1, max=64))
     status = fields.String(validate=validate.OneOf(["open", "closed"]))
+    source = fields.String(
+        validate=validate.OneOf(["complaint", "qa"]),
+        metadata={"description": "complaint: opened by an upheld complaint; qa: by QA review findings"},
+    )
+
+
+class QaFindingOut(Schema):
+    review_id = fields.String()
+    date = fields.String(allow_none=True, metadata={"description": "the reviewed conversation's day"})
+    conversation_id = fields.String(allow_none=True)
+    method = fields.String(allow_none=True)
+    percent = fields.String(allow_none=True, metadata={"description": "the review's score in percent"})
+    problems = fields.List(fields.String())
+    good_cases = fields.List(fields.String())
 
 
 class RetrainingOut(Schema):
     id = fields.String()
-    complaint_id = fields.String()
-    complaint_number = fields.String()
+    source = fields.String(metadata={"description": "complaint or qa"})
+    complaint_id = fields.String(allow_none=True)
+    complaint_number = fields.String(allow_none=True)
     project_id = fields.String()
     merchant_id = fields.String(allow_none=True)
     agent_id = fields.String()
     agent_name = fields.String(allow_none=True)
-    penalty = DecimalString(places=2)
+    penalty = DecimalString(places=2, allow_none=True)
+    findings = fields.List(
+        fields.Nested(QaFindingOut),
+        allow_none=True,
+        metadata={"description": "a qa record's review findings, oldest first"},
+    )
     status = fields.String()
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)

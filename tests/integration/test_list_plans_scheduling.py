@@ -114,8 +114,23 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     fill(db, "rosters", ROWS, _roster)
     fill(db, "surges", ROWS, _surge)
     fill(db, "timesheet_entries", ROWS, _timesheet)
+    fill(db, "kpi_standings", ROWS, _standing)
     yield db
     db.dispose()
+
+
+def _standing(i: int) -> dict[str, Any]:
+    # five agents a project; one in twenty flagged
+    return {
+        "project_id": _project(i // 5),
+        "agent_id": f"a{i:06d}",
+        "period": "2026-11",
+        "score": Decimal("55.00") if i % 20 == 0 else Decimal("80.00"),
+        "below_threshold_streak": 2 if i % 20 == 0 else 0,
+        "warning": i % 20 == 0,
+        "version": 1,
+        "updated_at": START,
+    }
 
 
 def _cursor(row: Mapping[str, Any], order_by: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -126,7 +141,7 @@ def _cursor(row: Mapping[str, Any], order_by: tuple[Any, ...]) -> tuple[Any, ...
 def _check_both_pages(
     database: Database, stmt: Any, order_by: tuple[Any, ...], row: Mapping[str, Any]
 ) -> None:
-    tables = {"rosters", "surges", "timesheet_entries"}
+    tables = {"rosters", "surges", "timesheet_entries", "kpi_standings"}
     assert_pages_use_index(database, stmt, order_by, _cursor(row, order_by), tables)
 
 
@@ -139,6 +154,12 @@ def test_roster_versions_read_an_index(database: Database) -> None:
 def test_surge_lists_read_an_index(database: Database, status: str | None) -> None:
     stmt = queries.surge_list_query(_project(7), {"status": status})
     _check_both_pages(database, stmt, queries.SURGE_ORDER, _surge(ROWS // 2 + 7))
+
+
+@pytest.mark.parametrize("every", [False, True], ids=["flagged", "all"])
+def test_kpi_warning_lists_read_an_index(database: Database, every: bool) -> None:
+    stmt = queries.kpi_warning_query(_project(7), {"all": every})
+    _check_both_pages(database, stmt, queries.KPI_ORDER, _standing(37))
 
 
 TIMESHEET_FILTERS = {

@@ -80,14 +80,18 @@ def _trainee(i: int) -> dict[str, Any]:
 
 
 def _retraining(i: int) -> dict[str, Any]:
+    # a third opened by QA findings (no complaint), the rest by upheld complaints
+    qa = i % 3 == 0
     return {
         "id": f"r{i:06d}",
-        "complaint_id": f"cmp{i:06d}",
-        "complaint_number": f"TS{i:08d}",
+        "source": "qa" if qa else "complaint",
+        "complaint_id": None if qa else f"cmp{i:06d}",
+        "complaint_number": None if qa else f"TS{i:08d}",
         "project_id": _project(i),
         "merchant_id": _merchant(i),
         "agent_id": f"a{i % 20_000}",
-        "penalty": Decimal("50.00"),
+        "penalty": None if qa else Decimal("50.00"),
+        "findings": [{"review_id": f"rv{i}", "problems": ["slow"], "good_cases": []}] if qa else None,
         # records close within days of opening: the open ones are the newest few
         "status": "open" if i % 10 == 0 else "closed",
         "opened_at": START + dt.timedelta(minutes=5 * i),
@@ -141,7 +145,7 @@ def test_trainee_lists_read_an_index(database: Database, actor: Actor, status: s
     assert_pages_use_index(database, stmt, queries.TRAINEE_ORDER, (10, "t000359"), {"trainees", "cohorts"})
 
 
-RETRAINING_FILTERS = {"project_id": _project(70), "agent_id": "a70", "status": "open"}
+RETRAINING_FILTERS = {"project_id": _project(70), "agent_id": "a70", "status": "open", "source": "qa"}
 
 
 @pytest.mark.parametrize("actor", [VENDOR, MERCHANT, AGENT], ids=["vendor", "merchant", "agent"])

@@ -652,3 +652,55 @@ def test_lists_walk_with_an_after_cursor_in_the_same_order_as_pages(h: ServiceHa
 
     garbled = h.client.get(f"/api/v1/projects/{project_id}/rosters?after=not-a-cursor", headers=vendor)
     assert garbled.status_code == 422 and garbled.content_type == PROBLEM
+
+
+def kpi_event(project_id: str, agent: str, period: str, score: str, streak: int, version: int = 1) -> dict:
+    return {
+        "project_id": project_id,
+        "agent_id": agent,
+        "period": period,
+        "score": score,
+        "components": {"data": score, "performance": None, "execution": None},
+        "targets_met": False,
+        "below_threshold_streak": streak,
+        "warning": streak >= 2,
+        "version": version,
+    }
+
+
+def test_kpi_scored_flags_an_agent_below_the_threshold_two_months_running(h: ServiceHarness) -> None:
+    project_id, merchant_id = seed(h, agents=4, seats=2)
+    weak, fine = agent_id(project_id, 1), agent_id(project_id, 2)
+    h.start_worker()
+    h.publish("kpi.scored", kpi_event(project_id, weak, "2026-10", "55.00", 1))
+    h.publish("kpi.scored", kpi_event(project_id, fine, "2026-10", "85.00", 0))
+    h.publish("kpi.scored", kpi_event(project_id, weak, "2026-11", "52.50", 2))
+    # an October re-score arriving after November's changes nothing: November is the latest month
+    h.publish("kpi.scored", kpi_event(project_id, weak, "2026-10", "58.00", 1, version=2))
+    h.publish("kpi.scored", kpi_event(project_id, fine, "2026-11", "88.00", 0))
+    url = f"/api/v1/projects/{project_id}/kpi-warnings"
+    supervisor = h.auth("supervisor")
+    wait_until(
+        lambda: (
+            h.client.get(f"{url}?all=true", headers=supervisor).get_json()["items"][-1]["period"] == "2026-11"
+            and len(h.client.get(f"{url}?all=true", headers=supervisor).get_json()["items"]) == 2
+        ),
+        what="the KPI events",
+    )
+    flagged = h.client.get(url, headers=supervisor).get_json()
+    assert flagged["total"] == 1
+    assert flagged["items"][0] == {
+        "agent_id": weak,
+        "name": "客服01",
+        "period": "2026-11",
+        "score": "52.50",
+        "below_threshold_streak": 2,
+        "warning": True,
+        "updated_at": flagged["items"][0]["updated_at"],
+    }
+    every = h.client.get(f"{url}?all=true", headers=supervisor).get_json()
+    assert [(i["agent_id"], i["warning"]) for i in every["items"]] == [(weak, True), (fine, False)]
+    # merchants do not see it; an unknown project is a 404; a bad flag a 422
+    assert_problem(h.client.get(url, headers=h.auth("merchant", merchant_id=merchant_id)), 403)
+    assert_problem(h.client.get("/api/v1/projects/nope/kpi-warnings", headers=supervisor), 404)
+    assert_problem(h.client.get(f"{url}?all=maybe", headers=supervisor), 422)
