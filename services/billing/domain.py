@@ -10,8 +10,8 @@ Four plan types (计薪方式):
 - ``base_commission`` (底薪+提成): ``monthly_base`` paid in full only when the period's service targets
   are met (consultation-weighted average response time within N seconds, response rate at least a
   bound — or, judged by the quality service, the period's KPI at least a score and/or the order's
-  targets met by its ``kpi.scored``), otherwise ``monthly_base × base_factor_when_unmet``; plus ``commission_rate × sales``
-  (4,000 + 1% of 100,000 = 5,000.00);
+  targets met by its ``kpi.scored``), otherwise ``monthly_base × base_factor_when_unmet``; plus
+  ``commission_rate × sales`` (4,000 + 1% of 100,000 = 5,000.00);
 - ``commission`` (0底薪+提成): ``commission_rate × sales`` only (5% of 100,000 = 5,000.00).
 
 Every payslip line is rounded half-up to the fen (四舍五入) on its own; a payslip's total is the sum of its

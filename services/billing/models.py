@@ -1,10 +1,11 @@
 """The billing service's own tables (SQLAlchemy 2.0 typed models).
 
 Read models built from other services' events (``projects``, ``agents``, ``worked_hours``,
-``deductions``, quality's ``kpi_scores``), finance's own data (``pay_plans``, ``performance``, ``adjustments``) and the payroll
-(``payroll_runs`` → ``payslips`` → ``payslip_lines``). ``pending_changes`` is the journal of which agent's
-period was touched since its last payroll, so that data arriving after a period was approved is found and
-paid as an adjustment in the next period without recomputing every closed month.
+``deductions``, quality's ``kpi_scores``), finance's own data (``pay_plans``, ``performance``,
+``adjustments``) and the payroll (``payroll_runs`` → ``payslips`` → ``payslip_lines``).
+``pending_changes`` is the journal of which agent's period was touched since its last payroll, so that
+data arriving after a period was approved is found and paid as an adjustment in the next period without
+recomputing every closed month.
 """
 
 from __future__ import annotations
