@@ -199,31 +199,39 @@ def to_xlsx(
 ) -> bytes:
     """One sheet, header row frozen; typed cells, and text cells forced to be strings (never formulas).
     Write-only mode: memory stays flat for the largest exports (100,000 timesheet rows)."""
+    return to_xlsx_book([(sheet, columns, rows)], lang)
+
+
+def to_xlsx_book(
+    sheets: Sequence[tuple[str, Sequence[Column], Iterable[Sequence[Any]]]], lang: str = "zh"
+) -> bytes:
+    """A workbook of several sheets (a report), each written as ``to_xlsx`` writes its one."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
-    ws = book.create_sheet(_sheet_title(sheet))
-    ws.freeze_panes = "A2"
-    for i, column in enumerate(columns, start=1):
-        width = {"money": 12, "date": 12, "datetime": 20, "text": 18}.get(column.kind, 10)
-        ws.column_dimensions[get_column_letter(i)].width = max(width, len(column.header(lang)) * 2 + 2)
-    ws.append([_text_cell(ws, c.header(lang), ILLEGAL_CHARACTERS_RE) for c in columns])
-    for row in rows:
-        cells: list[Any] = []
-        for column, raw in zip(columns, row, strict=True):
-            value = _xlsx_value(column, raw, lang)
-            if isinstance(value, str):
-                cells.append(_text_cell(ws, value, ILLEGAL_CHARACTERS_RE))
-            elif value is not None and column.kind in _NUMBER_FORMATS:
-                cell = WriteOnlyCell(ws, value=value)
-                cell.number_format = _NUMBER_FORMATS[column.kind]
-                cells.append(cell)
-            else:
-                cells.append(value)
-        ws.append(cells)
+    for sheet, columns, rows in sheets:
+        ws = book.create_sheet(_sheet_title(sheet))
+        ws.freeze_panes = "A2"
+        for i, column in enumerate(columns, start=1):
+            width = {"money": 12, "date": 12, "datetime": 20, "text": 18}.get(column.kind, 10)
+            ws.column_dimensions[get_column_letter(i)].width = max(width, len(column.header(lang)) * 2 + 2)
+        ws.append([_text_cell(ws, c.header(lang), ILLEGAL_CHARACTERS_RE) for c in columns])
+        for row in rows:
+            cells: list[Any] = []
+            for column, raw in zip(columns, row, strict=True):
+                value = _xlsx_value(column, raw, lang)
+                if isinstance(value, str):
+                    cells.append(_text_cell(ws, value, ILLEGAL_CHARACTERS_RE))
+                elif value is not None and column.kind in _NUMBER_FORMATS:
+                    cell = WriteOnlyCell(ws, value=value)
+                    cell.number_format = _NUMBER_FORMATS[column.kind]
+                    cells.append(cell)
+                else:
+                    cells.append(value)
+            ws.append(cells)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

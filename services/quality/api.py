@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.quality import conversations, exports, kpi, platform_data, queries, reviews
+from services.quality import conversations, exports, kpi, platform_data, queries, reviews, weekly
 from services.quality.config import QualitySettings, load_settings
 from services.quality.schemas import (
     AgentDayIn,
@@ -43,12 +44,16 @@ from services.quality.schemas import (
     ScorecardOut,
     ScorecardPage,
     StoreOut,
+    TargetsArgs,
+    TargetsOut,
+    WeekArgs,
+    WeeklyReviewOut,
 )
 from shared.auth import roles_required
 from shared.errors import NotFound, ValidationFailed
 from shared.web import current_uow, get_settings, transactional
 from shared.web.batches import json_batch, one_or_many_body, racing
-from shared.web.downloads import read_upload, upload_request_body
+from shared.web.downloads import export_responses, read_upload, upload_request_body, workbook_response
 
 blp = Blueprint(
     "quality",
@@ -376,6 +381,40 @@ def list_kpi(args: dict[str, Any]) -> Any:
     """List KPI scores of a project (filters: period, agent_id, warning = below the threshold for the
     warning number of periods in a row)"""
     return queries.list_kpi(current_uow(), args, _settings())
+
+
+@blp.route("/projects/<project_id>/targets", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(TargetsArgs, location="query")
+@blp.response(200, TargetsOut)
+def project_targets(args: dict[str, Any], project_id: str) -> Any:
+    """The order's service targets (首响, 平响, 转化率, 客单价, 满意度) against the project's imported figures
+    of a month (`period`) or an ISO week (`week`)"""
+    return weekly.targets_against_actuals(current_uow(), project_id, args.get("period"), args.get("week"))
+
+
+@blp.route("/projects/<project_id>/weekly-review", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(WeekArgs, location="query")
+@blp.response(200, WeeklyReviewOut)
+def weekly_review(args: dict[str, Any], project_id: str) -> Any:
+    """The weekly review (质检周报): targets against actuals, each agent's week, the machine check, the
+    reviews' most frequent problems and good cases, the complaints and the month's KPI"""
+    return weekly.weekly_review(current_uow(), project_id, args.get("week"), _settings())
+
+
+@blp.route("/projects/<project_id>/weekly-review.xlsx", methods=["GET"])
+@roles_required(*READERS)
+@blp.arguments(WeekArgs, location="query")
+@blp.doc(responses=export_responses("the weekly review as a workbook, one sheet per section", "xlsx"))
+def weekly_review_xlsx(args: dict[str, Any], project_id: str) -> Response:
+    """The weekly review as an xlsx workbook: summary, targets, agents, problems, good cases, complaints"""
+    report = weekly.weekly_review(current_uow(), project_id, args.get("week"), _settings())
+    return workbook_response(
+        weekly.workbook_sheets(report, args["lang"]),
+        filename=f"质检周报-{report['company_name'] or project_id}-{report['week']}",
+        lang=args["lang"],
+    )
 
 
 @blp.route("/projects/<project_id>/store", methods=["GET"])

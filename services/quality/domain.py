@@ -335,21 +335,61 @@ def data_score(indicators: Sequence[IndicatorScore]) -> Decimal | None:
     return round2(sum(scored, Decimal(0)) / len(scored))
 
 
-def targets_verdict(data: PeriodData, targets: Targets) -> dict[str, bool]:
-    """Each of the order's service targets that has both a target and data: met or not (首响, 平响, 转化率,
-    客单价, 满意度)."""
-    out: dict[str, bool] = {}
-    if targets.first_response_seconds is not None and data.first_response_seconds is not None:
-        out["first_response_seconds"] = data.first_response_seconds <= targets.first_response_seconds
-    if targets.avg_response_seconds is not None and data.avg_response_seconds is not None:
-        out["avg_response_seconds"] = data.avg_response_seconds <= targets.avg_response_seconds
-    if targets.conversion_rate is not None and data.conversion_rate is not None:
-        out["conversion_rate"] = data.conversion_rate >= targets.conversion_rate
-    if targets.avg_order_value is not None and data.order_value is not None:
-        out["avg_order_value"] = data.order_value >= targets.avg_order_value
-    if targets.satisfaction_rate is not None and data.satisfaction_rate is not None:
-        out["satisfaction_rate"] = data.satisfaction_rate >= targets.satisfaction_rate
+@dataclass(frozen=True)
+class TargetCheck:
+    """One of the order's service targets against the period's actual figure (目标 vs 实际)."""
+
+    name: str
+    actual: Decimal | None
+    target: Decimal | None
+    #: None when the order is silent on it or there is no data to judge
+    met: bool | None
+
+
+#: the order's targets in the order the checklist lists them, and whether lower is better
+_TARGETS: tuple[tuple[str, str, str, bool], ...] = (
+    ("first_response_seconds", "first_response_seconds", "first_response_seconds", True),
+    ("avg_response_seconds", "avg_response_seconds", "avg_response_seconds", True),
+    ("conversion_rate", "conversion_rate", "conversion_rate", False),
+    ("avg_order_value", "order_value", "avg_order_value", False),
+    ("satisfaction_rate", "satisfaction_rate", "satisfaction_rate", False),
+)
+
+
+def target_checks(data: PeriodData, targets: Targets) -> list[TargetCheck]:
+    """Every service target of the order (首响, 平响, 转化率, 客单价, 满意度) with the actual figure and
+    whether it is met; a target the order does not set, or a figure without data, is not judged."""
+    out: list[TargetCheck] = []
+    for name, actual_attr, target_attr, lower_better in _TARGETS:
+        actual: Decimal | None = getattr(data, actual_attr)
+        target: Decimal | None = getattr(targets, target_attr)
+        met: bool | None = None
+        if actual is not None and target is not None:
+            met = actual <= target if lower_better else actual >= target
+        out.append(TargetCheck(name, actual, target, met))
     return out
+
+
+def targets_verdict(data: PeriodData, targets: Targets) -> dict[str, bool]:
+    """Each of the order's service targets that has both a target and data: met or not."""
+    return {c.name: c.met for c in target_checks(data, targets) if c.met is not None}
+
+
+def tally(lists: Iterable[Sequence[str]], limit: int | None = None) -> list[tuple[str, int]]:
+    """How often each entry occurs across the lists (the week's QA problems), most frequent first, then
+    in order of first appearance; blank entries and case/space variants of one text count once."""
+    counts: dict[str, int] = {}
+    shown: dict[str, str] = {}
+    for entries in lists:
+        for entry in entries:
+            text = " ".join(entry.split())
+            if not text:
+                continue
+            key = text.casefold()
+            shown.setdefault(key, text)
+            counts[key] = counts.get(key, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])  # stable: ties keep first appearance
+    return [(shown[key], n) for key, n in ranked[:limit]]
 
 
 # --- the KPI ---------------------------------------------------------------------------------------------

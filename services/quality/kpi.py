@@ -9,6 +9,7 @@ same inputs changes nothing and announces nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -56,7 +57,13 @@ def _check_period(uow: UnitOfWork, period: str) -> tuple[Any, Any]:
 
 
 def days_by_agent(uow: UnitOfWork, project_id: str, period: str) -> dict[str, list[DayFigures]]:
-    first, last = domain.period_bounds(period)
+    return days_by_range(uow, project_id, *domain.period_bounds(period))
+
+
+def days_by_range(
+    uow: UnitOfWork, project_id: str, first: dt.date, last: dt.date
+) -> dict[str, list[DayFigures]]:
+    """Each agent's imported days from ``first`` to ``last`` (both included)."""
     out: dict[str, list[DayFigures]] = defaultdict(list)
     for row in uow.session.scalars(
         select(AgentDay).where(AgentDay.project_id == project_id, AgentDay.date.between(first, last))

@@ -241,3 +241,26 @@ class KpiScore(Base):
     scored_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_kpi_scores_agent", "project_id", "agent_id", "period"),)
+
+
+class Complaint(Base):
+    """Read model of the complaints service's complaints (``complaint.opened`` / ``.escalated`` /
+    ``.resolved`` / ``.upheld``): what the weekly review counts per agent and week."""
+
+    __tablename__ = "complaints"
+
+    complaint_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    project_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(String(20))
+    #: the business day (Asia/Shanghai) it was numbered; the first event's day until complaint.opened arrives
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    upheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    penalty: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_complaints_week", "project_id", "opened_on", "complaint_id"),)

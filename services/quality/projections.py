@@ -2,21 +2,24 @@
 
 From onboarding's project events: the merchant (the tenant), the order's service targets (服务指标) and
 its QA requirement (质检要求: the merchant's own standard or the vendor's). From training's
-``agent.admitted``: the agents whose figures and conversations may be imported. Events arrive late, twice
+``agent.admitted``: the agents whose figures and conversations may be imported. From the complaints
+service: each complaint's agent, level and outcome, for the weekly review. Events arrive late, twice
 or out of order, so every copy is found or created by its key (``shared.projections``) and only the fields
 an event carries are taken.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.quality.domain import Targets
-from services.quality.models import Project, ProjectAgent
+from services.quality.models import Complaint, Project, ProjectAgent
 from shared.projections import company_name, copy_of, take
 from shared.uow import UnitOfWork
+from shared.workdays import SHANGHAI
 
 #: the order's metrics the KPI is scored against: event key -> column
 _TARGETS = (
@@ -127,3 +130,48 @@ def targets_of(project: Project) -> Targets:
         daily_consultations=project.daily_consultations,
         seats=project.seats,
     )
+
+
+#: how far a complaint has got; a late event never moves it back
+_STAGES = {"open": 0, "escalated": 1, "resolved": 2}
+
+
+def _business_day(moment: dt.datetime) -> dt.date:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(SHANGHAI).date()
+
+
+def keep_complaint(
+    uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime, stage: str | None = None
+) -> Complaint:
+    """Any complaint event: the complaint's copy found or created by its id, its fields taken; the day it
+    was opened is the earliest event's day (complaint.opened's, once it arrives)."""
+    day = _business_day(occurred_at)
+    row, created = copy_of(
+        uow.session,
+        Complaint,
+        data["complaint_id"],
+        lock=True,
+        defaults={
+            "number": data["number"],
+            "project_id": data["project_id"],
+            "opened_on": day,
+            "upheld": False,
+            "updated_at": uow.now(),
+        },
+    )
+    if not created and day < row.opened_on:
+        row.opened_on = day
+    take(row, data, ("number", "agent_id", "level", "reason"))
+    if stage is not None and _STAGES.get(stage, 0) >= _STAGES.get(row.status or "open", 0):
+        row.status = stage
+    row.updated_at = uow.now()
+    return row
+
+
+def keep_upheld(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> Complaint:
+    row = keep_complaint(uow, data, occurred_at)
+    row.upheld = True
+    row.penalty = Decimal(data["penalty"])
+    row.resolved_on = _business_day(data.get("resolved_at") or occurred_at)
+    return row

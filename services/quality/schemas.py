@@ -11,6 +11,7 @@ from services.quality import domain
 from services.quality.machine_qa import FLAGS
 from shared.money import DecimalString, Money
 from shared.pagination import PageArgsSchema, page_response_schema
+from shared.tabular import LangArgs
 
 _ID = validate.Length(min=1, max=64)
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -406,3 +407,138 @@ ConversationPage = page_response_schema(ConversationOut, "ConversationPage")
 ReviewPage = page_response_schema(ReviewOut, "ReviewPage")
 ScorecardPage = page_response_schema(ScorecardOut, "ScorecardPage")
 KpiPage = page_response_schema(KpiOut, "KpiPage")
+
+
+# --- the weekly review and targets against actuals ---------------------------------------------------
+
+
+class WeekArgs(LangArgs):
+    week = WeekString(
+        metadata={"example": "2026-W48", "description": "an ISO week; the last full week when left out"}
+    )
+
+
+class TargetsArgs(Schema):
+    period = PeriodString(metadata={"description": "a month (or give week)"})
+    week = WeekString(metadata={"description": "an ISO week (or give period)"})
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("period" in data) == ("week" in data):
+            raise ValidationError("give either period (YYYY-MM) or week (YYYY-Www)", "period")
+
+
+class TargetCheckOut(Schema):
+    name = fields.String(
+        metadata={
+            "description": "first_response_seconds, avg_response_seconds, conversion_rate (percent), "
+            "avg_order_value, satisfaction_rate (percent)"
+        }
+    )
+    actual = DecimalString(allow_none=True)
+    target = DecimalString(allow_none=True, metadata={"description": "null when the order sets none"})
+    met = fields.Boolean(allow_none=True, metadata={"description": "null without a target or data"})
+
+
+class FiguresOut(Schema):
+    agent_days = fields.Integer()
+    receptions = fields.Integer()
+    inquiries = fields.Integer()
+    orders = fields.Integer()
+    sales_amount = Money()
+
+
+class TargetsOut(Schema):
+    project_id = fields.String()
+    date_from = fields.Date()
+    date_to = fields.Date()
+    figures = fields.Nested(FiguresOut)
+    targets = fields.List(fields.Nested(TargetCheckOut))
+
+
+class FlagCountOut(Schema):
+    flag = fields.String()
+    count = fields.Integer()
+
+
+class MachineQaWeekOut(Schema):
+    conversations = fields.Integer()
+    flagged = fields.Integer()
+    reviewed = fields.Integer()
+    flags = fields.List(fields.Nested(FlagCountOut))
+
+
+class ProblemCountOut(Schema):
+    problem = fields.String()
+    count = fields.Integer()
+
+
+class GoodCaseOut(Schema):
+    agent_id = fields.String()
+    name = fields.String(allow_none=True)
+    date = fields.Date()
+    text = fields.String()
+
+
+class ReviewsWeekOut(Schema):
+    count = fields.Integer()
+    average_percent = DecimalString(allow_none=True)
+    top_problems = fields.List(fields.Nested(ProblemCountOut))
+    good_cases = fields.List(fields.Nested(GoodCaseOut))
+
+
+class ComplaintWeekItemOut(Schema):
+    number = fields.String()
+    agent_id = fields.String(allow_none=True)
+    name = fields.String(allow_none=True)
+    level = fields.String(allow_none=True)
+    status = fields.String(allow_none=True)
+    opened_on = fields.Date()
+    upheld = fields.Boolean()
+    penalty = Money(allow_none=True)
+    reason = fields.String(allow_none=True)
+
+
+class ComplaintsWeekOut(Schema):
+    opened = fields.Integer()
+    upheld = fields.Integer()
+    penalties = Money()
+    items = fields.List(fields.Nested(ComplaintWeekItemOut))
+
+
+class KpiMonthOut(Schema):
+    period = fields.String(metadata={"description": "the month the week belongs to (its Thursday's)"})
+    scored = fields.Integer()
+    average = DecimalString(allow_none=True)
+    warnings = fields.Integer()
+    warning_threshold = DecimalString()
+
+
+class AgentWeekOut(Schema):
+    agent_id = fields.String()
+    name = fields.String(allow_none=True)
+    days = fields.Integer()
+    receptions = fields.Integer()
+    conversion_rate = DecimalString(allow_none=True)
+    avg_response_seconds = DecimalString(allow_none=True)
+    sales_amount = Money()
+    satisfaction_rate = DecimalString(allow_none=True)
+    conversations = fields.Integer()
+    flagged = fields.Integer()
+    reviews = fields.Integer()
+    review_percent = DecimalString(allow_none=True)
+    problems = fields.Integer()
+    complaints = fields.Integer()
+    complaints_upheld = fields.Integer()
+    kpi_score = DecimalString(allow_none=True)
+    kpi_warning = fields.Boolean()
+
+
+class WeeklyReviewOut(TargetsOut):
+    company_name = fields.String(allow_none=True)
+    week = fields.String()
+    machine_qa = fields.Nested(MachineQaWeekOut)
+    reviews = fields.Nested(ReviewsWeekOut)
+    complaints = fields.Nested(ComplaintsWeekOut)
+    kpi = fields.Nested(KpiMonthOut)
+    agents = fields.List(fields.Nested(AgentWeekOut))

@@ -387,14 +387,16 @@ for _spec in (
         "a reserve agent took over a departed agent's shifts",
     ),
     EventType("shift.worked", 1, "scheduling", ("billing",), ShiftWorkedData, "hours worked on a day"),
-    EventType("complaint.opened", 1, "complaints", (), ComplaintData, "a complaint was numbered"),
-    EventType("complaint.escalated", 1, "complaints", (), ComplaintData, "a complaint moved up a level"),
-    EventType("complaint.resolved", 1, "complaints", (), ComplaintData, "a complaint was resolved"),
+    EventType("complaint.opened", 1, "complaints", ("quality",), ComplaintData, "a complaint was numbered"),
+    EventType(
+        "complaint.escalated", 1, "complaints", ("quality",), ComplaintData, "a complaint moved up a level"
+    ),
+    EventType("complaint.resolved", 1, "complaints", ("quality",), ComplaintData, "a complaint was resolved"),
     EventType(
         "complaint.upheld",
         1,
         "complaints",
-        ("billing", "training"),
+        ("billing", "training", "quality"),
         ComplaintUpheldData,
         "the agent was at fault: penalty and retraining",
     ),

@@ -14,7 +14,7 @@ from flask import Response, request
 from shared import tabular
 from shared.errors import BusinessRuleViolation, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 from shared.storage import content_disposition
-from shared.tabular import CSV_MIME, FORMATS, UPLOAD_TYPES, XLSX_MIME, Column, to_csv, to_xlsx
+from shared.tabular import CSV_MIME, FORMATS, UPLOAD_TYPES, XLSX_MIME, Column, to_csv, to_xlsx, to_xlsx_book
 
 #: multipart framing around an upload: the declared length may exceed the file by this much
 _MULTIPART_SLACK = 16 * 1024
@@ -66,6 +66,18 @@ def export_response(
     response = Response(body, content_type=mime)
     response.headers["Content-Disposition"] = content_disposition(f"{filename}.{ext}")
     response.vary.add("Accept")
+    return response
+
+
+def workbook_response(
+    sheets: Sequence[tuple[str, Sequence[Column], Iterable[Sequence[Any]]]],
+    *,
+    filename: str,
+    lang: str = "zh",
+) -> Response:
+    """The download of a report of several sheets (an xlsx workbook); ``filename`` without extension."""
+    response = Response(to_xlsx_book(sheets, lang), content_type=XLSX_MIME)
+    response.headers["Content-Disposition"] = content_disposition(f"{filename}.xlsx")
     return response
 
 

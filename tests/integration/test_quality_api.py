@@ -8,11 +8,13 @@ Read models are fed through the real handlers (``handle_once``, inbox included);
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from services.quality.handlers import HANDLERS
@@ -496,3 +498,148 @@ def test_monthly_satisfaction_of_95_percent_marks_the_gold_team(
     assert oct_["satisfaction_rate"] == "94.90" and oct_["gold_team"] is False
     assert Decimal(oct_["quality_refund_rate"]) == Decimal("16.67")  # 3 refunds of 18 orders
     assert oct_["help_rate"] == "0.00"
+
+
+# --- the weekly review -----------------------------------------------------------------------------------
+
+
+def complaint(number: str, agent_id: str, level: str = "agent") -> dict[str, Any]:
+    return {
+        "complaint_id": f"cmp-{number}",
+        "number": number,
+        "project_id": PROJECT,
+        "agent_id": agent_id,
+        "level": level,
+        "reason": "回复太慢",
+        "status": "open",
+    }
+
+
+def feed_at(h: ServiceHarness, event_type: str, data: dict[str, Any], when: dt.datetime) -> None:
+    assert handle_once(h.database, HANDLERS, build_envelope(event_type, data, occurred_at=when))
+
+
+def test_the_weekly_review_puts_targets_agents_findings_complaints_and_kpi_together(
+    service_env: Callable[..., ServiceHarness],
+) -> None:
+    h = setup(service_env, QUALITY_SENTIMENT_MODEL="0")
+    # the last full week before 2 December is 2026-W48: 23–29 November
+    rows = [day(LI, f"2026-11-{d}") for d in range(23, 28)]  # 30% conversion, 25 s, 200 a order, 95%
+    rows += [
+        day(WANG, f"2026-11-{d}", avg_response_seconds="40", orders=12, sales_amount="2400.00")
+        for d in (23, 24)
+    ]
+    rows += [day(LI, "2026-11-30")]  # the next week: not in the report
+    assert h.client.post("/api/v1/agent-days", json=rows, headers=h.auth("qa")).status_code == 200
+    slow = [
+        (at(11, 0, 0, date=25), "customer", "在吗，什么时候发货"),
+        (at(11, 1, 30, date=25), "agent", "明天发"),
+        (at(11, 2, 0, date=25), "customer", "太慢了，我要投诉"),
+    ]
+    good = [(t.replace("2026-12-01", "2026-11-25"), s, x) for t, s, x in GOOD]
+    week_chats = [chat("w-slow", WANG, slow, "lost"), chat("w-good", LI, good, "ordered")]
+    for convo in week_chats:
+        for m in convo["messages"]:
+            m["at"] = m["at"].replace("2026-12-25", "2026-11-25")
+    # one import: a day imported again replaces that day's conversations
+    assert h.client.post("/api/v1/conversations", json=week_chats, headers=h.auth("qa")).status_code == 200
+    items = h.client.get(f"/api/v1/conversations?project_id={PROJECT}", headers=h.auth("qa")).get_json()[
+        "items"
+    ]
+    ids = {c["external_id"]: c["id"] for c in items}
+    scorecard = h.client.get(f"/api/v1/projects/{PROJECT}/scorecard", headers=h.auth("qa")).get_json()
+    full = {item["key"]: item["points"] for item in scorecard["items"]}
+    for cid, problems, good_cases in (
+        (ids["w-slow"], ["首响超时", "未致歉"], []),
+        (ids["w-good"], ["首响超时"], ["主动推荐搭配"]),
+    ):
+        review = h.client.post(
+            "/api/v1/reviews",
+            json={
+                "conversation_id": cid,
+                "tier": "team_leader",
+                "points": full,
+                "problems": problems,
+                "good_cases": good_cases,
+            },
+            headers=h.auth("qa"),
+        )
+        assert review.status_code == 201, review.get_json()
+    monday = dt.datetime(2026, 11, 23, 3, 0, tzinfo=dt.UTC)
+    feed_at(h, "complaint.opened", complaint("TS20261123-0001", WANG), monday)
+    upheld = {
+        k: v for k, v in complaint("TS20261123-0001", WANG).items() if k not in ("level", "reason", "status")
+    }
+    feed_at(h, "complaint.upheld", {**upheld, "penalty": "50.00"}, monday)
+    feed_at(h, "complaint.opened", complaint("TS20261201-0001", LI), monday + dt.timedelta(days=8))
+    assert (
+        h.client.post(
+            "/api/v1/kpi-runs", json={"project_id": PROJECT, "period": "2026-11"}, headers=h.auth("qa")
+        ).status_code
+        == 200
+    )
+
+    response = h.client.get(
+        f"/api/v1/projects/{PROJECT}/weekly-review", headers=h.auth("merchant", merchant_id=MERCHANT)
+    )
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert (report["week"], report["date_from"], report["date_to"]) == (
+        "2026-W48",
+        "2026-11-23",
+        "2026-11-29",
+    )
+    targets = {t["name"]: (t["actual"], t["target"], t["met"]) for t in report["targets"]}
+    # 700 receptions: Li 500 at 25 s, Wang 200 at 40 s → 29.29 s against 25 s
+    assert targets["avg_response_seconds"] == ("29.29", "25.00", False)
+    assert targets["conversion_rate"] == ("27.14", "30.00", False)  # 114 orders of 420 inquiries
+    assert targets["satisfaction_rate"] == ("95.00", "95.00", True)
+    assert report["figures"]["agent_days"] == 7
+    assert report["machine_qa"]["conversations"] == 2 and report["machine_qa"]["flagged"] == 1
+    assert report["reviews"]["count"] == 2
+    assert report["reviews"]["top_problems"][0] == {"problem": "首响超时", "count": 2}
+    assert [g["text"] for g in report["reviews"]["good_cases"]] == ["主动推荐搭配"]
+    assert (report["complaints"]["opened"], report["complaints"]["upheld"]) == (1, 1)
+    assert report["complaints"]["penalties"] == "50.00"
+    assert report["complaints"]["items"][0]["status"] == "open" and report["complaints"]["items"][0]["upheld"]
+    assert report["kpi"]["period"] == "2026-11" and report["kpi"]["scored"] == 2
+    by_agent = {a["agent_id"]: a for a in report["agents"]}
+    assert (by_agent[WANG]["days"], by_agent[WANG]["complaints_upheld"], by_agent[WANG]["problems"]) == (
+        2,
+        1,
+        2,
+    )
+    assert by_agent[LI]["name"] == "李客服" and by_agent[LI]["receptions"] == 500
+
+    # the targets of any month or week
+    month = h.client.get(
+        f"/api/v1/projects/{PROJECT}/targets?period=2026-11", headers=h.auth("qa")
+    ).get_json()
+    assert month["figures"]["agent_days"] == 8
+    both = h.client.get(
+        f"/api/v1/projects/{PROJECT}/targets?period=2026-11&week=2026-W48", headers=h.auth("qa")
+    )
+    assert both.status_code == 422 and both.content_type == PROBLEM
+
+    # the workbook: one sheet per section
+    book = h.client.get(f"/api/v1/projects/{PROJECT}/weekly-review.xlsx?week=2026-W48", headers=h.auth("qa"))
+    assert book.status_code == 200
+    workbook = load_workbook(io.BytesIO(book.data))
+    assert workbook.sheetnames == ["概要", "目标对比", "客服", "问题", "优秀案例", "投诉"]
+    agents_sheet = list(workbook["客服"].iter_rows(values_only=True))
+    assert agents_sheet[0][:2] == ("客服ID", "姓名") and len(agents_sheet) == 3
+    assert list(workbook["投诉"].iter_rows(values_only=True))[1][0] == "TS20261123-0001"
+    english = h.client.get(f"/api/v1/projects/{PROJECT}/weekly-review.xlsx?lang=en", headers=h.auth("qa"))
+    assert load_workbook(io.BytesIO(english.data)).sheetnames[0] == "summary"
+
+    # another merchant, a bad week, the current week (not over: still answered, for a look mid-week)
+    hidden = h.client.get(
+        f"/api/v1/projects/{PROJECT}/weekly-review", headers=h.auth("merchant", merchant_id=OTHER_MERCHANT)
+    )
+    assert hidden.status_code == 404
+    bad = h.client.get(f"/api/v1/projects/{PROJECT}/weekly-review?week=2026-W54", headers=h.auth("qa"))
+    assert bad.status_code == 422 and bad.content_type == PROBLEM
+    current = h.client.get(
+        f"/api/v1/projects/{PROJECT}/weekly-review?week=2026-W49", headers=h.auth("qa")
+    ).get_json()
+    assert current["complaints"]["opened"] == 1 and current["figures"]["agent_days"] == 1

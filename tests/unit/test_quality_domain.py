@@ -10,6 +10,7 @@ import pytest
 
 from services.quality import domain
 from services.quality.domain import AgentDay, Targets, Weights
+from services.quality.weekly import last_full_week, month_of_week
 
 D = Decimal
 
@@ -189,3 +190,52 @@ def test_stratified_sample_is_proportional_covers_rare_outcomes_and_is_reproduci
     assert domain.stratified_sample(strata, 0, "s") == []
     small = domain.stratified_sample({"a": ["a1"], "b": [f"b{i}" for i in range(20)]}, 6, "s")
     assert len(small) == 6 and "a1" in small
+
+
+# --- the weekly review ------------------------------------------------------------------------------------
+
+
+def test_target_checks_judge_each_target_the_order_sets_and_leave_the_rest_open() -> None:
+    data = domain.summarise(
+        [
+            domain.AgentDay(
+                dt.date(2026, 11, 23),
+                500,
+                300,
+                90,
+                Decimal(12),
+                Decimal(25),
+                Decimal(18000),
+                (18, 1, 1, 0, 0),
+            ),
+            domain.AgentDay(dt.date(2026, 11, 23), 200, 120, 24, None, Decimal(40), Decimal(4800)),
+        ]
+    )
+    targets = domain.Targets(
+        first_response_seconds=Decimal(15), avg_response_seconds=Decimal(25), conversion_rate=Decimal(30)
+    )
+    checks = {c.name: (c.actual, c.target, c.met) for c in domain.target_checks(data, targets)}
+    assert checks["first_response_seconds"] == (Decimal("12.00"), Decimal(15), True)  # Wang's day has none
+    assert checks["avg_response_seconds"] == (Decimal("29.29"), Decimal(25), False)  # weighted by receptions
+    assert checks["conversion_rate"] == (Decimal("27.14"), Decimal(30), False)  # 114 of 420
+    assert checks["avg_order_value"] == (Decimal("200.00"), None, None)  # the order is silent
+    assert checks["satisfaction_rate"] == (Decimal("95.00"), None, None)
+    assert domain.targets_verdict(data, targets) == {
+        "first_response_seconds": True,
+        "avg_response_seconds": False,
+        "conversion_rate": False,
+    }
+
+
+def test_tally_counts_problems_across_reviews_most_frequent_first() -> None:
+    reviews = [["首响超时", "未致歉"], ["首响超时 ", ""], ["未催付", "Slow reply"], ["slow  reply"]]
+    assert domain.tally(reviews) == [("首响超时", 2), ("Slow reply", 2), ("未致歉", 1), ("未催付", 1)]
+    assert domain.tally(reviews, limit=1) == [("首响超时", 2)]
+    assert domain.tally([]) == []
+
+
+def test_the_report_week_defaults_to_the_last_full_week_and_belongs_to_its_thursdays_month() -> None:
+    assert last_full_week(dt.date(2026, 12, 2)) == "2026-W48"
+    assert last_full_week(dt.date(2026, 11, 30)) == "2026-W48"  # a Monday: the week just ended
+    assert month_of_week(dt.date(2026, 11, 30)) == "2026-12"  # W49: Thursday 3 December
+    assert month_of_week(dt.date(2026, 10, 26)) == "2026-10"  # W44: Thursday 29 October
