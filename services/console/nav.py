@@ -24,12 +24,14 @@ _VENDOR = [
     ("trainer.cohorts", _l("Training")),
     ("ops.timesheets", _l("Timesheets")),
     ("vendor.complaints", _l("Complaints")),
+    ("quality.index", _l("Quality")),
 ]
-_TRAINER = [("trainer.cohorts", _l("Cohorts"))]
+_TRAINER = [("trainer.cohorts", _l("Cohorts")), ("quality.index", _l("Quality"))]
 _SUPERVISOR = [
     ("supervisor.queue", _l("My complaints")),
     ("supervisor.projects", _l("My projects")),
     ("ops.timesheets", _l("Timesheets")),
+    ("quality.index", _l("Quality")),
 ]
 _FINANCE = [
     ("finance.runs", _l("Payroll runs")),
@@ -45,7 +47,7 @@ _ADMIN = [
 NAV: dict[str, list[tuple[str, Any]]] = {
     "admin": [*_VENDOR, *_FINANCE[:1], *_ADMIN],
     "vendor": _VENDOR,
-    "qa": _VENDOR[:1],
+    "qa": [("quality.index", _l("Quality")), *_VENDOR[:1]],
     "merchant": _MERCHANT,
     "trainer": _TRAINER,
     "supervisor": _SUPERVISOR,

@@ -37,7 +37,7 @@ HOME_ENDPOINTS: dict[str, str] = {
     "supervisor": "supervisor.queue",
     "finance": "finance.runs",
     "agent": "agent.shifts",
-    "qa": "vendor.board",
+    "qa": "quality.index",
 }
 
 

@@ -42,8 +42,11 @@ def test_signed_in_user_lands_on_their_role_home(console_env: ConsoleEnv) -> Non
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_quality_staff_land_on_the_project_board(console_env: ConsoleEnv) -> None:
+def test_quality_staff_land_on_the_quality_page(console_env: ConsoleEnv) -> None:
     client, _user = console_env.signed_in("qa")
     page = client.get("/", follow_redirects=True)
     assert page.status_code == 200
     assert "质检" in page.get_data(as_text=True)
+    assert 'data-testid="quality-projects"' in page.get_data(as_text=True) or "暂无运行中的项目" in page.get_data(
+        as_text=True
+    )
