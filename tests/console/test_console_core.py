@@ -46,7 +46,6 @@ def test_quality_staff_land_on_the_quality_page(console_env: ConsoleEnv) -> None
     client, _user = console_env.signed_in("qa")
     page = client.get("/", follow_redirects=True)
     assert page.status_code == 200
-    assert "质检" in page.get_data(as_text=True)
-    assert 'data-testid="quality-projects"' in page.get_data(as_text=True) or "暂无运行中的项目" in page.get_data(
-        as_text=True
-    )
+    html = page.get_data(as_text=True)
+    assert "质检" in html
+    assert 'data-testid="quality-projects"' in html or "暂无运行中的项目" in html
