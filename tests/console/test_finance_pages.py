@@ -159,9 +159,37 @@ def test_pay_plans_page_creates_a_default_and_an_override_and_shows_refusals(con
     assert Decimal(targets["max_avg_response_seconds"]) == 30
     assert Decimal(targets["min_response_rate"]) == Decimal("0.95")
 
+    # a monthly base judged on quality (纯底薪): the KPI from the quality service, response fields ignored
+    made = client.post(
+        "/finance/pay-plans",
+        data={
+            "csrf_token": token,
+            "project_id": project,
+            "agent_id": agents["张三"],
+            "type": "monthly",
+            "monthly_base": "4000",
+            "conditions.max_avg_response_seconds": "30",
+            "conditions.min_kpi_score": "80",
+            "conditions.kpi_targets_met": "on",
+            "base_factor_when_unmet": "80",
+            "effective_from": last_month().isoformat(),
+        },
+    )
+    assert made.status_code == 302, html(made)[:2000]
+    plans = {p["agent_id"]: p for p in api_get(billing, f"/pay-plans?project_id={project}")["items"]}
+    judged = plans[agents["张三"]]
+    assert judged["conditions"] == {
+        "max_avg_response_seconds": None,
+        "min_response_rate": None,
+        "min_kpi_score": "80.00",
+        "kpi_targets_met": True,
+    }
+    assert Decimal(judged["base_factor_when_unmet"]) == Decimal("0.8")
+
     listed = html(client.get(f"/finance/pay-plans?project_id={project}"))
-    assert listed.count('data-testid="plan-row"') == 2
+    assert listed.count('data-testid="plan-row"') == 3
     assert "底薪+提成" in listed and "¥20.00" in listed and "1%" in listed
+    assert "质检 KPI ≥ 80.00" in listed and "订单服务指标达成（质检）" in listed
 
     # a refusal: conditions without the share of the base → the field's message, nothing stored
     refused = client.post(
@@ -181,7 +209,7 @@ def test_pay_plans_page_creates_a_default_and_an_override_and_shows_refusals(con
     text = html(refused)
     assert 'data-testid="plan-error"' in text and "部分信息填写有误" in text
     assert 'id="e-base_factor_when_unmet"' in text
-    assert len(api_get(billing, f"/pay-plans?project_id={project}")["items"]) == 2
+    assert len(api_get(billing, f"/pay-plans?project_id={project}")["items"]) == 3
 
     # English by the switch, percentages included
     client.set_cookie("lang", "en")

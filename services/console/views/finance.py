@@ -37,7 +37,7 @@ PLAN_TYPES: dict[str, Any] = {
 #: which inputs each plan type uses (billing refuses a field the type does not use, so only these are sent)
 PLAN_FIELDS: dict[str, tuple[str, ...]] = {
     "hourly": ("hourly_rate",),
-    "monthly": ("monthly_base",),
+    "monthly": ("monthly_base", "conditions", "base_factor_when_unmet"),
     "base_commission": ("monthly_base", "commission_rate", "conditions", "base_factor_when_unmet"),
     "commission": ("commission_rate",),
 }
@@ -315,10 +315,21 @@ def _plan_payload(form: dict[str, str]) -> dict[str, Any]:
     if "commission_rate" in used:
         payload["commission_rate"] = percent_to_rate(form.get("commission_rate", ""))
     if "conditions" in used:
-        seconds = form.get("conditions.max_avg_response_seconds", "").strip() or None
-        rate = percent_to_rate(form.get("conditions.min_response_rate", ""))
-        if seconds is not None or rate is not None:
-            payload["conditions"] = {"max_avg_response_seconds": seconds, "min_response_rate": rate}
+        # service-data targets are base + commission's; the quality KPI judges either plan's base
+        service_data = plan_type == "base_commission"
+        seconds, rate = None, None
+        if service_data:
+            seconds = form.get("conditions.max_avg_response_seconds", "").strip() or None
+            rate = percent_to_rate(form.get("conditions.min_response_rate", ""))
+        kpi_score = form.get("conditions.min_kpi_score", "").strip() or None
+        kpi_targets = form.get("conditions.kpi_targets_met") in ("on", "true", "1")
+        if seconds is not None or rate is not None or kpi_score is not None or kpi_targets:
+            payload["conditions"] = {
+                "max_avg_response_seconds": seconds,
+                "min_response_rate": rate,
+                "min_kpi_score": kpi_score,
+                "kpi_targets_met": kpi_targets,
+            }
             payload["base_factor_when_unmet"] = percent_to_rate(form.get("base_factor_when_unmet", ""))
         elif form.get("base_factor_when_unmet", "").strip():
             payload["base_factor_when_unmet"] = percent_to_rate(form["base_factor_when_unmet"])
