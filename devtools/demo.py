@@ -64,6 +64,8 @@ class Outcome:
     departure: dict[str, Any] = field(default_factory=dict)
     complaint: dict[str, Any] = field(default_factory=dict)
     kpi: dict[str, Any] = field(default_factory=dict)
+    weekly_review: dict[str, Any] = field(default_factory=dict)
+    improvement: dict[str, Any] = field(default_factory=dict)
     payroll: dict[str, Any] = field(default_factory=dict)
     payslips: list[dict[str, Any]] = field(default_factory=list)
     export_csv: str = ""
@@ -612,6 +614,43 @@ class Story:
             > Decimal(scores.get(second, {}).get("score", "0")),
             "the agent with the better figures and no finding scores higher",
         )
+        self.review_week(qa, second)
+
+    def review_week(self, qa: Api, reviewed_agent: str) -> None:
+        """The week's review (with the complaint quality heard of) and the improvement training the review's
+        finding opened in training."""
+        project_id = self.outcome.project_id
+        year, number, _ = self.today.isocalendar()
+        week = f"{year}-W{number:02d}"
+
+        def reviewed() -> Any:
+            status, body, _ = qa.get(f"/api/v1/projects/{project_id}/weekly-review?week={week}")
+            return body if status == 200 and body["complaints"]["opened"] >= 1 else None
+
+        review = self.wait(reviewed, "quality to hear of the week's complaint")
+        self.outcome.weekly_review = review
+        top = review["reviews"]["top_problems"]
+        missed = [t["name"] for t in review["targets"] if t["met"] is False]
+        self.step(
+            f"quality: weekly review {week}: {review['machine_qa']['flagged']} chat(s) flagged, "
+            f"{review['complaints']['opened']} complaint(s) ({review['complaints']['upheld']} upheld), "
+            f"top problem {top[0]['problem'] if top else '—'}; targets missed: {', '.join(missed) or 'none'}"
+        )
+        trainer = self.api("training", "trainer", sub="u-trainer-zhao")
+
+        def improvement() -> Any:
+            status, body, _ = trainer.get(f"/api/v1/retrainings?project_id={project_id}&source=qa")
+            items = body.get("items", []) if status == 200 else []
+            return items[0] if items else None
+
+        record = self.wait(improvement, "training to open improvement training from the QA finding")
+        self.outcome.improvement = record
+        problems = [p for f in record.get("findings") or [] for p in f["problems"]]
+        self.step(
+            f"training: improvement training (提升培训) opened for {self._name(reviewed_agent)} with the "
+            f"review's {len(problems)} problems"
+        )
+        self.expect(record["agent_id"] == reviewed_agent, "the improvement training is the reviewed agent's")
 
     def pay(self) -> None:
         project_id = self.outcome.project_id

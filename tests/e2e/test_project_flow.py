@@ -61,6 +61,14 @@ def test_one_order_travels_from_confirmation_to_payroll(stack: Stack) -> None:
         expected = sum(parts[n] * v for n, v in present.items()) / sum(parts[n] for n in present)
         assert abs(Decimal(k["score"]) - expected) <= Decimal("0.01")
 
+    # the week's review has the flagged chat, the review's problems and the complaint; the finding opened
+    # improvement training for the reviewed agent
+    review = outcome.weekly_review
+    assert review["machine_qa"]["flagged"] == 1 and review["reviews"]["count"] == 1
+    assert {p["problem"] for p in review["reviews"]["top_problems"]} >= {"未问候"}
+    assert review["complaints"]["opened"] == 1 and review["complaints"]["upheld"] == 1
+    assert outcome.improvement["source"] == "qa" and len(outcome.improvement["findings"]) == 1
+
     # payroll: hourly 8 h × 20 = 160.00; monthly 4,000 prorated from the join day; base + 1% of 100,000 on
     # targets met; 5% of 100,000 less the 200.00 penalty; approved; CSV with a BOM and a row per payslip
     slips = {p["plan_type"]: p for p in outcome.payslips}
