@@ -18,7 +18,7 @@ This module imports no Flask and no pika: use cases and their unit tests see onl
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -106,6 +106,14 @@ class UnitOfWork:
         from shared.events.outbox import add_event  # the outbox imports the catalogue; keep this light
 
         return add_event(self.session, event_type, dict(data), correlation_id=correlation_id)
+
+    def emit_many(
+        self, events: Sequence[tuple[str, Mapping[str, Any]]], *, correlation_id: str | None = None
+    ) -> list[Envelope]:
+        """Stage several events in this transaction's outbox with one statement."""
+        from shared.events.outbox import add_events
+
+        return add_events(self.session, [(t, dict(d)) for t, d in events], correlation_id=correlation_id)
 
     def flush(self) -> None:
         self.session.flush()

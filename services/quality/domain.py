@@ -271,6 +271,12 @@ def _weighted(values: Iterable[tuple[Decimal | None, int]]) -> Decimal | None:
         if value is not None and w > 0:
             total += value * w
             weight += w
+    return weighted_mean(total, weight)
+
+
+def weighted_mean(total: Decimal, weight: int) -> Decimal | None:
+    """Σ(value × weight) ÷ Σweight to the hundredth (None without weight): the one rounding of a
+    response time averaged over receptions, whether the sums come from Python or from SQL."""
     return round2(total / weight) if weight else None
 
 

@@ -7,6 +7,7 @@ The relay (``relay.py``) later publishes pending rows. A rolled-back transaction
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,18 +71,35 @@ def add_event(
     correlation_id: str | None = None,
 ) -> Envelope:
     """Validate and stage an event in the session's transaction; returns its envelope."""
-    envelope = build_envelope(event_type, data, correlation_id=correlation_id)
-    session.execute(
-        insert(outbox).values(
-            event_id=envelope.id,
-            event_type=envelope.type,
-            payload=envelope.to_json(),
-            correlation_id=envelope.correlation_id,
-            created_at=utcnow(),
-            attempts=0,
+    return add_events(session, [(event_type, data)], correlation_id=correlation_id)[0]
+
+
+def add_events(
+    session: Session,
+    events: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    correlation_id: str | None = None,
+) -> list[Envelope]:
+    """Validate and stage several events with one INSERT (a use case announcing thousands of results
+    would otherwise pay a round trip each); returns their envelopes in order."""
+    envelopes = [build_envelope(t, data, correlation_id=correlation_id) for t, data in events]
+    if envelopes:
+        now = utcnow()
+        session.execute(
+            insert(outbox),
+            [
+                {
+                    "event_id": e.id,
+                    "event_type": e.type,
+                    "payload": e.to_json(),
+                    "correlation_id": e.correlation_id,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for e in envelopes
+            ],
         )
-    )
-    return envelope
+    return envelopes
 
 
 @dataclass(frozen=True)

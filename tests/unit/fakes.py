@@ -9,7 +9,7 @@ catalogue exactly as the outbox does and keeps it in ``events`` instead of a tab
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import MetaData, create_engine
@@ -49,6 +49,11 @@ class FakeUnitOfWork(UnitOfWork):
         )
         self.events.append(envelope)
         return envelope
+
+    def emit_many(
+        self, events: Sequence[tuple[str, Mapping[str, Any]]], *, correlation_id: str | None = None
+    ) -> list[Envelope]:
+        return [self.emit(t, d, correlation_id=correlation_id) for t, d in events]
 
     def emitted(self, event_type: str) -> list[dict[str, Any]]:
         """The data of the events of one type, in the order they were emitted."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench._support import Result, report
-from bench.summary import table
+from bench.summary import BENCHES, table
 
 
 def test_report_appends_one_json_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,3 +38,11 @@ def test_the_table_takes_medians_and_the_majority_verdict() -> None:
     line = next(x for x in out.splitlines() if x.startswith("| relay"))
     assert line == "| relay | 5,000 ev/s | 10,000 ev/s | 50.0% | t | yes (2/3) |"
     assert "load average before [0.5, 0.4, 0.3]" in out
+
+
+def test_every_registered_bench_has_its_file_and_a_readme_row() -> None:
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for bench in BENCHES:
+        assert (root / "bench" / f"{bench}.py").is_file(), bench
+        assert f"| `bench/{bench}.py` |" in readme, f"{bench} has no row in the README's benchmark table"
