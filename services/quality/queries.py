@@ -11,7 +11,7 @@ from sqlalchemy import Select, String, and_, cast, or_, select
 from services.quality.config import QualitySettings
 from services.quality.models import AgentDay, Conversation, KpiScore, Project, ProjectAgent, Review, Scorecard
 from shared.pagination import Page, paginate
-from shared.uow import UnitOfWork
+from shared.uow import Actor, UnitOfWork
 
 AGENT_DAY_ORDER = (AgentDay.date.desc(), AgentDay.agent_id.desc())
 CONVERSATION_ORDER = (Conversation.started_at.desc(), Conversation.id.desc())
@@ -20,11 +20,11 @@ SCORECARD_ORDER = (Scorecard.created_at.desc(), Scorecard.id.desc())
 KPI_ORDER = (KpiScore.period.desc(), KpiScore.agent_id)
 
 
-def _tenant(stmt: Select[Any], uow: UnitOfWork, column: Any) -> Select[Any]:
+def _tenant(stmt: Select[Any], actor: Actor, column: Any) -> Select[Any]:
     """Only the merchant's own projects for a merchant."""
-    if uow.actor.role != "merchant":
+    if actor.role != "merchant":
         return stmt
-    own = select(Project.project_id).where(Project.merchant_id == uow.actor.merchant_id)
+    own = select(Project.project_id).where(Project.merchant_id == actor.merchant_id)
     return stmt.where(column.in_(own))
 
 
@@ -40,20 +40,27 @@ def _range(stmt: Select[Any], args: Mapping[str, Any], model: Any, day: Any) -> 
     return stmt
 
 
+# Every list is of one project (``project_id`` is required): each is read through an index that starts
+# with the project and goes on with the list's sort (tests/integration/test_list_plans_quality.py).
+
+
+def agent_day_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    return _range(_tenant(select(AgentDay), actor, AgentDay.project_id), args, AgentDay, AgentDay.date)
+
+
 def list_agent_days(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    stmt = _range(_tenant(select(AgentDay), uow, AgentDay.project_id), args, AgentDay, AgentDay.date)
-    if not args.get("project_id"):
-        # the sort key starts with the project when it is not fixed, so that the index serves it
-        order: tuple[Any, ...] = (AgentDay.project_id.desc(), *AGENT_DAY_ORDER)
-    else:
-        order = AGENT_DAY_ORDER
     return paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=order, after=args.get("after")
+        uow.session,
+        agent_day_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=AGENT_DAY_ORDER,
+        after=args.get("after"),
     )
 
 
-def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    stmt = _tenant(select(Conversation), uow, Conversation.project_id)
+def conversation_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    stmt = _tenant(select(Conversation), actor, Conversation.project_id)
     stmt = _range(stmt, args, Conversation, Conversation.date)
     for name in ("needs_review", "reviewed", "outcome"):
         if args.get(name) is not None:
@@ -63,9 +70,13 @@ def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
         stmt = stmt.where(
             Conversation.needs_review.is_(True), cast(Conversation.flags, String).like(f'%"{args["flag"]}"%')
         )
+    return stmt
+
+
+def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     return paginate(
         uow.session,
-        stmt,
+        conversation_query(uow.actor, args),
         args["page"],
         args["per_page"],
         order_by=CONVERSATION_ORDER,
@@ -73,13 +84,22 @@ def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     )
 
 
-def list_reviews(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    stmt = _range(_tenant(select(Review), uow, Review.project_id), args, Review, Review.date)
+def review_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    stmt = _range(_tenant(select(Review), actor, Review.project_id), args, Review, Review.date)
     for name in ("method", "tier"):
         if args.get(name):
             stmt = stmt.where(getattr(Review, name) == args[name])
+    return stmt
+
+
+def list_reviews(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     return paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=REVIEW_ORDER, after=args.get("after")
+        uow.session,
+        review_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=REVIEW_ORDER,
+        after=args.get("after"),
     )
 
 
@@ -95,7 +115,7 @@ def list_scorecards(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     )
 
 
-def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings) -> Page:
+def kpi_query(actor: Actor, args: Mapping[str, Any], settings: QualitySettings) -> Select[Any]:
     stmt = (
         select(KpiScore, ProjectAgent.name)
         .outerjoin(
@@ -104,7 +124,7 @@ def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings
         )
         .where(KpiScore.project_id == args["project_id"])
     )
-    stmt = _tenant(stmt, uow, KpiScore.project_id)
+    stmt = _tenant(stmt, actor, KpiScore.project_id)
     if args.get("period"):
         stmt = stmt.where(KpiScore.period == args["period"])
     if args.get("agent_id"):
@@ -116,8 +136,17 @@ def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings
             if args["warning"]
             else KpiScore.below_threshold_streak < limit
         )
+    return stmt
+
+
+def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings) -> Page:
     page = paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=KPI_ORDER, after=args.get("after")
+        uow.session,
+        kpi_query(uow.actor, args, settings),
+        args["page"],
+        args["per_page"],
+        order_by=KPI_ORDER,
+        after=args.get("after"),
     )
     return page.with_items([kpi_view(row.KpiScore, settings, row.name) for row in page.items])
 
