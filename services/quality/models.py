@@ -152,7 +152,11 @@ class Scorecard(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(100))
 
-    __table_args__ = (Index("ix_scorecards_project_version", "project_id", "version"),)
+    __table_args__ = (
+        Index("ix_scorecards_project_version", "project_id", "version"),
+        # the list's sort, newest first: every scorecard (the vendor's side) or a merchant's, filtered
+        Index("ix_scorecards_list", "created_at", "id"),
+    )
 
 
 class Review(Base):

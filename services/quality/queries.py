@@ -103,15 +103,26 @@ def list_reviews(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     )
 
 
-def list_scorecards(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+def scorecard_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
+    """Every scorecard; with ``project_id`` that project's and the vendor's. A merchant sees the vendor's and
+    its own projects'."""
     stmt = select(Scorecard)
     if args.get("project_id"):
         stmt = stmt.where(or_(Scorecard.project_id == args["project_id"], Scorecard.project_id.is_(None)))
-    if uow.actor.role == "merchant":
-        own = select(Project.project_id).where(Project.merchant_id == uow.actor.merchant_id)
+    if actor.role == "merchant":
+        own = select(Project.project_id).where(Project.merchant_id == actor.merchant_id)
         stmt = stmt.where(or_(Scorecard.project_id.is_(None), Scorecard.project_id.in_(own)))
+    return stmt
+
+
+def list_scorecards(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     return paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=SCORECARD_ORDER, after=args.get("after")
+        uow.session,
+        scorecard_query(uow.actor, args),
+        args["page"],
+        args["per_page"],
+        order_by=SCORECARD_ORDER,
+        after=args.get("after"),
     )
 
 

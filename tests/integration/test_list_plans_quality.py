@@ -1,8 +1,8 @@
-"""Query plans of the quality service's lists on 100,000 rows: figures, conversations, reviews and KPI
-scores, for every filter combination a caller can send (each list is of one project: ``project_id`` is
-required) and each caller's scope (the vendor's side; a merchant limited to its own projects), on the first
-page and on an ``after`` page. The statements are the service's own (``queries.*_query``), sorted and
-limited exactly as ``paginate`` does."""
+"""Query plans of the quality service's lists on 100,000 rows: figures, conversations, reviews, KPI scores
+and scorecards, for every filter combination a caller can send (each list but the scorecards' is of one
+project: ``project_id`` is required), every value of an enumerated filter, and each caller's scope (the
+vendor's side; a merchant limited to its own projects), on the first page and on an ``after`` page. The
+statements are the service's own (``queries.*_query``), sorted and limited exactly as ``paginate`` does."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from services.quality import queries
+from services.quality import domain, queries
 from services.quality.config import QualitySettings
+from services.quality.machine_qa import FLAGS
 from shared.db import Database
 from shared.uow import Actor
 from tests.plans import assert_pages_use_index, fill, filter_subsets, migrated
@@ -33,7 +34,7 @@ TIERS = ["team_leader", "team_leader", "supervisor", "manager"]
 VENDOR = Actor("v-1", "vendor")
 MERCHANT = Actor("mu-7", "merchant", merchant_id="m7")
 PROJECT = "p00007"  # m7's
-TABLES = {"agent_days", "conversations", "reviews", "kpi_scores", "project_agents", "projects"}
+TABLES = {"agent_days", "conversations", "reviews", "kpi_scores", "scorecards", "project_agents", "projects"}
 
 
 def _project(i: int) -> str:
@@ -82,7 +83,7 @@ def _conversation(i: int) -> dict[str, Any]:
         "avg_response_seconds": 20.0,
         "unanswered": 0,
         "sentiment": None,
-        "flags": ["slow_first_response"] if flagged else [],
+        "flags": [FLAGS[i // 7 % len(FLAGS)]] if flagged else [],
         "findings": [],
         "needs_review": flagged,
         "reviewed": i % 21 == 0,
@@ -142,6 +143,21 @@ def _kpi(i: int) -> dict[str, Any]:
     }
 
 
+def _scorecard(i: int) -> dict[str, Any]:
+    # the vendor's default now and then (every 1,000th version), else five versions of each project's own
+    return {
+        "id": f"s{i:06d}",
+        "project_id": None if i % 1000 == 0 else f"p{i % ALL_PROJECTS:05d}",
+        "source": "vendor" if i % 1000 == 0 else "merchant",
+        "name": "scorecard",
+        "items": [],
+        "max_points": 100,
+        "version": i // ALL_PROJECTS + 1,
+        "created_at": START + dt.timedelta(minutes=i),
+        "created_by": "qa-1",
+    }
+
+
 @pytest.fixture(scope="module")
 def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     db = migrated(make_database, "quality")
@@ -174,6 +190,7 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
     fill(db, "conversations", ROWS, _conversation)
     fill(db, "reviews", ROWS, _review)
     fill(db, "kpi_scores", ROWS, _kpi)
+    fill(db, "scorecards", ROWS, _scorecard)
     yield db
     db.dispose()
 
@@ -238,3 +255,42 @@ def test_kpi_lists_read_an_index(database: Database, actor: Actor, args: dict[st
     stmt = queries.kpi_query(actor, {"project_id": PROJECT, **args}, QualitySettings())
     row = _kpi(ROWS // 2 + 7)
     assert_pages_use_index(database, stmt, queries.KPI_ORDER, _cursor(row, queries.KPI_ORDER), TABLES)
+
+
+@ACTORS
+@pytest.mark.parametrize("args", filter_subsets({"project_id": PROJECT}))
+def test_scorecard_lists_read_an_index(database: Database, actor: Actor, args: dict[str, Any]) -> None:
+    stmt = queries.scorecard_query(actor, args)
+    row = _scorecard(ROWS // 2 + 7)
+    order = queries.SCORECARD_ORDER
+    assert_pages_use_index(database, stmt, order, _cursor(row, order), TABLES)
+
+
+#: every value a caller can send of the enumerated filters, alone: (list, filter)
+EVERY_VALUE = (
+    [pytest.param("conversations", {"flag": f}, id=f"flag={f}") for f in FLAGS]
+    + [pytest.param("conversations", {"outcome": o}, id=f"outcome={o}") for o in domain.OUTCOMES]
+    + [
+        pytest.param("conversations", {name: flag}, id=f"{name}={flag}")
+        for name in ("needs_review", "reviewed")
+        for flag in (True, False)
+    ]
+    + [pytest.param("reviews", {"method": m}, id=f"method={m}") for m in domain.METHODS]
+    + [pytest.param("reviews", {"tier": t}, id=f"tier={t}") for t in domain.TIERS]
+    + [pytest.param("kpi_scores", {"warning": flag}, id=f"warning={flag}") for flag in (True, False)]
+)
+
+
+@ACTORS
+@pytest.mark.parametrize(("table", "args"), EVERY_VALUE)
+def test_every_value_of_a_filter_reads_an_index(
+    database: Database, actor: Actor, table: str, args: dict[str, Any]
+) -> None:
+    args = {"project_id": PROJECT, **args}
+    if table == "conversations":
+        stmt, order, row = queries.conversation_query(actor, args), queries.CONVERSATION_ORDER, _conversation
+    elif table == "reviews":
+        stmt, order, row = queries.review_query(actor, args), queries.REVIEW_ORDER, _review
+    else:
+        stmt, order, row = queries.kpi_query(actor, args, QualitySettings()), queries.KPI_ORDER, _kpi
+    assert_pages_use_index(database, stmt, order, _cursor(row(ROWS // 2 + 7), order), TABLES)
