@@ -26,7 +26,7 @@ import enum
 import json
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -290,6 +290,20 @@ def paginate(
         per_page=per_page,
         pages=math.ceil(total / per_page),
         next_after=next_after,
+    )
+
+
+def paginate_args(
+    session: Session,
+    select_stmt: Select[Any],
+    args: Mapping[str, Any],
+    *,
+    order_by: Sequence[ColumnElement[Any] | Any],
+) -> Page:
+    """``paginate`` with a list's query arguments as ``PageArgsSchema`` loads them (``page``,
+    ``per_page``, ``after``)."""
+    return paginate(
+        session, select_stmt, args["page"], args["per_page"], order_by=order_by, after=args.get("after")
     )
 
 

@@ -171,7 +171,7 @@ def kpi_scored(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         uow.session.add(row)
     row.score = Decimal(data["score"])
     row.targets_met = bool(data["targets_met"])
-    row.components = {name: value for name, value in data["components"].items()}
+    row.components = dict(data["components"])
     row.version = version
     row.updated_at = uow.now()
     mark_changed(uow.session, [(key[1], key[0], key[2])], row.updated_at)

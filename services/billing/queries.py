@@ -32,7 +32,7 @@ from services.billing.models import (
 from services.billing.payroll import APPROVED, get_run
 from shared.bulk import chunks
 from shared.errors import NotFound
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.uow import UnitOfWork
 
 
@@ -270,35 +270,29 @@ def _agents_query(args: Mapping[str, Any]) -> Select[Any]:
 # --- what the views call ----------------------------------------------------------------------------------
 
 
-def _page(uow: UnitOfWork, stmt: Select[Any], args: Mapping[str, Any], order: Sequence[Any]) -> Page:
-    return paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=order, after=args.get("after")
-    )
-
-
 def list_plans(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    page = _page(uow, _plans_query(args), args, PLANS_ORDER)
+    page = paginate_args(uow.session, _plans_query(args), args, order_by=PLANS_ORDER)
     return page.with_items([plan_view(p) for p in page.items])
 
 
 def list_performance(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _performance_query(args), args, range_order(Performance))
+    return paginate_args(uow.session, _performance_query(args), args, order_by=range_order(Performance))
 
 
 def list_worked_hours(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _worked_hours_query(args), args, range_order(WorkedHours))
+    return paginate_args(uow.session, _worked_hours_query(args), args, order_by=range_order(WorkedHours))
 
 
 def list_deductions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _deductions_query(args), args, DEDUCTIONS_ORDER)
+    return paginate_args(uow.session, _deductions_query(args), args, order_by=DEDUCTIONS_ORDER)
 
 
 def list_adjustments(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _adjustments_query(args), args, ADJUSTMENTS_ORDER)
+    return paginate_args(uow.session, _adjustments_query(args), args, order_by=ADJUSTMENTS_ORDER)
 
 
 def list_runs(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _runs_query(args), args, RUNS_ORDER)
+    return paginate_args(uow.session, _runs_query(args), args, order_by=RUNS_ORDER)
 
 
 def run(uow: UnitOfWork, run_id: str) -> PayrollRun:
@@ -308,7 +302,7 @@ def run(uow: UnitOfWork, run_id: str) -> PayrollRun:
 
 def run_payslips(uow: UnitOfWork, run_id: str, args: Mapping[str, Any]) -> Page:
     get_run(uow, run_id)
-    page = _page(uow, _payslips_query(args, run_id=run_id), args, RUN_PAYSLIPS_ORDER)
+    page = paginate_args(uow.session, _payslips_query(args, run_id=run_id), args, order_by=RUN_PAYSLIPS_ORDER)
     return page.with_items(payslip_views(uow, page.items))
 
 
@@ -318,13 +312,15 @@ def list_payslips(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     if uow.actor.role == "agent":
         args = {**args, "agent_id": uow.actor.sub}
         approved_only = True
-    page = _page(uow, _payslips_query(args, approved_only=approved_only), args, PAYSLIPS_ORDER)
+    page = paginate_args(
+        uow.session, _payslips_query(args, approved_only=approved_only), args, order_by=PAYSLIPS_ORDER
+    )
     return page.with_items(payslip_views(uow, page.items))
 
 
 def list_projects(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _projects_query(args), args, PROJECTS_ORDER)
+    return paginate_args(uow.session, _projects_query(args), args, order_by=PROJECTS_ORDER)
 
 
 def list_agents(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return _page(uow, _agents_query(args), args, AGENTS_ORDER)
+    return paginate_args(uow.session, _agents_query(args), args, order_by=AGENTS_ORDER)

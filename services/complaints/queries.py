@@ -19,7 +19,7 @@ from services.complaints.domain import ACTIVE_STATUSES, SlaClock
 from services.complaints.models import Complaint, HistoryEntry, Project, ProjectAgent, ProjectStaff
 from shared.db import is_postgres
 from shared.errors import NotFound
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.uow import Actor, UnitOfWork
 from shared.workdays import SHANGHAI
 
@@ -275,14 +275,7 @@ def list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 def list_complaints(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """One page of the complaints the caller may see, newest first, shaped for the view."""
-    page = paginate(
-        uow.session,
-        list_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=COMPLAINT_ORDER,
-        after=args.get("after"),
-    )
+    page = paginate_args(uow.session, list_query(uow.actor, args), args, order_by=COMPLAINT_ORDER)
     now = uow.now()
     return page.with_items([complaint_view(row, now, row.agent_name) for row in page.items])
 

@@ -120,10 +120,8 @@ def summaries_by_agent(uow: UnitOfWork, project_id: str, period: str) -> dict[st
     )
     out: dict[str, domain.PeriodData] = {}
     for row in uow.session.connection().execute(stmt):
-        (agent_id, days, receptions, inquiries, orders, sales, a_total, a_weight, f_total, f_weight) = row[
-            :10
-        ]
-        satisfied, votes, refunds, helps = row[10:]
+        agent_id, days, receptions, inquiries, orders, sales = row[:6]
+        a_total, a_weight, f_total, f_weight, satisfied, votes, refunds, helps = row[6:]
         out[agent_id] = domain.PeriodData(
             days=int(days),
             receptions=int(receptions or 0),

@@ -10,7 +10,7 @@ from sqlalchemy import Select, String, and_, cast, or_, select
 
 from services.quality.config import QualitySettings
 from services.quality.models import AgentDay, Conversation, KpiScore, Project, ProjectAgent, Review, Scorecard
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.uow import Actor, UnitOfWork
 
 AGENT_DAY_ORDER = (AgentDay.date.desc(), AgentDay.agent_id.desc())
@@ -20,12 +20,15 @@ SCORECARD_ORDER = (Scorecard.created_at.desc(), Scorecard.id.desc())
 KPI_ORDER = (KpiScore.period.desc(), KpiScore.agent_id)
 
 
+def _own_projects(actor: Actor) -> Select[Any]:
+    return select(Project.project_id).where(Project.merchant_id == actor.merchant_id)
+
+
 def _tenant(stmt: Select[Any], actor: Actor, column: Any) -> Select[Any]:
     """Only the merchant's own projects for a merchant."""
     if actor.role != "merchant":
         return stmt
-    own = select(Project.project_id).where(Project.merchant_id == actor.merchant_id)
-    return stmt.where(column.in_(own))
+    return stmt.where(column.in_(_own_projects(actor)))
 
 
 def _range(stmt: Select[Any], args: Mapping[str, Any], model: Any, day: Any) -> Select[Any]:
@@ -49,14 +52,7 @@ def agent_day_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 
 def list_agent_days(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return paginate(
-        uow.session,
-        agent_day_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=AGENT_DAY_ORDER,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, agent_day_query(uow.actor, args), args, order_by=AGENT_DAY_ORDER)
 
 
 def conversation_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
@@ -74,14 +70,7 @@ def conversation_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 
 def list_conversations(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return paginate(
-        uow.session,
-        conversation_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=CONVERSATION_ORDER,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, conversation_query(uow.actor, args), args, order_by=CONVERSATION_ORDER)
 
 
 def review_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
@@ -93,14 +82,7 @@ def review_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 
 def list_reviews(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return paginate(
-        uow.session,
-        review_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=REVIEW_ORDER,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, review_query(uow.actor, args), args, order_by=REVIEW_ORDER)
 
 
 def scorecard_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
@@ -110,20 +92,12 @@ def scorecard_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
     if args.get("project_id"):
         stmt = stmt.where(or_(Scorecard.project_id == args["project_id"], Scorecard.project_id.is_(None)))
     if actor.role == "merchant":
-        own = select(Project.project_id).where(Project.merchant_id == actor.merchant_id)
-        stmt = stmt.where(or_(Scorecard.project_id.is_(None), Scorecard.project_id.in_(own)))
+        stmt = stmt.where(or_(Scorecard.project_id.is_(None), Scorecard.project_id.in_(_own_projects(actor))))
     return stmt
 
 
 def list_scorecards(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
-    return paginate(
-        uow.session,
-        scorecard_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=SCORECARD_ORDER,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, scorecard_query(uow.actor, args), args, order_by=SCORECARD_ORDER)
 
 
 def kpi_query(actor: Actor, args: Mapping[str, Any], settings: QualitySettings) -> Select[Any]:
@@ -151,14 +125,7 @@ def kpi_query(actor: Actor, args: Mapping[str, Any], settings: QualitySettings) 
 
 
 def list_kpi(uow: UnitOfWork, args: Mapping[str, Any], settings: QualitySettings) -> Page:
-    page = paginate(
-        uow.session,
-        kpi_query(uow.actor, args, settings),
-        args["page"],
-        args["per_page"],
-        order_by=KPI_ORDER,
-        after=args.get("after"),
-    )
+    page = paginate_args(uow.session, kpi_query(uow.actor, args, settings), args, order_by=KPI_ORDER)
     return page.with_items([kpi_view(row.KpiScore, settings, row.name) for row in page.items])
 
 

@@ -44,10 +44,6 @@ def month_of_week(monday: dt.date) -> str:
     return f"{thursday.year:04d}-{thursday.month:02d}"
 
 
-def _percent(value: Decimal | None) -> Decimal | None:
-    return None if value is None else domain.round2(value)
-
-
 def _targets_view(data: domain.PeriodData, targets: domain.Targets) -> dict[str, Any]:
     return {
         "figures": {
@@ -158,10 +154,10 @@ def weekly_review(
                 "name": names.get(agent_id),
                 "days": week_data.days,
                 "receptions": week_data.receptions,
-                "conversion_rate": _percent(week_data.conversion_rate),
+                "conversion_rate": week_data.conversion_rate,
                 "avg_response_seconds": week_data.avg_response_seconds,
                 "sales_amount": week_data.sales_amount,
-                "satisfaction_rate": _percent(week_data.satisfaction_rate),
+                "satisfaction_rate": week_data.satisfaction_rate,
                 "conversations": counts["total"],
                 "flagged": counts["flagged"],
                 "reviews": len(agent_percents),

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from services.recruitment import domain
 from services.recruitment.models import Candidate, Match, Project, Requisition
 from shared.errors import NotFound
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.uow import UnitOfWork
 
 CANDIDATE_NOT_FOUND = "There is no candidate with this id."
@@ -131,11 +131,4 @@ def _page(
     args: Mapping[str, Any],
 ) -> Page:
     filters = {key: value for key, value in args.items() if key not in _PAGING and value is not None}
-    return paginate(
-        uow.session,
-        query(filters),
-        args["page"],
-        args["per_page"],
-        order_by=order,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, query(filters), args, order_by=order)

@@ -38,7 +38,7 @@ from services.scheduling.roster import (
     version_shifts,
 )
 from shared.errors import NotFound, ValidationFailed
-from shared.pagination import Page, paginate, set_total_count
+from shared.pagination import Page, paginate_args, set_total_count
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
@@ -53,9 +53,7 @@ def _page(
     shape: Callable[[Any], Any],
 ) -> dict[str, Any]:
     """One page of ``stmt`` sorted by ``order_by``: ``?after=`` walks on by keyset, ``?page=`` numbers."""
-    result = paginate(
-        uow.session, stmt, args["page"], args["per_page"], order_by=order_by, after=args.get("after")
-    )
+    result = paginate_args(uow.session, stmt, args, order_by=order_by)
     return {
         "items": [shape(row) for row in result.items],
         "total": result.total,
@@ -449,14 +447,7 @@ def kpi_warning_page(uow: UnitOfWork, project_id: str, args: Mapping[str, Any]) 
     """The project's agents whose KPI is below quality's warning threshold for several months in a row
     (all agents with a KPI when ``all``), with their pool names."""
     project = project_for(uow, project_id)
-    page = paginate(
-        uow.session,
-        kpi_warning_query(project.id, args),
-        args["page"],
-        args["per_page"],
-        order_by=KPI_ORDER,
-        after=args.get("after"),
-    )
+    page = paginate_args(uow.session, kpi_warning_query(project.id, args), args, order_by=KPI_ORDER)
     names = agent_names(uow.session, project.id)
     return page.with_items(
         [

@@ -18,7 +18,7 @@ from services.training.config import TrainingSettings
 from services.training.domain import CohortStatus, Outcome, PassMarks, TraineeStatus
 from services.training.models import Cohort, CoursewareItem, Project, Retraining, Trainee
 from shared.errors import Conflict, NotFound
-from shared.pagination import Page, paginate
+from shared.pagination import Page, paginate_args
 from shared.uow import Actor, UnitOfWork
 from shared.workdays import is_workday
 
@@ -260,14 +260,7 @@ def cohort_list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 def cohort_page(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """A page of cohorts, newest first (filters: merchant_id for the vendor, project_id, status)."""
-    page = paginate(
-        uow.session,
-        cohort_list_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=COHORT_ORDER,
-        after=args.get("after"),
-    )
+    page = paginate_args(uow.session, cohort_list_query(uow.actor, args), args, order_by=COHORT_ORDER)
     return page.with_items(
         [_cohort_view(r, r.company_name, r.assessor, int(r.enrolled), int(r.admitted)) for r in page.items]
     )
@@ -300,13 +293,8 @@ def trainee_list_query(actor: Actor, cohort_id: str, args: Mapping[str, Any]) ->
 
 def trainee_page(uow: UnitOfWork, cohort_id: str, args: Mapping[str, Any]) -> Page:
     """A page of a cohort's trainees in enrolment order (filter: status)."""
-    page = paginate(
-        uow.session,
-        trainee_list_query(uow.actor, cohort_id, args),
-        args["page"],
-        args["per_page"],
-        order_by=TRAINEE_ORDER,
-        after=args.get("after"),
+    page = paginate_args(
+        uow.session, trainee_list_query(uow.actor, cohort_id, args), args, order_by=TRAINEE_ORDER
     )
     if not page.items:
         get_cohort(uow, cohort_id)  # an empty page: tell an empty cohort from one the caller may not see
@@ -460,11 +448,4 @@ def retraining_list_query(actor: Actor, args: Mapping[str, Any]) -> Select[Any]:
 
 def retraining_page(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     """Retraining records, newest first (filters: project_id, agent_id, status)."""
-    return paginate(
-        uow.session,
-        retraining_list_query(uow.actor, args),
-        args["page"],
-        args["per_page"],
-        order_by=RETRAINING_ORDER,
-        after=args.get("after"),
-    )
+    return paginate_args(uow.session, retraining_list_query(uow.actor, args), args, order_by=RETRAINING_ORDER)
