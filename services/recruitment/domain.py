@@ -105,6 +105,8 @@ class RequisitionReason(StrEnum):
     TRAINING_SHORTFALL = "training_shortfall"
     RESERVE_SHORTFALL = "reserve_shortfall"
     SURGE = "surge"
+    #: a published staffing plan needs more agents than the pool has (scheduling's plan.published)
+    PLAN = "plan"
 
 
 #: Statuses that hold a candidate for one project (the project's close releases them).

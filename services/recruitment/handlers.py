@@ -48,6 +48,10 @@ def on_surge_accepted(uow: UnitOfWork, event: Event) -> None:
     _replacements(uow, event, event.data["uncovered"], reason, f"surge:{event.data['surge_id']}")
 
 
+def on_plan_published(uow: UnitOfWork, event: Event) -> None:
+    requisitions.plan_requisition(uow, event.data, load_settings())
+
+
 def _replacements(
     uow: UnitOfWork, event: Event, agents: int, reason: domain.RequisitionReason, source_ref: str
 ) -> None:
@@ -65,4 +69,5 @@ HANDLERS: dict[str, Handler] = {
     "training.shortfall": on_training_shortfall,
     "reserve.shortfall": on_reserve_shortfall,
     "surge.accepted": on_surge_accepted,
+    "plan.published": on_plan_published,
 }

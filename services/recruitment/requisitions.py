@@ -471,3 +471,32 @@ def replacement_requisition(
         start=today_shanghai(uow.now()),
         config=config,
     )
+
+
+def plan_requisition(
+    uow: UnitOfWork, data: Mapping[str, Any], config: RecruitmentSettings
+) -> Requisition | None:
+    """A published staffing plan is ``gap`` agents short: ask for what the campaign's earlier plans have
+    not already asked for and is still being recruited (their open requisitions' seats), so re-planning a
+    campaign does not recruit twice for the same shortfall. A re-sent event changes nothing."""
+    campaign = data["campaign_id"]
+    pending = (
+        uow.session.scalar(
+            select(func.coalesce(func.sum(Requisition.seats), 0)).where(
+                Requisition.project_id == data["project_id"],
+                Requisition.reason == domain.RequisitionReason.PLAN,
+                Requisition.source_ref.like(f"plan:{campaign}:%"),
+                Requisition.source_ref != f"plan:{campaign}:{data['plan_id']}",
+                Requisition.status.in_(tuple(domain.OPEN_REQUISITION_STATUSES)),
+            )
+        )
+        or 0
+    )
+    return replacement_requisition(
+        uow,
+        data["project_id"],
+        int(data["gap"]) - int(pending),
+        reason=domain.RequisitionReason.PLAN,
+        source_ref=f"plan:{campaign}:{data['plan_id']}",
+        config=config,
+    )

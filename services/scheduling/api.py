@@ -2,28 +2,57 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from services.scheduling import agenda, attrition, estimates, exports, queries, roster, surges, timesheets
+from services.scheduling import (
+    agenda,
+    attrition,
+    estimates,
+    exports,
+    planning,
+    queries,
+    roster,
+    siteplan,
+    surges,
+    timesheets,
+)
 from services.scheduling.config import SchedulingSettings, load_settings
 from services.scheduling.schemas import (
     BatchDepartureRequestSchema,
+    CampaignPage,
+    CampaignRequestSchema,
+    CampaignSchema,
+    CoverageArgsSchema,
+    CoveragePage,
     DepartureRequestSchema,
     DepartureResultSchema,
     ExportQuerySchema,
+    HistoryArgsSchema,
+    HistoryDaysSchema,
+    HistoryImportSchema,
+    HistoryResultSchema,
+    HistoryRowSchema,
     KpiStandingPage,
     KpiWarningArgsSchema,
+    PlanIntervalArgsSchema,
+    PlanIntervalPage,
+    PlanPage,
+    PlanRequestSchema,
+    PlanSchema,
     PoolArgsSchema,
+    PoolMemberUpdateSchema,
     PoolSchema,
     RosterDetailSchema,
     RosterQuerySchema,
     RosterRequestSchema,
     RosterVersionPage,
     RosterViewSchema,
+    SitePlanSchema,
     StaffingRequestSchema,
     StaffingResultSchema,
     SurgeArgsSchema,
@@ -39,9 +68,17 @@ from services.scheduling.schemas import (
     TimesheetResultSchema,
 )
 from shared.auth import ROLES, ensure_self_or_roles, roles_required
+from shared.errors import ValidationFailed
 from shared.pagination import PageArgsSchema
+from shared.tabular import XLSX_MIME, Column, LangArgs, parse_table
 from shared.web import current_uow, get_settings, idempotent, keep_on_refusal, transactional
-from shared.web.downloads import export_response, export_responses
+from shared.web.downloads import (
+    export_response,
+    export_responses,
+    read_upload,
+    upload_request_body,
+    workbook_response,
+)
 
 blp = Blueprint("scheduling", __name__, url_prefix="/api/v1", description="Pool, rosters, surges, attrition")
 
@@ -415,3 +452,256 @@ def agent_shifts_ics(args: dict[str, Any], agent_id: str) -> Response:
         content_type="text/calendar; charset=utf-8",
         headers={"Content-Disposition": f'inline; filename="shifts-{agent_id}.ics"'},
     )
+
+
+# --- workforce planning (人力规划) -------------------------------------------------------------------------
+
+_HISTORY_COLUMNS = (
+    Column("date", "日期", kind="date"),
+    Column("time", "时段"),
+    Column("channel", "渠道"),
+    Column("consultations", "咨询量", kind="number"),
+)
+#: a CSV line of history is about 30 bytes; the JSON import's row cap applies to files too
+_HISTORY_MAX_ROWS = 50_000
+
+
+@blp.route("/projects/<project_id>/demand-history")
+class DemandHistoryResource(MethodView):
+    @roles_required(*PLANNERS)
+    @blp.arguments(HistoryArgsSchema, location="query")
+    @blp.response(200, HistoryDaysSchema)
+    def get(self, args: dict[str, Any], project_id: str) -> dict[str, Any]:
+        """Consultations per day and channel, as imported (daily totals of the half-hours)"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return {
+            "items": planning.history_daily(
+                uow.session, project_id, args["from_"], args["to"], args.get("channel")
+            )
+        }
+
+    @idempotent
+    @roles_required(*PLANNERS)
+    @blp.arguments(HistoryImportSchema)
+    @blp.response(200, HistoryResultSchema)
+    def post(self, data: dict[str, Any], project_id: str) -> dict[str, Any]:
+        """Import last year's consultations: per half-hour (time) or per day (spread by profile); all or
+        nothing, a (day, channel) sent again replaces what was there"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.import_history(uow, project_id, data["rows"], data.get("profile"))
+
+
+@blp.route("/projects/<project_id>/demand-history/import", methods=["POST"])
+@transactional
+@roles_required(*PLANNERS)
+@blp.response(200, HistoryResultSchema)
+@blp.doc(
+    description="CSV (UTF-8, GBK, GB18030) or .xlsx with the columns 日期 (date), 时段 (time: HH:00 or "
+    "HH:30, blank for a daily total), 渠道 (channel: 售前/售后/合计 or presale/aftersale/all), 咨询量 "
+    "(consultations). Daily totals are spread over the day by the seed's peak hours. All or nothing.",
+    requestBody=upload_request_body(),
+)
+def import_demand_history(project_id: str) -> dict[str, Any]:
+    """Import last year's consultations from a file (all or nothing)"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    raw = read_upload(_HISTORY_MAX_ROWS * 40, what="history file")
+    parsed = parse_table(
+        raw,
+        _HISTORY_COLUMNS,
+        HistoryRowSchema(),
+        max_rows=_HISTORY_MAX_ROWS,
+        required=("date", "channel", "consultations"),
+    )
+    if parsed.errors:
+        raise ValidationFailed(parsed.errors, detail="The file has problems; nothing was imported.")
+    return planning.import_history(uow, project_id, parsed.items, None)
+
+
+@blp.route("/projects/<project_id>/campaigns")
+class CampaignsResource(MethodView):
+    @roles_required(*PLANNERS, "merchant")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, CampaignPage)
+    def get(self, args: dict[str, Any], project_id: str) -> Any:
+        """The project's campaigns, newest first"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.campaigns_page(uow.session, project_id, args)
+
+    @idempotent
+    @roles_required(*PLANNERS)
+    @blp.arguments(CampaignRequestSchema)
+    @blp.response(201, CampaignSchema)
+    def post(self, data: dict[str, Any], project_id: str) -> Any:
+        """Plan a promotion: phases (warm-up, festival day, after-sales), volume drivers, service target"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.create_campaign(uow, project_id, data)
+
+
+@blp.route("/projects/<project_id>/campaigns/<campaign_id>")
+class CampaignResource(MethodView):
+    @roles_required(*PLANNERS, "merchant")
+    @blp.response(200, CampaignSchema)
+    def get(self, project_id: str, campaign_id: str) -> Any:
+        """One campaign"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.get_campaign(uow.session, project_id, campaign_id)
+
+    @idempotent
+    @roles_required(*PLANNERS)
+    @blp.arguments(CampaignRequestSchema)
+    @blp.response(200, CampaignSchema)
+    def put(self, data: dict[str, Any], project_id: str, campaign_id: str) -> Any:
+        """Replace a campaign's phases and parameters (its plans keep what they were computed from)"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.update_campaign(uow, project_id, campaign_id, data)
+
+
+@blp.route("/projects/<project_id>/campaigns/<campaign_id>/plans")
+class PlansResource(MethodView):
+    @roles_required(*PLANNERS, "merchant")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, PlanPage)
+    def get(self, args: dict[str, Any], project_id: str, campaign_id: str) -> Any:
+        """The campaign's plans, newest first"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.plans_page(uow.session, project_id, campaign_id, args)
+
+    @idempotent
+    @roles_required(*PLANNERS)
+    @blp.arguments(PlanRequestSchema)
+    @blp.response(201, PlanSchema)
+    def post(self, data: dict[str, Any], project_id: str, campaign_id: str) -> Any:
+        """Compute a plan: forecast per half-hour → agents (Erlang C / 100 an hour) → shifts that follow the
+        demand → a roster draft; coverage per interval and why any stays short"""
+        uow = current_uow()
+        queries.project_for(uow, project_id)
+        return planning.plan_campaign(uow, project_id, campaign_id, cfg(), publish=data["publish"])
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>")
+@roles_required(*PLANNERS, "merchant")
+@blp.response(200, PlanSchema)
+def get_plan(project_id: str, plan_id: str) -> Any:
+    """One plan: headcount needed and available, coverage, the greedy baseline beside it, warnings"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return planning.get_plan(uow.session, project_id, plan_id)
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>/publish", methods=["POST"])
+@transactional
+@roles_required(*PLANNERS)
+@blp.response(200, PlanSchema)
+def publish_plan(project_id: str, plan_id: str) -> Any:
+    """Publish the plan and its roster; plan.published asks recruitment for the gap"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return planning.publish_plan(uow, project_id, plan_id)
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>/intervals")
+@roles_required(*PLANNERS, "merchant")
+@blp.arguments(PlanIntervalArgsSchema, location="query")
+@blp.response(200, PlanIntervalPage)
+def plan_intervals(args: dict[str, Any], project_id: str, plan_id: str) -> Any:
+    """The forecast per half-hour beside last year, and the agents each method needs"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return planning.intervals_page(uow.session, project_id, plan_id, args)
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>/coverage")
+@roles_required(*PLANNERS, "merchant")
+@blp.arguments(CoverageArgsSchema, location="query")
+@blp.response(200, CoveragePage)
+def plan_coverage(args: dict[str, Any], project_id: str, plan_id: str) -> Any:
+    """Required vs rostered agents per half-hour and skill; a short interval names the rule that binds"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return planning.coverage_page(uow.session, project_id, plan_id, args)
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>/site-plan")
+@roles_required(*PLANNERS, "merchant")
+@blp.response(200, SitePlanSchema)
+def site_plan(project_id: str, plan_id: str) -> Any:
+    """Site and resources for the plan's busiest moment (3 m² a person, 1 admin per 100, …)"""
+    uow = current_uow()
+    project = queries.project_for(uow, project_id)
+    return planning.site_plan_view(uow.session, project, plan_id, cfg())
+
+
+_SITE_COLUMNS = (
+    Column("item", "项目", "item"),
+    Column("quantity", "数量", "quantity"),
+    Column("unit", "单位", "unit"),
+    Column("basis", "依据", "basis"),
+)
+_DAY_COLUMNS = (
+    Column("date", "日期", "date", kind="date"),
+    Column("required_hours", "需求工时", "required hours", kind="number"),
+    Column("scheduled_hours", "排班工时", "scheduled hours", kind="number"),
+    Column("short_hours", "缺口工时", "short hours", kind="number"),
+    Column("presale", "售前人数", "presale agents", kind="integer"),
+    Column("aftersale", "售后人数", "aftersale agents", kind="integer"),
+    Column("triage", "分流人数", "triage agents", kind="integer"),
+)
+
+
+@blp.route("/projects/<project_id>/plans/<plan_id>/site-plan.xlsx")
+@roles_required(*PLANNERS, "merchant")
+@blp.arguments(LangArgs, location="query")
+@blp.response(200, {"format": "binary", "type": "string"}, content_type=XLSX_MIME)
+def site_plan_xlsx(args: dict[str, Any], project_id: str, plan_id: str) -> Response:
+    """The site plan and the plan's days as a workbook"""
+    uow = current_uow()
+    project = queries.project_for(uow, project_id)
+    view = planning.site_plan_view(uow.session, project, plan_id, cfg())
+    plan = planning.get_plan(uow.session, project_id, plan_id)
+    zh = args["lang"] == "zh"
+    lines = [
+        (
+            siteplan.ITEMS_ZH.get(x["item"], x["item"]) if zh else x["item"],
+            str(x["quantity"]),
+            x["unit"],
+            x["basis"],
+        )
+        for x in view["lines"]
+    ]
+    days = [
+        (
+            dt.date.fromisoformat(d["date"]),
+            d["required_hours"],
+            d["scheduled_hours"],
+            d["short_hours"],
+            d["agents"].get("presale", 0),
+            d["agents"].get("aftersale", 0),
+            d["agents"].get("triage", 0),
+        )
+        for d in plan.summary.get("days", [])
+    ]
+    sheets = [
+        ("场地与物资" if zh else "site", _SITE_COLUMNS, lines),
+        ("每日" if zh else "days", _DAY_COLUMNS, days),
+    ]
+    return workbook_response(sheets, filename=f"site-plan-{project_id}-v{plan.version}", lang=args["lang"])
+
+
+@blp.route("/projects/<project_id>/pool/<agent_id>", methods=["PATCH"])
+@transactional
+@roles_required(*PLANNERS)
+@blp.arguments(PoolMemberUpdateSchema)
+@blp.response(200, PoolMemberUpdateSchema)
+def update_pool_member(data: dict[str, Any], project_id: str, agent_id: str) -> Any:
+    """Mark an agent as part-time (兼职) on this project: short shifts, pre-sales or after-sales triage"""
+    uow = current_uow()
+    queries.project_for(uow, project_id)
+    return planning.set_part_time(uow, project_id, agent_id, data["part_time"])

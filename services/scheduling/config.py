@@ -21,6 +21,13 @@ def _positive(key: str, value: _N) -> _N:
     return value
 
 
+def _fraction(key: str, value: float, *, lower: bool = False, upper: bool = False) -> float:
+    """A share: strictly between 0 and 1, or including the ends ``lower``/``upper`` allow."""
+    if value < 0 or value > 1 or (value == 0 and not lower) or (value == 1 and not upper):
+        raise ConfigError(f"{key} must be a share between 0 and 1, got {value}")
+    return value
+
+
 Peaks = tuple[tuple[int, int], ...]
 
 
@@ -54,6 +61,18 @@ class SchedulingSettings:
     surge_large_notice_days: int = 7
     peaks: Peaks = DEFAULT_PEAKS
     receptions_per_hour: Decimal = Decimal("100")
+    #: workforce planning: the whole plan's solver time (shift counts, then the roster), seconds
+    plan_time_limit: float = 20.0
+    #: service target when the order names none: share answered within the first-response target
+    service_level: float = 0.8
+    #: seconds, when the order has no first-response target (首响)
+    answer_seconds: float = 20.0
+    max_occupancy: float = 0.85
+    shrinkage: float = 0.3
+    #: conversations one chat agent handles at once
+    chat_concurrency: int = 3
+    #: share of after-sales agents doing triage (前端分流), which part-timers may do
+    triage_share: float = 0.3
 
     @property
     def rules(self) -> Rules:
@@ -87,6 +106,26 @@ class SchedulingSettings:
             surge_large_notice_days=positive(env_int, "SURGE_LARGE_NOTICE_DAYS", d.surge_large_notice_days),
             peaks=_peaks(env, "SCHEDULING_PEAK_HOURS", d.peaks),
             receptions_per_hour=positive(env_decimal, "RECEPTIONS_PER_HOUR", d.receptions_per_hour),
+            plan_time_limit=positive(env_float, "PLAN_TIME_LIMIT", d.plan_time_limit),
+            service_level=_fraction(
+                "SCHEDULING_SERVICE_LEVEL", env_float(env, "SCHEDULING_SERVICE_LEVEL", d.service_level)
+            ),
+            answer_seconds=positive(env_float, "ANSWER_SECONDS", d.answer_seconds),
+            max_occupancy=_fraction(
+                "SCHEDULING_MAX_OCCUPANCY",
+                env_float(env, "SCHEDULING_MAX_OCCUPANCY", d.max_occupancy),
+                upper=True,
+            ),
+            shrinkage=_fraction(
+                "SCHEDULING_SHRINKAGE", env_float(env, "SCHEDULING_SHRINKAGE", d.shrinkage), lower=True
+            ),
+            chat_concurrency=positive(env_int, "CHAT_CONCURRENCY", d.chat_concurrency),
+            triage_share=_fraction(
+                "SCHEDULING_TRIAGE_SHARE",
+                env_float(env, "SCHEDULING_TRIAGE_SHARE", d.triage_share),
+                lower=True,
+                upper=True,
+            ),
         )
 
 

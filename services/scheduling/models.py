@@ -45,6 +45,8 @@ class Project(Base):
     service_end: Mapped[str | None] = mapped_column(String(5))
     go_live_date: Mapped[dt.date | None] = mapped_column(Date)
     company_name: Mapped[str | None] = mapped_column(String(200))
+    #: the order's first-response target (首响, seconds): the service level's answer threshold
+    first_response_seconds: Mapped[int | None] = mapped_column(Integer)
     #: confirmed | closed
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     #: occurred_at of the newest event applied: an older event arriving late does not overwrite it
@@ -74,6 +76,8 @@ class PoolAgent(Base):
     departed_on: Mapped[dt.date | None] = mapped_column(Date)
     departure_reason: Mapped[str | None] = mapped_column(Text)
     replaced_by: Mapped[str | None] = mapped_column(String(64))
+    #: works part-time on this project (兼职): short shifts, pre-sales reception or after-sales triage only
+    part_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class Roster(Base):
@@ -121,7 +125,8 @@ class RosterSlot(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     roster_id: Mapped[str] = mapped_column(ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
     date: Mapped[dt.date] = mapped_column(Date)
-    shift: Mapped[str] = mapped_column(String(20))
+    #: morning/afternoon/night, or a planned shift such as ``08:00-16:00 presale``
+    shift: Mapped[str] = mapped_column(String(40))
     start_minute: Mapped[int] = mapped_column(Integer)
     minutes: Mapped[int] = mapped_column(Integer)
     needed: Mapped[int] = mapped_column(Integer)
@@ -142,10 +147,12 @@ class RosterAssignment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     roster_id: Mapped[str] = mapped_column(ForeignKey("rosters.id", ondelete="CASCADE"), index=True)
     date: Mapped[dt.date] = mapped_column(Date)
-    shift: Mapped[str] = mapped_column(String(20))
+    shift: Mapped[str] = mapped_column(String(40))
     start_minute: Mapped[int] = mapped_column(Integer)
     minutes: Mapped[int] = mapped_column(Integer)
     agent_id: Mapped[str] = mapped_column(String(64))
+    #: the work on a planned shift: presale, aftersale or triage (null on a seat-based roster)
+    skill: Mapped[str | None] = mapped_column(String(20))
     #: the agent's pool role when rostered: active | reserve
     role: Mapped[str] = mapped_column(String(10))
 
@@ -223,3 +230,119 @@ class KpiStanding(Base):
     warning: Mapped[bool] = mapped_column(Boolean)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+# --- workforce planning (人力规划) -------------------------------------------------------------------------
+
+
+class DemandHistory(Base):
+    """Consultations in one half-hour of a past day, per channel (presale, aftersale or all): the
+    forecast's history. A daily total is stored spread over the day by the profile it came with."""
+
+    __tablename__ = "demand_history"
+    __table_args__ = (UniqueConstraint("project_id", "date", "minute", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    minute: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))
+    consultations: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    #: interval | daily (a daily total spread by an intraday profile)
+    source: Mapped[str] = mapped_column(String(10))
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Campaign(Base):
+    """A promotion to plan for (大促活动), its phases and the parameters of its plan."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_project", "project_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    festival_day: Mapped[dt.date] = mapped_column(Date)
+    last_year_festival_day: Mapped[dt.date] = mapped_column(Date)
+    phases: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: forecast, staffing, shifts and site settings as sent (JSON-safe)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class StaffingPlan(Base):
+    """One computed plan of a campaign: forecast, agents per interval, the roster draft it made."""
+
+    __tablename__ = "staffing_plans"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "version"),
+        Index("ix_staffing_plans_project", "project_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    #: draft | published
+    status: Mapped[str] = mapped_column(String(20))
+    date_from: Mapped[dt.date] = mapped_column(Date)
+    date_to: Mapped[dt.date] = mapped_column(Date)
+    method: Mapped[str] = mapped_column(String(10))
+    roster_id: Mapped[str | None] = mapped_column(String(36))
+    #: agents the plan needs, agents in the pool, and the difference recruitment is asked for
+    required_agents: Mapped[int] = mapped_column(Integer)
+    available_agents: Mapped[int] = mapped_column(Integer)
+    gap: Mapped[int] = mapped_column(Integer)
+    peak_agents: Mapped[int] = mapped_column(Integer)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class PlanInterval(Base):
+    """A plan's half-hour for one channel: last year, forecast, bot, and the agents each method needs."""
+
+    __tablename__ = "plan_intervals"
+    __table_args__ = (UniqueConstraint("plan_id", "date", "minute", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("staffing_plans.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    minute: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))
+    phase: Mapped[str] = mapped_column(String(20))
+    last_year: Mapped[float] = mapped_column(Float)
+    forecast: Mapped[float] = mapped_column(Float)
+    bot: Mapped[float] = mapped_column(Float)
+    traffic: Mapped[float] = mapped_column(Float)
+    erlang_agents: Mapped[int] = mapped_column(Integer)
+    simple_agents: Mapped[int] = mapped_column(Integer)
+    own_agents: Mapped[int] = mapped_column(Integer)
+    required: Mapped[int] = mapped_column(Integer)
+    service_level: Mapped[float] = mapped_column(Float)
+    occupancy: Mapped[float] = mapped_column(Float)
+
+
+class PlanCoverage(Base):
+    """A plan's half-hour for one skill: agents required and rostered, and why any are missing."""
+
+    __tablename__ = "plan_coverage"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "date", "minute", "skill"),
+        Index("ix_plan_coverage_short", "plan_id", "short", "date", "minute"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("staffing_plans.id", ondelete="CASCADE"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    minute: Mapped[int] = mapped_column(Integer)
+    skill: Mapped[str] = mapped_column(String(10))
+    required: Mapped[int] = mapped_column(Integer)
+    scheduled: Mapped[int] = mapped_column(Integer)
+    short: Mapped[int] = mapped_column(Integer)
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    detail: Mapped[str | None] = mapped_column(Text)

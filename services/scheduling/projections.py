@@ -35,6 +35,7 @@ def project_confirmed(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.
         "service_end": data["service_hours"]["end"],
         "go_live_date": data["go_live_date"],
         "company_name": company_name(data),
+        "first_response_seconds": _seconds((data.get("metrics") or {}).get("first_response_seconds")),
     }
     newer = is_newer(project.last_event_at, occurred_at)
     for key, value in values.items():
@@ -44,6 +45,15 @@ def project_confirmed(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.
     if newer:
         project.last_event_at = occurred_at
     project.updated_at = uow.now()
+
+
+def _seconds(value: Any) -> int | None:
+    """The order's first-response target, when it is a positive number of seconds."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        return None
+    return seconds if seconds > 0 else None
 
 
 def project_updated(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:

@@ -126,6 +126,8 @@ def roster_agents(members: Sequence[PoolMember]) -> list[RosterAgent]:
             reserve=m.role == "reserve",
             departs_on=m.agent.departed_on,
             order=m.position,
+            skills=frozenset(m.agent.skills or ()),
+            part_time=bool(m.agent.part_time),
         )
         for m in members
     ]
@@ -202,7 +204,7 @@ def effective_slots(session: Session, chosen: dict[dt.date, Roster]) -> list[Ros
 
 
 def to_assignment(row: RosterAssignment) -> Assignment:
-    return Assignment(row.agent_id, row.date, row.shift, row.start_minute, row.minutes)
+    return Assignment(row.agent_id, row.date, row.shift, row.start_minute, row.minutes, row.skill)
 
 
 def _next_version(session: Session, project_id: str) -> int:
@@ -309,6 +311,7 @@ def save_roster(uow: UnitOfWork, draft: RosterDraft, *, publish: bool) -> Roster
                 minutes=item.minutes,
                 agent_id=item.agent_id,
                 role=draft.roles.get(item.agent_id, "active"),
+                skill=item.skill,
             )
         )
     roster.binding_rules = binding_rules(gaps)
@@ -364,6 +367,7 @@ def _publish(uow: UnitOfWork, roster: Roster) -> None:
                     "hours": hours_text(r.minutes),
                     "agent_id": r.agent_id,
                     "role": r.role,
+                    "skill": r.skill,
                 }
                 for r in rows
             ],

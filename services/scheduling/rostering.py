@@ -33,18 +33,33 @@ _PEAK_WEIGHT = 10_000
 _RESERVE_WEIGHT = 1_000
 _NIGHT_WEIGHT = 60
 _FAIR_WEIGHT = 1
+#: beyond this many shifts a day the rest rule is written as linear rows, not clauses per pair
+_PAIRWISE_REST_MAX = 6
 #: how many minutes ahead a reserve agent is ranked in the balanced starting rosters (0, 2, 3, 4 shifts)
 _BALANCED_PENALTIES = (0, 16 * 60, 24 * 60, 32 * 60)
 
 
 @dataclass(frozen=True)
 class ShiftTemplate:
-    """One of the day's shifts (班次): ``night`` is the one around midnight."""
+    """One of the day's shifts (班次): ``night`` is the one around midnight.
+
+    A demand-driven roster (workforce planning) has many shifts a day, each for one skill: ``skill`` is
+    the work done on it, ``accepts`` the agent skills that may take it (None: anyone) and ``part_time``
+    whether it is for part-timers (True), full-timers (False) or either (None).
+    """
 
     name: str
     start_minute: int
     minutes: int
     peak_minutes: int = 0
+    skill: str | None = None
+    accepts: frozenset[str] | None = None
+    part_time: bool | None = None
+
+    @property
+    def part(self) -> str:
+        """The part of the day agents declare availability for: morning, afternoon or night."""
+        return shift_part(self.name, self.start_minute, self.minutes)
 
     @property
     def end_minute(self) -> int:
@@ -61,6 +76,11 @@ class ShiftTemplate:
 
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def shift_part(name: str, start_minute: int, minutes: int) -> str:
+    """A named shift is its own part of the day; any other is placed by its middle."""
+    return name if name in SHIFT_NAMES else _name_for(start_minute, minutes)
 
 
 def parse_hhmm(value: str) -> int:
@@ -156,9 +176,19 @@ class RosterAgent:
     departs_on: dt.date | None = None
     #: lower is better (the pool order): breaks ties when choosing among equals
     order: int = 0
+    #: presale / aftersale (售前/售后); None: not considered (shifts without a skill)
+    skills: frozenset[str] | None = None
+    #: a part-timer (兼职): only part-time shifts, and only pre-sales reception or after-sales triage
+    part_time: bool = False
 
-    def can_work(self, day: dt.date, shift: str) -> bool:
-        return shift in self.shifts_available and (self.departs_on is None or day < self.departs_on)
+    def can_work(self, day: dt.date, shift: ShiftTemplate) -> bool:
+        if shift.part not in self.shifts_available:
+            return False
+        if self.departs_on is not None and day >= self.departs_on:
+            return False
+        if shift.part_time is not None and shift.part_time != self.part_time:
+            return False
+        return shift.accepts is None or bool(self.skills and self.skills & shift.accepts)
 
 
 @dataclass(frozen=True)
@@ -168,6 +198,11 @@ class Assignment:
     shift: str
     start_minute: int
     minutes: int
+    skill: str | None = None
+
+    @property
+    def part(self) -> str:
+        return shift_part(self.shift, self.start_minute, self.minutes)
 
     @property
     def start_abs(self) -> int:
@@ -179,7 +214,7 @@ class Assignment:
 
     @staticmethod
     def of(agent_id: str, day: dt.date, shift: ShiftTemplate) -> Assignment:
-        return Assignment(agent_id, day, shift.name, shift.start_minute, shift.minutes)
+        return Assignment(agent_id, day, shift.name, shift.start_minute, shift.minutes, shift.skill)
 
 
 @dataclass(frozen=True)
@@ -312,8 +347,8 @@ def agent_violations(agent: RosterAgent, items: Iterable[Assignment], rules: Rul
     out: list[Violation] = []
     aid = agent.agent_id
     for item in items:
-        if item.shift not in agent.shifts_available:
-            out.append(Violation("availability", aid, item.day, f"not available for {item.shift} shifts"))
+        if item.part not in agent.shifts_available:
+            out.append(Violation("availability", aid, item.day, f"not available for {item.part} shifts"))
         if agent.departs_on is not None and item.day >= agent.departs_on:
             out.append(Violation("departed", aid, item.day, f"left on {agent.departs_on.isoformat()}"))
     days = [item.day for item in items]
@@ -350,7 +385,7 @@ def hours_by_agent(assignments: Iterable[Assignment]) -> dict[str, float]:
 def fairness_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignment]) -> float:
     """max − min hours across the active agents who stay through the window (0 with fewer than two)."""
     hours = hours_by_agent(assignments)
-    group = [hours.get(a.agent_id, 0.0) for a in agents if not a.reserve and a.departs_on is None]
+    group = [hours.get(a.agent_id, 0.0) for a in _fair_group(agents)]
     return max(group) - min(group) if len(group) > 1 else 0.0
 
 
@@ -375,7 +410,7 @@ def greedy(problem: RosterProblem, *, reserve_penalty: int | None = None) -> Ros
     counts: dict[tuple[dt.date, str], int] = {}
     for slot in sorted(problem.slots, key=lambda s: (s.day, s.shift.start_minute)):
         candidates = sorted(
-            (a for a in problem.agents if a.can_work(slot.day, slot.shift.name)),
+            (a for a in problem.agents if a.can_work(slot.day, slot.shift)),
             key=(
                 (lambda a: (a.reserve, minutes[a.agent_id], a.order, a.agent_id))
                 if reserve_penalty is None
@@ -443,8 +478,9 @@ class Quality:
 
 
 def _fair_group(agents: Iterable[RosterAgent]) -> list[RosterAgent]:
-    # reserve agents are on call and leavers work part of the window: comparing their hours means nothing
-    return [a for a in agents if not a.reserve and a.departs_on is None]
+    # reserve agents are on call, leavers work part of the window and part-timers work short shifts by
+    # arrangement: comparing their hours with the full-timers' means nothing
+    return [a for a in agents if not a.reserve and a.departs_on is None and not a.part_time]
 
 
 def night_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignment]) -> int:
@@ -452,7 +488,7 @@ def night_spread(agents: Iterable[RosterAgent], assignments: Iterable[Assignment
     (an agent unavailable for nights is not spared them, and would pin the minimum at 0)."""
     nights: dict[str, int] = defaultdict(int)
     for item in assignments:
-        if item.shift == "night":
+        if item.part == "night":
             nights[item.agent_id] += 1
     group = [nights.get(a.agent_id, 0) for a in _fair_group(agents) if "night" in a.shifts_available]
     return max(group) - min(group) if len(group) > 1 else 0
@@ -608,7 +644,7 @@ class _Model:
                 if (aid, day) in fixed_by_agent_day:
                     continue
                 for slot in shifts_by_day[day]:
-                    if agent.can_work(day, slot.shift.name) and not _clashes_with_fixed(
+                    if agent.can_work(day, slot.shift) and not _clashes_with_fixed(
                         aid, day, slot.shift, fixed_by_agent_day, rules
                     ):
                         var = model.new_bool_var("")
@@ -624,8 +660,13 @@ class _Model:
             if len(items) > 1:
                 model.add_at_most_one(var for _, var in items)
 
-        # rest between shifts on nearby days (both inside the window)
-        for (aid, day), items in per_agent_day.items():
+        # rest between shifts on nearby days (both inside the window): one clause per clashing pair of the
+        # few named shifts; a demand-driven roster has dozens of shifts a day and would need hundreds of
+        # thousands of clauses, so there the rule is one linear inequality per agent and day (_rest_rows)
+        pairwise = max((len(v) for v in shifts_by_day.values()), default=0) <= _PAIRWISE_REST_MAX
+        if not pairwise:
+            self._rest_rows(per_agent_day, rules)
+        for (aid, day), items in per_agent_day.items() if pairwise else ():
             for offset in (1, 2):
                 later = per_agent_day.get((aid, day + dt.timedelta(days=offset)))
                 if not later:
@@ -718,7 +759,7 @@ class _Model:
         fair_group = _fair_group(problem.agents)
         if len(fair_group) > 1:
             horizon = sum(s.shift.minutes for s in problem.slots)
-            has_nights = any(s.shift.name == "night" for s in problem.slots)
+            has_nights = any(s.shift.part == "night" for s in problem.slots)
             for agent in fair_group:
                 aid = agent.agent_id
                 items = per_agent.get(aid, [])
@@ -727,7 +768,7 @@ class _Model:
                 self.loads[aid] = load
                 if has_nights and "night" in agent.shifts_available:
                     count = model.new_int_var(0, len(days), "")
-                    model.add(count == sum(v for s, v in items if s.shift.name == "night"))
+                    model.add(count == sum(v for s, v in items if s.shift.part == "night"))
                     self.nights[aid] = count
             hi, lo = model.new_int_var(0, horizon, ""), model.new_int_var(0, horizon, "")
             model.add_max_equality(hi, list(self.loads.values()))
@@ -742,6 +783,27 @@ class _Model:
                 objective.append(_NIGHT_WEIGHT * (nhi - nlo))
         model.minimize(sum(objective))
 
+    def _rest_rows(
+        self, per_agent_day: Mapping[tuple[str, dt.date], list[tuple[Slot, Any]]], rules: Rules
+    ) -> None:
+        """``start(next day) + 24 h − end(day) ≥ rest`` for each agent, with a day off counting as an end at
+        the day's start and a start past the horizon. Shifts are under a day and one a day, so only
+        consecutive days can clash (two days apart the gap is already at least 24 h − a shift's overrun)."""
+        model = self.model
+        for (aid, day), items in per_agent_day.items():
+            later = per_agent_day.get((aid, day + dt.timedelta(days=1)))
+            if not later:
+                continue
+            latest_end = max(slot.shift.end_minute for slot, _ in items)
+            earliest_start = min(slot.shift.start_minute for slot, _ in later)
+            if DAY_MINUTES + earliest_start - latest_end >= rules.min_rest_minutes:
+                continue
+            big = rules.min_rest_minutes + DAY_MINUTES
+            end = sum(slot.shift.end_minute * var for slot, var in items)
+            start = sum(slot.shift.start_minute * var for slot, var in later)
+            off_next = 1 - sum(var for _, var in later)
+            model.add(DAY_MINUTES + start + big * off_next - end >= rules.min_rest_minutes)
+
     def hint(self, assignments: Iterable[Assignment]) -> None:
         """Hint every variable from a feasible roster, so that the search starts from it at once."""
         chosen = {(a.agent_id, a.day, a.shift) for a in assignments if (a.agent_id, a.day, a.shift) in self.x}
@@ -753,7 +815,7 @@ class _Model:
         for aid, day, name in chosen:
             filled[(day, name)] += 1
             minutes[aid] += self.slot_of[(day, name)].shift.minutes
-            nights[aid] += name == "night"
+            nights[aid] += self.slot_of[(day, name)].shift.part == "night"
         for key, short in self.shortfalls.items():
             self.model.add_hint(short, max(0, self.slot_of[key].needed - filled[key]))
         reserve_total, short_total, overflow = self.totals
@@ -822,7 +884,7 @@ def diagnose(problem: RosterProblem, counts: Mapping[tuple[dt.date, str], int]) 
             continue
         name = slot.shift.name
         present = [a for a in problem.agents if a.departs_on is None or slot.day < a.departs_on]
-        eligible = [a for a in present if name in a.shifts_available]
+        eligible = [a for a in present if a.can_work(slot.day, slot.shift)]
         week = slot.day.isocalendar()[:2]
         week_capacity = len(present) * rules.max_weekly_minutes
         if not problem.agents:
@@ -931,7 +993,7 @@ def reassign(
             continue
         left: list[Assignment] = []
         for shift in remaining:
-            new = Assignment(cid, shift.day, shift.shift, shift.start_minute, shift.minutes)
+            new = Assignment(cid, shift.day, shift.shift, shift.start_minute, shift.minutes, shift.skill)
             if agent_violations(agent, [*schedule[cid], new], rules):
                 left.append(shift)
                 continue

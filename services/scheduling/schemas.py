@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from shared.events.catalogue import SHIFTS
 from shared.money import DecimalString
@@ -599,3 +599,347 @@ class KpiStandingSchema(Schema):
 
 
 KpiStandingPage = page_response_schema(KpiStandingSchema, "KpiStandingPage")
+
+
+# --- workforce planning (人力规划) -------------------------------------------------------------------------
+
+PLAN_CHANNELS = ("presale", "aftersale", "all")
+PLAN_SKILLS = ("presale", "aftersale", "triage")
+PHASE_NAMES = ("pilot", "warmup", "festival", "aftersales", "normal")
+_CHANNEL_WORDS = {
+    "售前": "presale",
+    "售后": "aftersale",
+    "合计": "all",
+    "全部": "all",
+    "total": "all",
+    "pre-sales": "presale",
+    "after-sales": "aftersale",
+}
+_SHARE = validate.Range(min=0, max=1, max_inclusive=False)
+
+
+def _minute_of(text: str) -> int:
+    hours, sep, minutes = text.strip().partition(":")
+    if not sep or not hours.isdigit() or not minutes.isdigit():
+        raise ValidationError(f"{text!r} is not a time HH:MM")
+    value = int(hours) * 60 + int(minutes)
+    if not 0 <= value < 24 * 60 or int(minutes) >= 60:
+        raise ValidationError(f"{text!r} is not a time of day between 00:00 and 23:30")
+    if value % 30:
+        raise ValidationError(f"{text!r} is not on the half-hour grid (HH:00 or HH:30)")
+    return value
+
+
+class HistoryRowSchema(Schema):
+    """A day's (no ``time``) or a half-hour's (``time`` = its start) consultations for one channel."""
+
+    date = fields.Date(required=True)
+    time = fields.String(
+        metadata={"description": "HH:00 or HH:30, the half-hour's start; none: a daily total"}
+    )
+    channel = fields.String(
+        required=True,
+        validate=validate.OneOf(PLAN_CHANNELS),
+        metadata={
+            "description": "presale (售前), aftersale (售后) or all (合计: split 7:3, 3:7 after the festival)"
+        },
+    )
+    consultations = fields.Float(required=True, validate=validate.Range(min=0, max=10_000_000))
+
+    @pre_load
+    def _words(self, data: Any, **_kwargs: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("channel"), str):
+            word = data["channel"].strip()
+            data = {
+                **data,
+                "channel": _CHANNEL_WORDS.get(word.lower(), _CHANNEL_WORDS.get(word, word.lower())),
+            }
+        return data
+
+    @post_load
+    def _time(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+        if data.get("time"):
+            try:
+                data["minute"] = _minute_of(data["time"])
+            except ValidationError as exc:
+                raise ValidationError(exc.messages, "time") from exc
+        return data
+
+
+class HistoryImportSchema(Schema):
+    rows = fields.List(
+        fields.Nested(HistoryRowSchema), required=True, validate=validate.Length(min=1, max=50_000)
+    )
+    profile = fields.List(
+        fields.Float(validate=validate.Range(min=0)),
+        metadata={"description": "48 weights, one per half-hour from 00:00, spreading daily totals"},
+    )
+
+
+class HistoryResultSchema(Schema):
+    project_id = fields.String()
+    days = fields.Integer()
+    intervals = fields.Integer()
+    channels = fields.List(fields.String())
+    from_ = fields.Date(data_key="from", allow_none=True)
+    to = fields.Date(allow_none=True)
+
+
+class HistoryArgsSchema(Schema):
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    channel = fields.String(validate=validate.OneOf(PLAN_CHANNELS))
+
+    @validates_schema
+    def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _check_range(data, "from_", "to")
+        if (data["to"] - data["from_"]).days > 366:
+            raise ValidationError("at most 367 days at a time", "to")
+
+
+class HistoryDaySchema(Schema):
+    date = fields.Date()
+    channel = fields.String()
+    consultations = fields.Float()
+
+
+class HistoryDaysSchema(Schema):
+    items = fields.List(fields.Nested(HistoryDaySchema))
+
+
+class PhaseSchema(Schema):
+    """A stretch of the campaign; its own volume (optional) replaces last year's × growth."""
+
+    name = fields.String(
+        required=True,
+        validate=validate.OneOf(PHASE_NAMES),
+        metadata={"description": "pilot, warmup (预热期), festival (大促当天), aftersales (售后期), normal"},
+    )
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date(required=True)
+    expected_orders = fields.Float(validate=validate.Range(min=0, max=1e9))
+    receptions_per_order = fields.Float(validate=validate.Range(min=0, max=1000))
+    uv = fields.Float(validate=validate.Range(min=0, max=1e10))
+    call_in_rate = fields.Float(validate=validate.Range(min=0, max=1))
+    refund_rate = fields.Float(validate=validate.Range(min=0, max=1))
+
+    @validates_schema
+    def _pairs(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        _check_range(data, "from_", "to")
+        if ("uv" in data) != ("call_in_rate" in data):
+            raise ValidationError("uv and call_in_rate go together", "uv")
+        if "receptions_per_order" in data and "expected_orders" not in data:
+            raise ValidationError("receptions_per_order needs expected_orders", "expected_orders")
+        if "refund_rate" in data and "expected_orders" not in data:
+            raise ValidationError("refund_rate needs expected_orders", "expected_orders")
+
+
+class ChannelShareSchema(Schema):
+    presale = fields.Float(validate=_SHARE)
+    aftersale = fields.Float(validate=_SHARE)
+
+
+class ChannelCountSchema(Schema):
+    presale = fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000))
+    aftersale = fields.Integer(strict=True, validate=validate.Range(min=0, max=10_000))
+
+
+class SplitSchema(Schema):
+    presale = fields.Float(validate=validate.Range(min=0, max=1), metadata={"description": "normally 0.7"})
+    flipped = fields.Float(validate=validate.Range(min=0, max=1), metadata={"description": "after: 0.3"})
+    flip_days = fields.Integer(strict=True, validate=validate.Range(min=0, max=30))
+
+
+class ServiceTargetSchema(Schema):
+    """The order's promise per channel; any field left out takes the scheduling settings' default."""
+
+    level = fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False, max_inclusive=False))
+    threshold_seconds = fields.Float(validate=validate.Range(min=1, max=3600))
+    aht_seconds = fields.Float(validate=validate.Range(min=1, max=7200))
+    concurrency = fields.Integer(strict=True, validate=validate.Range(min=1, max=20))
+    max_occupancy = fields.Float(validate=validate.Range(min=0, max=1, min_inclusive=False))
+    shrinkage = fields.Float(validate=_SHARE)
+
+
+class ServiceTargetsSchema(Schema):
+    presale = fields.Nested(ServiceTargetSchema)
+    aftersale = fields.Nested(ServiceTargetSchema)
+
+
+class ShiftPatternSchema(Schema):
+    full_hours = fields.List(
+        fields.Float(validate=validate.Range(min=0.5, max=12)), validate=validate.Length(min=1, max=4)
+    )
+    part_hours = fields.List(
+        fields.Float(validate=validate.Range(min=0.5, max=12)), validate=validate.Length(max=4)
+    )
+    start_step_minutes = fields.Integer(strict=True, validate=validate.OneOf((30, 60, 120)))
+
+
+class SiteRatiosSchema(Schema):
+    area_m2_per_person = fields.Float(validate=validate.Range(min=0.5, max=50))
+    agents_per_network_admin = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+    spare_pc_ratio = fields.Float(validate=validate.Range(min=0, max=1))
+    agents_per_floor_controller = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+    reserve_ratio = fields.Float(validate=validate.Range(min=0, max=1))
+    bandwidth_min_mbps = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    bandwidth_max_mbps = fields.Integer(strict=True, validate=validate.Range(min=1, max=100_000))
+    pcs_per_generator = fields.Integer(strict=True, validate=validate.Range(min=1, max=1000))
+    generator_kw = fields.Integer(strict=True, validate=validate.Range(min=1, max=10_000))
+
+
+def _hours_text(value: str) -> None:
+    start, sep, end = value.partition("-")
+    if not sep:
+        raise ValidationError(f"{value!r} is not HH:MM-HH:MM")
+    for part in (start, end):
+        hours, colon, minutes = part.strip().partition(":")
+        if not colon or not hours.isdigit() or not minutes.isdigit():
+            raise ValidationError(f"{value!r} is not HH:MM-HH:MM")
+        if int(hours) * 60 + int(minutes) > 24 * 60 or int(minutes) >= 60 or int(minutes) % 30:
+            raise ValidationError(f"{value!r}: times are on the half-hour grid, 00:00 to 24:00")
+
+
+class CampaignRequestSchema(Schema):
+    """A promotion to plan (大促): phases, volume drivers, the order's service target, shifts, site ratios."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    festival_day = fields.Date(required=True)
+    last_year_festival_day = fields.Date(metadata={"description": "default: the same date a year before"})
+    phases = fields.List(fields.Nested(PhaseSchema), required=True, validate=validate.Length(min=1, max=10))
+    growth = fields.Float(
+        load_default=1.0,
+        validate=validate.Range(min=0.01, max=100),
+        metadata={"description": "this year's volume ÷ last year's, for phases without their own volume"},
+    )
+    bot_share = fields.Nested(ChannelShareSchema, metadata={"description": "share the bot resolves alone"})
+    split = fields.Nested(SplitSchema)
+    service = fields.Nested(ServiceTargetsSchema)
+    method = fields.String(load_default="erlang", validate=validate.OneOf(("erlang", "simple", "max")))
+    per_hour = fields.Float(
+        validate=validate.Range(min=1, max=10_000),
+        metadata={"description": "the simple rule's consultations per agent-hour (seed: 100)"},
+    )
+    own_agents = fields.Nested(ChannelCountSchema, metadata={"description": "the shop's own agents on duty"})
+    triage_share = fields.Float(validate=validate.Range(min=0, max=1))
+    hours = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(PHASE_NAMES)),
+        values=fields.String(validate=_hours_text),
+        metadata={"description": 'service hours per phase, e.g. {"festival": "00:00-24:00"}'},
+    )
+    shifts = fields.Nested(ShiftPatternSchema)
+    site = fields.Nested(SiteRatiosSchema)
+
+
+class CampaignSchema(Schema):
+    id = fields.String()
+    project_id = fields.String()
+    name = fields.String()
+    festival_day = fields.Date()
+    last_year_festival_day = fields.Date()
+    phases = fields.List(fields.Dict())
+    parameters = fields.Dict()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+
+
+CampaignPage = page_response_schema(CampaignSchema, "CampaignPage")
+
+
+class PlanRequestSchema(Schema):
+    publish = fields.Boolean(load_default=False)
+
+
+class PlanWarningSchema(Schema):
+    rule = fields.String()
+    severity = fields.String(metadata={"description": "high | medium"})
+    message = fields.String()
+
+
+class PlanSchema(Schema):
+    id = fields.String()
+    campaign_id = fields.String()
+    project_id = fields.String()
+    version = fields.Integer()
+    status = fields.String(metadata={"description": "draft | published"})
+    date_from = fields.Date()
+    date_to = fields.Date()
+    method = fields.String()
+    roster_id = fields.String(allow_none=True)
+    required_agents = fields.Integer()
+    available_agents = fields.Integer()
+    gap = fields.Integer()
+    peak_agents = fields.Integer()
+    summary = fields.Dict()
+    warnings = fields.List(fields.Nested(PlanWarningSchema))
+    created_by = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    published_at = fields.AwareDateTime(allow_none=True)
+
+
+PlanPage = page_response_schema(PlanSchema, "PlanPage")
+
+
+class PlanIntervalArgsSchema(PageArgsSchema):
+    date = fields.Date()
+    channel = fields.String(validate=validate.OneOf(("presale", "aftersale")))
+
+
+class PlanIntervalSchema(Schema):
+    date = fields.Date()
+    time = fields.String()
+    channel = fields.String()
+    phase = fields.String()
+    last_year = fields.Float()
+    forecast = fields.Float()
+    bot = fields.Float()
+    traffic = fields.Float(metadata={"description": "Erlangs"})
+    erlang_agents = fields.Integer()
+    simple_agents = fields.Integer()
+    own_agents = fields.Integer()
+    required = fields.Integer()
+    service_level = fields.Float()
+    occupancy = fields.Float()
+
+
+PlanIntervalPage = page_response_schema(PlanIntervalSchema, "PlanIntervalPage")
+
+
+class CoverageArgsSchema(PageArgsSchema):
+    date = fields.Date()
+    skill = fields.String(validate=validate.OneOf(PLAN_SKILLS))
+    short = fields.Boolean(metadata={"description": "true: only intervals short of agents"})
+
+
+class CoverageRowSchema(Schema):
+    date = fields.Date()
+    time = fields.String()
+    skill = fields.String()
+    required = fields.Integer()
+    scheduled = fields.Integer()
+    short = fields.Integer()
+    reasons = fields.List(fields.String())
+    detail = fields.String(allow_none=True)
+
+
+CoveragePage = page_response_schema(CoverageRowSchema, "CoveragePage")
+
+
+class SiteLineSchema(Schema):
+    item = fields.String()
+    quantity = fields.Raw(metadata={"description": "a count, or a range such as 100–200"})
+    unit = fields.String()
+    basis = fields.String()
+
+
+class SitePlanSchema(Schema):
+    plan_id = fields.String()
+    peak_agents = fields.Integer()
+    lines = fields.List(fields.Nested(SiteLineSchema))
+
+
+class PoolMemberUpdateSchema(Schema):
+    part_time = fields.Boolean(
+        required=True, metadata={"description": "兼职: short shifts, pre-sales or after-sales triage only"}
+    )

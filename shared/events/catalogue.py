@@ -145,6 +145,25 @@ class RosterPublishedData(Schema):
     uncovered = fields.List(fields.Dict())
 
 
+class PlanPublishedData(Schema):
+    """A campaign's staffing plan published: recruitment opens a requisition for the ``gap``."""
+
+    project_id = _id()
+    plan_id = _id()
+    campaign_id = _id()
+    version = fields.Integer(strict=True, validate=validate.Range(min=1))
+    date_from = fields.Date(required=True)
+    date_to = fields.Date(required=True)
+    #: half-hour intervals planned (days × 48) and how many of them stay short of agents
+    intervals = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    short_intervals = fields.Integer(strict=True, validate=validate.Range(min=0))
+    #: agents the plan needs, agents in the pool, and the difference
+    required = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    available = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    gap = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    roster_id = fields.String(allow_none=True)
+
+
 class SurgeDecisionData(Schema):
     project_id = _id()
     surge_id = _id()
@@ -360,6 +379,14 @@ for _spec in (
         ("recruitment",),
         SurgeDecisionData,
         "a volume surge accepted under the notice rule",
+    ),
+    EventType(
+        "plan.published",
+        1,
+        "scheduling",
+        ("recruitment",),
+        PlanPublishedData,
+        "a campaign's staffing plan published; recruitment asks for the gap",
     ),
     EventType(
         "surge.rejected",

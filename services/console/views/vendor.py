@@ -81,6 +81,7 @@ REASONS = {
     "training_shortfall": _l("Training shortfall"),
     "reserve_shortfall": _l("Reserve shortfall"),
     "surge": _l("Surge"),
+    "plan": _l("Staffing plan"),
 }
 
 
