@@ -62,6 +62,7 @@ class Outcome:
     surge_accepted: dict[str, Any] = field(default_factory=dict)
     surge_refused: dict[str, Any] = field(default_factory=dict)
     departure: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
     complaint: dict[str, Any] = field(default_factory=dict)
     kpi: dict[str, Any] = field(default_factory=dict)
     weekly_review: dict[str, Any] = field(default_factory=dict)
@@ -142,6 +143,7 @@ class Story:
         self.schedule()
         self.surges()
         self.attrition()
+        self.plan_campaign()
         self.complaint()
         self.inspect()
         self.pay()
@@ -420,6 +422,67 @@ class Story:
         )
         self.expect(
             self.outcome.agents.get(replacement) == "reserve", "a reserve agent replaces the departed one"
+        )
+
+    def plan_campaign(self) -> None:
+        """Workforce planning for a promotion 45 days out: last year's pre-sales consultations, the
+        campaign's phases, a plan (Erlang C per half-hour, shifts that follow the demand), published."""
+        project_id = self.outcome.project_id
+        expert = self.api("scheduling", "vendor")
+        festival = self.today + dt.timedelta(days=45)
+        last_year = festival - dt.timedelta(days=365)
+        rows = [
+            {
+                "date": (last_year + dt.timedelta(days=offset)).isoformat(),
+                "channel": "presale",
+                "consultations": 1500 if offset == 0 else 600,
+            }
+            for offset in range(-2, 3)
+        ]
+        self.ok(expert.post(f"/api/v1/projects/{project_id}/demand-history", {"rows": rows}))
+        day = dt.timedelta(days=1)
+        campaign = self.ok(
+            expert.post(
+                f"/api/v1/projects/{project_id}/campaigns",
+                {
+                    "name": "大促演示",
+                    "festival_day": festival.isoformat(),
+                    "last_year_festival_day": last_year.isoformat(),
+                    "phases": [
+                        {
+                            "name": "warmup",
+                            "from": (festival - 2 * day).isoformat(),
+                            "to": (festival - day).isoformat(),
+                        },
+                        {"name": "festival", "from": festival.isoformat(), "to": festival.isoformat()},
+                        {
+                            "name": "aftersales",
+                            "from": (festival + day).isoformat(),
+                            "to": (festival + 2 * day).isoformat(),
+                        },
+                    ],
+                    "growth": 1.2,
+                    "bot_share": {"presale": 0.2},
+                    "hours": {"festival": "00:00-24:00"},
+                },
+            ),
+            201,
+        )
+        plan = self.ok(
+            expert.post(f"/api/v1/projects/{project_id}/campaigns/{campaign['id']}/plans", {"publish": True}),
+            201,
+        )
+        self.outcome.plan = plan
+        coverage = plan["summary"]["coverage"]
+        greedy = plan["summary"]["compared"]["greedy"]
+        self.step(
+            f"workforce plan for a promotion on {festival}: {plan['required_agents']} agents needed, "
+            f"{plan['available_agents']} in the pool, peak {plan['peak_agents']} on the floor; coverage "
+            f"{coverage['coverage_pct']}% (greedy baseline {greedy['coverage_pct']}%), published"
+        )
+        self.expect(
+            plan["status"] == "published" and coverage["coverage_pct"] >= greedy["coverage_pct"],
+            "the published plan covers at least what the greedy baseline does",
         )
 
     def _name(self, agent_id: str | None) -> str:
@@ -846,7 +909,7 @@ def run_demo(*, use_running: bool = False, timeout: float = 60.0, say: Callable[
         keys_dir=generate_stack_keys(var_dir / "keys"),
         var_dir=var_dir,
         port_offset=int(os.environ.get("DEMO_PORT_OFFSET", "100")),
-        extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3"},
+        extra_env={"SCHEDULING_SOLVER_TIME_LIMIT": "3", "SCHEDULING_PLAN_TIME_LIMIT": "4"},
     )
     say(f"starting 6 services + 6 workers on {where}, broker prefix {config.broker_prefix} …")
     code = 1

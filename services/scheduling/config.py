@@ -62,7 +62,7 @@ class SchedulingSettings:
     peaks: Peaks = DEFAULT_PEAKS
     receptions_per_hour: Decimal = Decimal("100")
     #: workforce planning: the whole plan's solver time (shift counts, then the roster), seconds
-    plan_time_limit: float = 20.0
+    plan_time_limit: float = 15.0
     #: service target when the order names none: share answered within the first-response target
     service_level: float = 0.8
     #: seconds, when the order has no first-response target (首响)

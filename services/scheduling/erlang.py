@@ -64,7 +64,8 @@ class Staffing:
 NOBODY = Staffing(0.0, 0, 0, 1.0, 0.0, 0.0)
 
 
-def _ceil(value: float) -> int:
+def ceil_up(value: float) -> int:
+    """Round up a count computed in floating point, ignoring the last bits' noise."""
     # 7 ÷ 0.7 is 10.000000000000002 in binary floating point: 10 agents, not 11
     return math.ceil(round(value, 9))
 
@@ -106,13 +107,13 @@ def required(contacts: float, interval_seconds: float, target: ServiceTarget) ->
         servers += 1
         level = service_level(servers, load, target.threshold_seconds, target.aht_seconds)
     if load / servers > target.max_occupancy:
-        servers = _ceil(load / target.max_occupancy)
+        servers = ceil_up(load / target.max_occupancy)
         level = service_level(servers, load, target.threshold_seconds, target.aht_seconds)
     raw = math.ceil(servers / target.concurrency)
     return Staffing(
         traffic=load,
         raw=raw,
-        agents=_ceil(raw / (1.0 - target.shrinkage)),
+        agents=ceil_up(raw / (1.0 - target.shrinkage)),
         service_level=level,
         occupancy=load / servers,
         wait_probability=wait_probability(servers, load),
@@ -125,5 +126,5 @@ def simple_required(
     """The seed's rule of thumb: one agent answers ``per_hour`` consultations an hour (50 a half hour)."""
     if contacts <= 0:
         return 0
-    raw = _ceil(contacts / (per_hour * interval_seconds / 3600))
-    return _ceil(raw / (1.0 - shrinkage))
+    raw = ceil_up(contacts / (per_hour * interval_seconds / 3600))
+    return ceil_up(raw / (1.0 - shrinkage))

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -236,7 +235,3 @@ def daily_totals(rows: Sequence[IntervalForecast]) -> list[dict[str, object]]:
         }
         for (day, channel, phase), (ly, fc, bot) in sorted(sums.items())
     ]
-
-
-def ceil_contacts(value: float) -> int:
-    return math.ceil(round(value, 6))

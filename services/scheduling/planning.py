@@ -38,6 +38,7 @@ from services.scheduling.roster import (
     SlotPlan,
     effective_assignments,
     get_project,
+    hhmm,
     pool_members,
     publish_roster,
     require_schedulable,
@@ -95,7 +96,7 @@ def import_history(
             continue
         if (day, minute, channel) in values:
             problems.setdefault(label, []).append(
-                f"{day.isoformat()} {_hhmm(minute)} {channel} is listed twice"
+                f"{day.isoformat()} {hhmm(minute)} {channel} is listed twice"
             )
             continue
         values[(day, minute, channel)] = (count, "interval")
@@ -138,10 +139,6 @@ def import_history(
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def history_daily(
@@ -768,7 +765,7 @@ def _columns(row: Any, names: Sequence[str]) -> dict[str, Any]:
 
 
 def _with_time(row: Any, values: dict[str, Any]) -> dict[str, Any]:
-    values["time"] = _hhmm(row.minute)
+    values["time"] = hhmm(row.minute)
     return values
 
 

@@ -7,8 +7,9 @@ rostered at once, plus the reserve kept on site for absences (临时增加席位
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
+
+from services.scheduling.erlang import ceil_up
 
 
 @dataclass(frozen=True)
@@ -65,20 +66,16 @@ ITEMS_ZH = {
 }
 
 
-def _ceil(value: float) -> int:
-    return math.ceil(round(value, 9))
-
-
 def site_plan(peak_agents: int, ratios: SiteRatios = SiteRatios()) -> list[SiteLine]:
     """The resource table for ``peak_agents`` on the floor at the busiest moment."""
-    reserve = _ceil(peak_agents * ratios.reserve_ratio)
+    reserve = ceil_up(peak_agents * ratios.reserve_ratio)
     agents = peak_agents + reserve
-    admins = _ceil(agents / ratios.agents_per_network_admin) if agents else 0
-    controllers = _ceil(agents / ratios.agents_per_floor_controller) if agents else 0
+    admins = ceil_up(agents / ratios.agents_per_network_admin) if agents else 0
+    controllers = ceil_up(agents / ratios.agents_per_floor_controller) if agents else 0
     people = agents + admins + controllers
-    spare = _ceil(agents * ratios.spare_pc_ratio)
+    spare = ceil_up(agents * ratios.spare_pc_ratio)
     pcs = agents + spare
-    generators = _ceil(pcs / ratios.pcs_per_generator) if pcs else 0
+    generators = ceil_up(pcs / ratios.pcs_per_generator) if pcs else 0
     return [
         SiteLine("peak agents on the floor", peak_agents, "people", "the most agents rostered at once"),
         SiteLine("reserve agents on site", reserve, "people", f"{ratios.reserve_ratio:.0%} of the peak"),
@@ -90,7 +87,7 @@ def site_plan(peak_agents: int, ratios: SiteRatios = SiteRatios()) -> list[SiteL
         ),
         SiteLine(
             "floor area",
-            _ceil(people * ratios.area_m2_per_person),
+            ceil_up(people * ratios.area_m2_per_person),
             "m²",
             f"{ratios.area_m2_per_person:g} m² per person, {people} people",
         ),

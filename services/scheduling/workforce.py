@@ -36,6 +36,7 @@ from services.scheduling.rostering import (
     Rules,
     ShiftTemplate,
     Slot,
+    _hhmm,
     _peak_overlap,
     agent_violations,
     shift_part,
@@ -168,10 +169,6 @@ class Pattern:
     def covers(self, interval_minutes: int) -> range:
         """Minutes (from the shift's day's 00:00) of the intervals it covers; past 1440 is the next day."""
         return range(self.start_minute, self.start_minute + self.minutes, interval_minutes)
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def accepts(skill: str, phase: str | None, part_time: bool) -> frozenset[str]:

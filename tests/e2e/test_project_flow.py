@@ -46,6 +46,16 @@ def test_one_order_travels_from_confirmation_to_payroll(stack: Stack) -> None:
     assert outcome.agents[departure["replacement_id"]] == "reserve"
     assert departure["uncovered"] == []
 
+    # workforce planning: a campaign's plan, published, its roster following the demand per half-hour
+    plan = outcome.plan
+    assert plan["status"] == "published" and plan["roster_id"]
+    assert plan["summary"]["coverage"]["required_agent_intervals"] > 0
+    assert (
+        plan["summary"]["coverage"]["coverage_pct"] >= plan["summary"]["compared"]["greedy"]["coverage_pct"]
+    )
+    assert plan["available_agents"] == 19  # 20 admitted, one departed
+    assert {w["rule"] for w in plan["warnings"]} <= {"lead-time", "outside-service-hours"}
+
     # the complaint: numbered TSYYYYMMDD-NNNN, escalated to the supervisor, upheld with a 200.00 penalty
     complaint = outcome.complaint
     assert re.fullmatch(r"TS\d{8}-\d{4}", complaint["number"])

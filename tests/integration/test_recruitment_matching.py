@@ -564,3 +564,42 @@ def test_replacements_matched_after_a_cohort_ended_are_not_released_with_it(
     assert handle_once(h.database, HANDLERS, completed)
     assert statuses(h, first_round) == dict.fromkeys(first_round, "available")
     assert statuses(h, [newcomer]) == {newcomer: "matched"}
+
+
+def test_a_published_plan_asks_for_its_gap_once_and_a_new_plan_only_for_more(
+    service_env: Callable[..., ServiceHarness],
+) -> None:
+    h = service_env("recruitment")
+    project_id = str(uuid.uuid4())
+    deliver(h, "project.confirmed", confirmed(project_id, seats=2))
+
+    def plan(plan_id: str, gap: int, campaign: str = "c-1") -> dict[str, Any]:
+        return {
+            "project_id": project_id,
+            "plan_id": plan_id,
+            "campaign_id": campaign,
+            "version": 1,
+            "date_from": "2026-11-09",
+            "date_to": "2026-11-14",
+            "intervals": 288,
+            "short_intervals": 40,
+            "required": 30 + gap,
+            "available": 30,
+            "gap": gap,
+            "roster_id": None,
+        }
+
+    deliver(h, "plan.published", plan("plan-1", 5))
+    deliver(h, "plan.published", plan("plan-1", 5))  # redelivered: still one requisition
+    planned = [r for r in requisitions(h, project_id) if r["reason"] == "plan"]
+    assert [(r["seats"], r["target"]) for r in planned] == [(5, 15)]  # 1:3 per missing agent
+    # the pool is empty, so plan-1's requisition stays open; a re-plan needing 7 asks only for 2 more
+    assert planned[0]["status"] == "short"
+    deliver(h, "plan.published", plan("plan-2", 7))
+    planned = [r for r in requisitions(h, project_id) if r["reason"] == "plan"]
+    assert sorted(r["seats"] for r in planned) == [2, 5]
+    # another campaign is counted on its own; a plan with no gap asks for nothing
+    deliver(h, "plan.published", plan("plan-3", 1, campaign="c-2"))
+    deliver(h, "plan.published", plan("plan-4", 0, campaign="c-3"))
+    planned = [r for r in requisitions(h, project_id) if r["reason"] == "plan"]
+    assert sorted(r["seats"] for r in planned) == [1, 2, 5]

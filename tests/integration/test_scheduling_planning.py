@@ -9,6 +9,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -315,6 +316,18 @@ def test_history_files_and_bad_input_change_nothing(h: ServiceHarness) -> None:
         {"date": "2025-11-10", "channel": "aftersale", "consultations": pytest.approx(480, abs=0.05)},
         {"date": "2025-11-10", "channel": "presale", "consultations": 50.0},
     ]
+
+    # the sample in the repository: daily totals of a Double 11, channel-less
+    sample = (Path(__file__).resolve().parents[2] / "samples" / "scheduling" / "history.csv").read_bytes()
+    r = h.client.post(
+        f"{base}/demand-history/import", data=sample, headers={**vendor, "Content-Type": "text/csv"}
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert (r.get_json()["days"], r.get_json()["intervals"], r.get_json()["channels"]) == (
+        18,
+        18 * 48,
+        ["all"],
+    )
 
     def stored() -> int:
         with h.database.session() as session:
