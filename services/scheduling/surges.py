@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.scheduling.config import SchedulingSettings
-from services.scheduling.domain import decide_surge
+from services.scheduling.domain import decide_surge, extra_seats
 from services.scheduling.models import Project, Roster, RosterAssignment, RosterSlot, Surge
 from services.scheduling.roster import (
     CONTEXT_DAYS,
@@ -35,7 +35,15 @@ from services.scheduling.roster import (
     solver_report,
     to_assignment,
 )
-from services.scheduling.rostering import Assignment, Gap, RosterProblem, ShiftTemplate, Slot, solve
+from services.scheduling.rostering import (
+    SHIFT_NAMES,
+    Assignment,
+    Gap,
+    RosterProblem,
+    ShiftTemplate,
+    Slot,
+    solve,
+)
 from shared.errors import BusinessRuleViolation, NotFound, ValidationFailed
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
@@ -163,10 +171,11 @@ def _staff_surge(
         Slot(
             s.date,
             by_name.get(s.shift) or ShiftTemplate(s.shift, s.start_minute, s.minutes),
-            surge.extra_seats,
+            _extra_for(s, surge),
         )
         for s in slots_now
     ]
+    extra_slots = [s for s in extra_slots if s.needed > 0]
     agents = roster_agents(members)
     first = solve(
         RosterProblem([a for a in agents if a.reserve], extra_slots, fixed, cfg.rules),
@@ -194,16 +203,16 @@ def _staff_surge(
         gaps = {(g.day, g.shift): g for g in second.gaps}
         for item in second.assignments:
             filled[(item.day, item.shift)] += 1
-    uncovered = max((surge.extra_seats - filled[(s.day, s.shift.name)] for s in extra_slots), default=0)
+    uncovered = max((s.needed - filled[(s.day, s.shift.name)] for s in extra_slots), default=0)
     surge.uncovered = max(0, uncovered)
-    surge.covered = surge.extra_seats - surge.uncovered
+    surge.covered = max(0, surge.extra_seats - surge.uncovered)
     kept = [to_assignment(r) for r in context if start <= r.date <= end]
     roles = {m.agent.agent_id: m.role for m in members}
     draft = RosterDraft(
         project_id=project.id,
         start=start,
         end=end,
-        slots=[carried_slot(s, s.needed + surge.extra_seats, by_name.get(s.shift)) for s in slots_now],
+        slots=[carried_slot(s, s.needed + _extra_for(s, surge), by_name.get(s.shift)) for s in slots_now],
         assignments=[*kept, *first.assignments, *second_assignments],
         roles=roles,
         reason="surge",
@@ -266,10 +275,25 @@ def cancel_surge(uow: UnitOfWork, project_id: str, surge_id: str, *, cfg: Schedu
     return SurgeOutcome(surge, roster)
 
 
+def _extra_for(slot: RosterSlot, surge: Surge) -> int:
+    """What a surge adds to a shift: a seat-based shift gets the surge's extra seats; a planned shift
+    (人力规划, named by its times and skill, one of many a day) the surge's percentage of its own
+    headcount, so that the surge follows the demand's shape instead of adding the seats to every shift."""
+    if slot.shift in SHIFT_NAMES:
+        return surge.extra_seats
+    return extra_seats(slot.needed, surge.increase_pct)
+
+
 def _without(slot: RosterSlot, surge: Surge) -> int:
-    """A slot's headcount once ``surge`` is withdrawn: its own (perhaps per-shift) demand less the surge's
-    seats, which every version made while the surge stood added to it."""
-    return max(0, slot.needed - surge.extra_seats)
+    """A slot's headcount once ``surge`` is withdrawn: its own (perhaps per-shift) demand less what the
+    surge added to it in every version made while it stood."""
+    if slot.shift in SHIFT_NAMES:
+        return max(0, slot.needed - surge.extra_seats)
+    # a planned shift had base + ceil(base × pct): the largest base that comes back to its headcount
+    for base in range(slot.needed, -1, -1):
+        if base + extra_seats(base, surge.increase_pct) <= slot.needed:
+            return base
+    return 0
 
 
 def surge_rule(uow: UnitOfWork, settings: SchedulingSettings, increase_pct: Decimal | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import math
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from services.scheduling import forecasting
-from services.scheduling.models import DemandHistory, Roster, RosterAssignment, StaffingPlan
+from services.scheduling.models import DemandHistory, Roster, RosterAssignment, RosterSlot, StaffingPlan
 from services.scheduling.rostering import Assignment, RosterAgent, Rules, check_roster
 from shared.events.outbox import outbox
 from shared.workdays import today_shanghai
@@ -262,6 +263,34 @@ def test_a_plan_follows_the_forecast_within_the_rules_and_flips_skills(h: Servic
     assert_problem(
         h.client.post(f"/api/v1/projects/{project_id}/plans/{plan['id']}/publish", headers=vendor), 409
     )
+
+    # a +30% surge on the festival day scales each planned shift by 30%, not by the seats per shift
+    def festival_slots(roster_id: str) -> dict[str, int]:
+        with h.database.session() as session:
+            rows = session.scalars(
+                select(RosterSlot).where(RosterSlot.roster_id == roster_id, RosterSlot.date == FESTIVAL)
+            ).all()
+        return {row.shift: row.needed for row in rows}
+
+    def newest_roster() -> str:
+        with h.database.session() as session:
+            return session.scalars(
+                select(Roster.id).where(Roster.project_id == project_id).order_by(Roster.version.desc())
+            ).first()
+
+    before = festival_slots(plan["roster_id"])
+    r = h.client.post(
+        f"/api/v1/projects/{project_id}/surges",
+        json={"start_date": FESTIVAL.isoformat(), "end_date": FESTIVAL.isoformat(), "increase_pct": 30},
+        headers=vendor,
+    )
+    assert r.status_code == 201, r.get_data(as_text=True)
+    surge = r.get_json()
+    assert festival_slots(newest_roster()) == {name: n + math.ceil(n * 0.3) for name, n in before.items()}
+    # cancelled: back to the plan's headcounts
+    r = h.client.post(f"/api/v1/projects/{project_id}/surges/{surge['id']}/cancel", headers=vendor)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert festival_slots(newest_roster()) == before
 
 
 def test_a_small_pool_leaves_intervals_short_and_publishing_asks_for_the_gap(h: ServiceHarness) -> None:
