@@ -47,7 +47,16 @@ from services.scheduling.roster import (
     solver_report,
     to_assignment,
 )
-from services.scheduling.rostering import DAY_MINUTES, RosterProblem, assess, greedy, parse_hhmm, solve
+from services.scheduling.rostering import (
+    DAY_MINUTES,
+    Gap,
+    Quality,
+    RosterProblem,
+    assess,
+    greedy,
+    parse_hhmm,
+    solve,
+)
 from shared.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
 from shared.pagination import paginate_args
 from shared.uow import UnitOfWork
@@ -430,16 +439,20 @@ def plan_campaign(
     left = max(1.0, limit - (time.perf_counter() - started))
     result = solve(problem, time_limit=left, workers=cfg.solver_workers)
     assignments, slots = workforce.repair(problem, result.assignments, demand, cover_input)
-    problem = RosterProblem(problem.agents, slots, problem.fixed, problem.rules)
-    cover_rows = workforce.coverage(
-        demand,
+    product = _chain(
+        "cp-sat",
+        RosterProblem(problem.agents, slots, problem.fixed, problem.rules),
         assignments,
-        interval_minutes=INTERVAL_MINUTES,
-        stage_one=chosen,
-        gaps=result.gaps,
-        slots=problem.slots,
+        demand,
+        chosen,
+        result.gaps,
+        inputs,
     )
-    summary = workforce.summarise(cover_rows, inputs.shifts.peaks)
+    # the greedy chain is the baseline the plan is compared with, and kept when it is better (it rarely
+    # is: only when a busy machine cut both searches short), so a plan is never worse than the baseline
+    baseline = _greedy_chain(demand, inputs, cover_input, fixed)
+    kept = baseline if baseline.key() < product.key() else product
+    problem, assignments, cover_rows, summary = kept.problem, kept.assignments, kept.rows, kept.summary
 
     required = workforce.headcount(chosen, cfg.rules)
     if summary.short:
@@ -452,8 +465,7 @@ def plan_campaign(
     available = len(members)
     gap = max(0, required - available) if summary.short else 0
 
-    baseline = _greedy_chain(demand, inputs, agents, cfg, fixed)
-    quality = assess(problem, assignments)
+    quality = kept.quality
     missing = quality.missing
     peak = _peak_on_floor(assignments, INTERVAL_MINUTES)
     has_pilot = "pilot" in {p.name for p in spec.phases} or _rostered_before(session, project_id, start)
@@ -490,10 +502,10 @@ def plan_campaign(
             assignments=assignments,
             roles={m.agent.agent_id: m.role for m in members},
             reason="plan",
-            method=result.method,
+            method=result.method if kept is product else "greedy",
             solver_status=result.status,
             solve_seconds=result.solve_seconds,
-            gaps={(g.day, g.shift): g for g in result.gaps},
+            gaps={(g.day, g.shift): g for g in kept.gaps},
             solver_report=solver_report(result, cfg),
             demand={"campaign_id": campaign.id, "interval_minutes": INTERVAL_MINUTES},
         ),
@@ -522,16 +534,17 @@ def plan_campaign(
             "outside_hours_agent_hours": closed_hours,
             "cover_status": chosen.status,
             "cover_seconds": round(chosen.seconds, 3),
+            "kept": kept.method,
             "roster": {
-                "method": result.method,
+                "method": result.method if kept is product else "greedy",
                 "status": result.status,
                 "hours_spread": quality.hours_spread,
                 "night_spread": quality.night_spread,
                 "shifts": len(assignments),
-                "added_by_repair": len(assignments) - len(result.assignments),
+                "added_by_repair": len(product.assignments) - len(result.assignments),
                 "missing": missing,
             },
-            "compared": {"cp-sat": _figures(summary, quality), "greedy": baseline},
+            "compared": {"cp-sat": product.figures(), "greedy": baseline.figures()},
             "days": _day_summary(cover_rows, assignments),
             "seconds": round(time.perf_counter() - started, 3),
         },
@@ -547,26 +560,65 @@ def plan_campaign(
     return plan
 
 
-def _figures(summary: workforce.CoverageSummary, quality: Any) -> dict[str, Any]:
-    return {**summary.as_dict(), "hours_spread": quality.hours_spread, "night_spread": quality.night_spread}
+@dataclass(frozen=True)
+class Chain:
+    """One way from the demand to a roster, and how well it covers it."""
+
+    method: str
+    problem: RosterProblem
+    assignments: list[Any]
+    rows: list[workforce.IntervalCoverage]
+    summary: workforce.CoverageSummary
+    quality: Quality
+    gaps: list[Gap]
+
+    def key(self) -> tuple[int, int, int, float]:
+        """Lower is better: missing agents at peaks, then missing at all, over-staffing, unfairness."""
+        s = self.summary
+        return (s.peak_short, s.short, s.over, self.quality.hours_spread)
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            **self.summary.as_dict(),
+            "hours_spread": self.quality.hours_spread,
+            "night_spread": self.quality.night_spread,
+        }
+
+
+def _chain(
+    method: str,
+    problem: RosterProblem,
+    assignments: list[Any],
+    demand: Mapping[workforce.Key, int],
+    stage_one: workforce.Cover,
+    gaps: list[Gap],
+    inputs: PlanInputs,
+) -> Chain:
+    rows = workforce.coverage(
+        demand,
+        assignments,
+        interval_minutes=INTERVAL_MINUTES,
+        stage_one=stage_one,
+        gaps=gaps,
+        slots=problem.slots,
+    )
+    summary = workforce.summarise(rows, inputs.shifts.peaks)
+    return Chain(method, problem, assignments, rows, summary, assess(problem, assignments), gaps)
 
 
 def _greedy_chain(
     demand: Mapping[workforce.Key, int],
     inputs: PlanInputs,
-    agents: Sequence[Any],
-    cfg: SchedulingSettings,
+    cover_input: workforce.CoverInput,
     fixed: Sequence[Any],
-) -> dict[str, Any]:
-    """The baseline the plan is compared with: greedy shifts, then the greedy roster."""
-    cover = workforce.greedy_cover(
-        workforce.CoverInput(demand, inputs.hours, inputs.phases, inputs.shifts, agents, cfg.rules)
-    )
-    problem = workforce.roster_problem(cover, agents, inputs.phases, inputs.shifts, cfg.rules, fixed)
+) -> Chain:
+    """The baseline: the greedy shift counts (the latest start covering each unmet half-hour), then the
+    greedy roster (the eligible agent with the fewest hours)."""
+    cover = workforce.greedy_cover(cover_input)
+    agents = cover_input.agents or ()
+    problem = workforce.roster_problem(cover, agents, inputs.phases, inputs.shifts, cover_input.labour, fixed)
     result = greedy(problem)
-    rows = workforce.coverage(demand, result.assignments, interval_minutes=INTERVAL_MINUTES)
-    quality = result.quality or assess(problem, result.assignments)
-    return _figures(workforce.summarise(rows, inputs.shifts.peaks), quality)
+    return _chain("greedy", problem, result.assignments, demand, cover, result.gaps, inputs)
 
 
 def _peak_on_floor(assignments: Iterable[Any], step: int) -> int:

@@ -72,6 +72,13 @@ def test_the_readme_tour_runs_as_written(stack: Stack) -> None:
     line(r"^roster: 140 of 140 agent-shifts \(100(\.0)?%\)$")
     line(r"^surge: accepted, 3 extra seats, \d covered by reserves$")
     line(r"^departure: a reserve takes over \d+ shifts")
+    line(r"^history: 18 days, 864 half-hours$")
+    # the sample is a large shop's Double 11: the 19 agents left cannot staff it, and the plan says by how many
+    plan = line(
+        r"^plan: (\d+) agents needed, 19 in the pool, gap (\d+); coverage ([\d.]+)% \(greedy ([\d.]+)%\)$"
+    )
+    needed, gap, coverage, greedy = plan.groups()
+    assert int(gap) == int(needed) - 19 > 0 and float(coverage) >= float(greedy)
     line(r"^complaint TS\d{8}-\d{4}: supervisor level, assigned to sup-chen$")
     line(r'^\{"status":"resolved","penalty":"50.00"\}$')
     line(r"^billing has 8.00 h for \d{4}-\d\d-\d\d$")
