@@ -608,7 +608,8 @@ def _restated_slots(
             > have.get((_abs(slot.day, m), slot.shift.skill or ""), 0)
             for m in range(slot.shift.start_minute, slot.shift.end_minute, step)
         )
-        slots.append(Slot(slot.day, slot.shift, slot.needed if still_short else count[key]))
+        # a shift whose half-hours are still short keeps its headcount (or what repair put on it, if more)
+        slots.append(Slot(slot.day, slot.shift, max(slot.needed, count[key]) if still_short else count[key]))
     for item in chosen:
         key = (item.day, item.shift)
         if key not in template_of:
