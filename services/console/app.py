@@ -31,7 +31,19 @@ from shared.web import install_unit_of_work
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 #: The page areas, each ``services/console/views/<area>.py`` exporting ``bp``.
-AREAS = ("auth", "admin", "merchant", "vendor", "trainer", "ops", "supervisor", "finance", "agent", "quality")
+AREAS = (
+    "auth",
+    "admin",
+    "merchant",
+    "vendor",
+    "trainer",
+    "ops",
+    "supervisor",
+    "finance",
+    "agent",
+    "quality",
+    "planning",
+)
 
 
 class SessionUser:

@@ -23,6 +23,7 @@ _VENDOR = [
     ("vendor.talent_pool", _l("Talent pool")),
     ("trainer.cohorts", _l("Training")),
     ("ops.timesheets", _l("Timesheets")),
+    ("planning.index", _l("Workforce planning")),
     ("vendor.complaints", _l("Complaints")),
     ("quality.index", _l("Quality")),
 ]
@@ -31,6 +32,7 @@ _SUPERVISOR = [
     ("supervisor.queue", _l("My complaints")),
     ("supervisor.projects", _l("My projects")),
     ("ops.timesheets", _l("Timesheets")),
+    ("planning.index", _l("Workforce planning")),
     ("quality.index", _l("Quality")),
 ]
 _FINANCE = [
