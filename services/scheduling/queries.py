@@ -160,6 +160,7 @@ def _member_dict(m: PoolMember) -> dict[str, Any]:
         "cohort_id": a.cohort_id,
         "skills": a.skills,
         "shifts_available": a.shifts_available,
+        "part_time": bool(a.part_time),
         "admitted_at": a.admitted_at,
         "departed_on": a.departed_on,
         "replaced_by": a.replaced_by,

@@ -46,6 +46,9 @@ class PoolAgentSchema(Schema):
     cohort_id = fields.String(allow_none=True)
     skills = fields.List(fields.String())
     shifts_available = fields.List(fields.String())
+    part_time = fields.Boolean(
+        metadata={"description": "兼职 on this project: short shifts, pre-sales or triage"}
+    )
     admitted_at = fields.AwareDateTime()
     departed_on = fields.Date(allow_none=True)
     replaced_by = fields.String(allow_none=True)

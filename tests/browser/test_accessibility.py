@@ -93,6 +93,11 @@ def test_vendor_pages(console_stack: ConsoleStack, story: Outcome, new_page: Cal
             "a11y-vendor-roster": f"/ops/projects/{project}/roster",
             "a11y-vendor-complaints": "/ops/complaints",
             "a11y-vendor-timesheets": f"/ops/timesheets?project_id={project}",
+            "a11y-vendor-planning": "/planning/",
+            "a11y-vendor-planning-project": f"/planning/projects/{project}",
+            "a11y-vendor-campaign-new": f"/planning/projects/{project}/campaigns/new",
+            "a11y-vendor-campaign": f"/planning/projects/{project}/campaigns/{story.plan['campaign_id']}",
+            "a11y-vendor-plan": f"/planning/projects/{project}/plans/{story.plan['id']}",
         },
     )
     page.goto(f"{console_stack.console_url}/vendor/projects/{project}")

@@ -73,7 +73,7 @@ def test_the_readme_tour_runs_as_written(stack: Stack) -> None:
     line(r"^surge: accepted, 3 extra seats, \d covered by reserves$")
     line(r"^departure: a reserve takes over \d+ shifts")
     line(r"^history: 18 days, 864 half-hours$")
-    # the sample is a large shop's Double 11: the 19 agents left cannot staff it, and the plan says by how many
+    # the sample is a large shop's Double 11: the 19 agents left cannot staff it; the plan says by how many
     plan = line(
         r"^plan: (\d+) agents needed, 19 in the pool, gap (\d+); coverage ([\d.]+)% \(greedy ([\d.]+)%\)$"
     )

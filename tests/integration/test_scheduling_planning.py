@@ -199,6 +199,7 @@ def test_a_plan_follows_the_forecast_within_the_rules_and_flips_skills(h: Servic
     pool = h.client.get(f"/api/v1/projects/{project_id}/pool?per_page=200", headers=vendor).get_json()[
         "items"
     ]
+    assert {p["agent_id"] for p in pool if p["part_time"]} == {f"{project_id}-a01", f"{project_id}-a04"}
     skills = {p["agent_id"]: set(p["skills"]) for p in pool}
     part_timers = {f"{project_id}-a01", f"{project_id}-a04"}
     agents = [
