@@ -636,7 +636,8 @@ def site_plan(project_id: str, plan_id: str) -> Any:
     """Site and resources for the plan's busiest moment (3 m² a person, 1 admin per 100, …)"""
     uow = current_uow()
     project = queries.project_for(uow, project_id)
-    return planning.site_plan_view(uow.session, project, plan_id, cfg())
+    plan = planning.get_plan(uow.session, project_id, plan_id)
+    return planning.site_plan_view(uow.session, project, plan, cfg())
 
 
 _SITE_COLUMNS = (
@@ -664,8 +665,8 @@ def site_plan_xlsx(args: dict[str, Any], project_id: str, plan_id: str) -> Respo
     """The site plan and the plan's days as a workbook"""
     uow = current_uow()
     project = queries.project_for(uow, project_id)
-    view = planning.site_plan_view(uow.session, project, plan_id, cfg())
     plan = planning.get_plan(uow.session, project_id, plan_id)
+    view = planning.site_plan_view(uow.session, project, plan, cfg())
     zh = args["lang"] == "zh"
     lines = [
         (

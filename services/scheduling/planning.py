@@ -8,6 +8,7 @@ inputs, stores what they answer and announces it. A plan's roster is an ordinary
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -57,6 +58,7 @@ from services.scheduling.rostering import (
     parse_hhmm,
     solve,
 )
+from shared.bulk import chunks
 from shared.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
 from shared.pagination import paginate_args
 from shared.uow import UnitOfWork
@@ -112,7 +114,7 @@ def import_history(
     if problems:
         raise ValidationFailed(problems, detail="The history has problems; nothing was imported.")
     pairs = sorted({(day, channel) for day, channel in kinds})
-    for chunk in _chunks(pairs, 500):
+    for chunk in chunks(pairs, 500):
         session.execute(
             delete(DemandHistory).where(
                 DemandHistory.project_id == project_id,
@@ -132,7 +134,7 @@ def import_history(
         }
         for (day, minute, channel), (value, source) in sorted(values.items())
     ]
-    for chunk in _chunks(records, 2000):
+    for chunk in chunks(records, 2000):
         session.execute(insert(DemandHistory), chunk)
     days = sorted({day for day, _ in pairs})
     return {
@@ -143,11 +145,6 @@ def import_history(
         "from_": days[0] if days else None,
         "to": days[-1] if days else None,
     }
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def history_daily(
@@ -457,7 +454,7 @@ def plan_campaign(
     required = workforce.headcount(chosen, cfg.rules)
     if summary.short:
         unlimited = workforce.cover(
-            workforce.CoverInput(demand, inputs.hours, inputs.phases, inputs.shifts, None, cfg.rules),
+            dataclasses.replace(cover_input, agents=None),
             time_limit=limit * _NEED_SHARE,
             workers=cfg.solver_workers,
         )
@@ -699,7 +696,7 @@ def _store_rows(
         }
         for row, need in zip(rows, needs, strict=True)
     ]
-    for chunk in _chunks(intervals, 2000):
+    for chunk in chunks(intervals, 2000):
         session.execute(insert(PlanInterval), chunk)
     coverage = [
         {
@@ -715,7 +712,7 @@ def _store_rows(
         }
         for row in cover_rows
     ]
-    for chunk in _chunks(coverage, 2000):
+    for chunk in chunks(coverage, 2000):
         session.execute(insert(PlanCoverage), chunk)
 
 
@@ -822,9 +819,8 @@ def _with_time(row: Any, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def site_plan_view(
-    session: Session, project: Project, plan_id: str, cfg: SchedulingSettings
+    session: Session, project: Project, plan: StaffingPlan, cfg: SchedulingSettings
 ) -> dict[str, Any]:
-    plan = get_plan(session, project.id, plan_id)
     campaign = get_campaign(session, project.id, plan.campaign_id)
     lines = siteplan.site_plan(plan.peak_agents, plan_inputs(campaign, project, cfg).site)
     return {

@@ -28,10 +28,11 @@ class SiteRatios:
 
     def problems(self) -> list[str]:
         out = []
-        for name in ("area_m2_per_person", "agents_per_network_admin", "agents_per_floor_controller"):
-            if getattr(self, name) <= 0:
-                out.append(f"{name} must be positive")
-        for name in ("pcs_per_generator", "generator_kw", "bandwidth_min_mbps"):
+        positive = (
+            "area_m2_per_person", "agents_per_network_admin", "agents_per_floor_controller",
+            "pcs_per_generator", "generator_kw", "bandwidth_min_mbps",
+        )  # fmt: skip
+        for name in positive:
             if getattr(self, name) <= 0:
                 out.append(f"{name} must be positive")
         for name in ("spare_pc_ratio", "reserve_ratio"):

@@ -260,11 +260,6 @@ def _peak(minute: int, peaks: Sequence[tuple[int, int]]) -> bool:
     return any(lo <= hour < hi for lo, hi in peaks)
 
 
-def _eligible(agent: RosterAgent, day: dt.date, pattern: Pattern, skill: str, phase: str | None) -> bool:
-    template = template_for(day, pattern, skill, phase, ShiftRules())
-    return agent.can_work(day, template)
-
-
 def template_for(
     day: dt.date, pattern: Pattern, skill: str, phase: str | None, rules: ShiftRules
 ) -> ShiftTemplate:
@@ -309,9 +304,8 @@ def cover(data: CoverInput, *, time_limit: float = 5.0, workers: int = 2) -> Cov
                     part = shift_part("", pattern.start_minute, pattern.minutes)
                     key = (day, part, pattern.part_time, skill)
                     if key not in eligible_count:
-                        eligible_count[key] = sum(
-                            1 for a in data.agents if _eligible(a, day, pattern, skill, phase)
-                        )
+                        template = template_for(day, pattern, skill, phase, rules)
+                        eligible_count[key] = sum(1 for a in data.agents if a.can_work(day, template))
                     bound = min(eligible_count[key], peak_need)
                 if bound <= 0:
                     continue
@@ -546,10 +540,14 @@ def repair(
         key=lambda k: (not _peak(k[0], data.rules.peaks), k[0]),
     )
     tried: set[tuple[int, str]] = set()
+    #: the shifts repair opened that the chosen counts did not have, for their slots
+    opened_shifts: dict[tuple[dt.date, str], ShiftTemplate] = {}
     for key in gaps:
         while short_at(key) and key not in tried:
             day, _, skill = _key_of(*key)
-            best: tuple[int, Assignment] | None = None
+            best: tuple[int, Assignment, ShiftTemplate] | None = None
+            # fewest hours first; hours change only when a shift is added, so rank once per added shift
+            ranked = sorted(problem.agents, key=lambda a: (a.reserve, minutes[a.agent_id], a.order))
             for start_day in (day, day - dt.timedelta(days=1)):
                 if start_day not in data.hours:
                     continue
@@ -562,9 +560,7 @@ def repair(
                         continue
                     gain = sum(1 for a in covered if short_at((a, skill)))
                     template = template_for(start_day, pattern, skill, phase, data.rules)
-                    for agent in sorted(
-                        problem.agents, key=lambda a: (a.reserve, minutes[a.agent_id], a.order)
-                    ):
+                    for agent in ranked:
                         if not agent.can_work(start_day, template):
                             continue
                         new = Assignment.of(agent.agent_id, start_day, template)
@@ -573,18 +569,19 @@ def repair(
                         if agent_violations(agent, [*schedule[agent.agent_id], new], labour):
                             continue
                         if best is None or gain > best[0]:
-                            best = (gain, new)
+                            best = (gain, new, template)
                         break
             if best is None:
                 tried.add(key)
                 break
-            new = best[1]
+            _, new, template = best
+            opened_shifts.setdefault((new.day, new.shift), template)
             chosen.append(new)
             schedule[new.agent_id].append(new)
             minutes[new.agent_id] += new.minutes
             for m in range(new.start_minute, new.start_minute + new.minutes, step):
                 have[(_abs(new.day, m), skill)] += 1
-    return chosen, _restated_slots(problem, chosen, demand, have, data)
+    return chosen, _restated_slots(problem, chosen, demand, have, opened_shifts, step)
 
 
 def _restated_slots(
@@ -592,17 +589,15 @@ def _restated_slots(
     chosen: Sequence[Assignment],
     demand: Mapping[Key, int],
     have: Mapping[tuple[int, str], int],
-    data: CoverInput,
+    opened_shifts: Mapping[tuple[dt.date, str], ShiftTemplate],
+    step: int,
 ) -> list[Slot]:
-    step = data.rules.interval_minutes
     count: dict[tuple[dt.date, str], int] = defaultdict(int)
-    template_of: dict[tuple[dt.date, str], ShiftTemplate] = {}
     for item in chosen:
         count[(item.day, item.shift)] += 1
     slots = []
     for slot in problem.slots:
         key = (slot.day, slot.shift.name)
-        template_of[key] = slot.shift
         still_short = any(
             demand.get(_key_of(_abs(slot.day, m), slot.shift.skill or ""), 0)
             > have.get((_abs(slot.day, m), slot.shift.skill or ""), 0)
@@ -610,16 +605,10 @@ def _restated_slots(
         )
         # a shift whose half-hours are still short keeps its headcount (or what repair put on it, if more)
         slots.append(Slot(slot.day, slot.shift, max(slot.needed, count[key]) if still_short else count[key]))
-    for item in chosen:
-        key = (item.day, item.shift)
-        if key not in template_of:
-            start = item.start_minute
-            pattern = Pattern(start, item.minutes, item.shift.endswith("/pt"))
-            template = template_for(
-                item.day, pattern, item.skill or "", data.phases.get(item.day), data.rules
-            )
-            template_of[key] = template
-            slots.append(Slot(item.day, template, count[key]))
+    known = {(slot.day, slot.shift.name) for slot in problem.slots}
+    for (day, name), template in opened_shifts.items():
+        if (day, name) not in known:
+            slots.append(Slot(day, template, count[(day, name)]))
     return slots
 
 

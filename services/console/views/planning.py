@@ -23,7 +23,7 @@ from flask_login import current_user
 from services.console.bff import ApiError, Call
 from services.console.i18n import SHANGHAI, _, current_locale, parse_instant
 from services.console.i18n import lazy_gettext as _l
-from services.console.views.ops import must, result
+from services.console.views.ops import RULE_LABELS, must, result
 from services.console.web import (
     api,
     field_messages,
@@ -68,18 +68,14 @@ METHOD_LABELS: dict[str, Any] = {
     "simple": _l("100 consultations an agent-hour"),
     "max": _l("The larger of the two"),
 }
-#: why a half-hour stays short (the plan's coverage ``reasons``), as a planner reads them
+#: why a half-hour stays short (the plan's coverage ``reasons``), as a planner reads them: the roster's
+#: hard rules as the roster page names them, and what only a plan says (availability by time of day)
 REASON_LABELS: dict[str, Any] = {
+    **RULE_LABELS,
     "pool-too-small": _l("Every agent of the pool is already rostered"),
     "skills": _l("Too few agents have this skill"),
     "availability": _l("Too few agents work at this time of day"),
-    "max-weekly-hours": _l("Agents would exceed 44 hours in the week"),
-    "min-rest": _l("Agents need 11 hours of rest between shifts"),
-    "one-shift-per-day": _l("Agents may work only one shift a day"),
-    "max-consecutive-days": _l("Agents would work more than 6 days in a row"),
     "shift-patterns": _l("No allowed shift start and length reaches this half-hour"),
-    "pool-empty": _l("The project has no agents in its pool"),
-    "reserve-exhausted": _l("No reserve agent is left to take over"),
 }
 WARNING_TITLES: dict[str, Any] = {
     "lead-time": _l("Lead time"),
