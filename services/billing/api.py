@@ -3,7 +3,8 @@
 answers; write views commit through ``@transactional`` or ``@idempotent``.
 
 Finance (财务) writes: plans, performance data, adjustments, runs and their approval. The vendor reads
-everything. An agent reads only its own payslips of approved runs.
+everything. An agent reads only its own payslips of approved runs (and its own attendance); a merchant
+reads only its own projects' attendance.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from services.billing.schemas import (
     AdjustmentIn,
     AdjustmentOut,
     AdjustmentPage,
+    AttendanceListArgs,
+    AttendancePage,
     DeductionPage,
     KnownAgentListArgs,
     KnownAgentPage,
@@ -226,6 +229,20 @@ def import_performance() -> dict[str, int]:
 def list_worked_hours(args: dict[str, Any]) -> Any:
     """Hours worked per day, from scheduling's shift.worked (filters: project_id, agent_id, from, to)"""
     return queries.list_worked_hours(current_uow(), args)
+
+
+@blp.route("/attendance", methods=["GET"])
+@roles_required("finance", "vendor", "merchant", "agent")
+@blp.arguments(AttendanceListArgs, location="query")
+@blp.response(200, AttendancePage)
+@blp.doc(
+    description="From scheduling's attendance.recorded (a supervisor's confirmation: the final word on the "
+    "day) and agent.no_show (the tolerance passed without a clock-in). A merchant sees its own projects' "
+    "agents, an agent only itself, whatever the filters say. Hours are paid from worked-hours, not from here."
+)
+def list_attendance(args: dict[str, Any]) -> Any:
+    """Attendance per agent and day: late, early leave, no-show (filters: project_id, agent_id, from, to)"""
+    return queries.list_attendance(current_uow(), args)
 
 
 # --- deductions and adjustments ---------------------------------------------------------------------------

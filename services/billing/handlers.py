@@ -43,6 +43,14 @@ def on_shift_worked(uow: UnitOfWork, event: Event) -> None:
     projections.shift_worked(uow, event.data)
 
 
+def on_attendance_recorded(uow: UnitOfWork, event: Event) -> None:
+    projections.attendance_recorded(uow, event.data, event.occurred_at)
+
+
+def on_agent_no_show(uow: UnitOfWork, event: Event) -> None:
+    projections.agent_no_show(uow, event.data, event.occurred_at)
+
+
 def on_complaint_upheld(uow: UnitOfWork, event: Event) -> None:
     projections.complaint_upheld(uow, event.data, event.occurred_at)
 
@@ -59,6 +67,8 @@ HANDLERS: dict[str, Handler] = {
     "agent.departed": on_agent_departed,
     "agent.replaced": on_agent_replaced,
     "shift.worked": on_shift_worked,
+    "attendance.recorded": on_attendance_recorded,
+    "agent.no_show": on_agent_no_show,
     "complaint.upheld": on_complaint_upheld,
     "kpi.scored": on_kpi_scored,
 }

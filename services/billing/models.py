@@ -127,6 +127,42 @@ class WorkedHours(Base):
     )
 
 
+class AttendanceDay(Base):
+    """An agent's attendance of a day on a project (考勤), from scheduling's attendance.recorded and
+    agent.no_show: what a payslip summarises beside the hours (which arrive as shift.worked).
+
+    ``source`` says which event the state came from: a supervisor's confirmation (``attendance``) is the
+    final word, so a no-show notice never overwrites it; ``recorded_at`` (the applied event's
+    occurred_at) keeps an older confirmation arriving late from undoing a newer correction.
+    """
+
+    __tablename__ = "attendance_days"
+
+    agent_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    #: present | late | early_leave | late_early_leave | no_show
+    status: Mapped[str] = mapped_column(String(20))
+    shift: Mapped[str | None] = mapped_column(String(40))
+    late_minutes: Mapped[int] = mapped_column(Integer)
+    early_minutes: Mapped[int] = mapped_column(Integer)
+    #: the confirmed hours (those paid come through shift.worked: never summed from here)
+    hours: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    clock_in: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    clock_out: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    corrected: Mapped[bool] = mapped_column(Boolean)
+    no_show_replacement_id: Mapped[str | None] = mapped_column(String(ID))
+    #: attendance (a supervisor's confirmation) | no_show (the tolerance passed without a clock-in)
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_attendance_days_list", "date", "project_id", "agent_id"),
+        Index("ix_attendance_days_project_list", "project_id", "date", "agent_id"),
+    )
+
+
 class Performance(Base):
     """One agent's sales and service data for a day (销售额, 平响, 回复率, 咨询量); a re-sent day replaces."""
 
@@ -289,6 +325,17 @@ class Payslip(Base):
     plan_id: Mapped[str | None] = mapped_column(String(36))
     plan_type: Mapped[str | None] = mapped_column(String(20))
     total: Mapped[Decimal] = mapped_column(MONEY)
+    # The period's attendance (attendance_days) as it was when the payslip was calculated, frozen with it:
+    # shown beside the pay, never paid from (the hours come from worked_hours). Integer columns rather than
+    # one JSON value so that the run's COPY writes them as it writes the rest; NULL on payslips calculated
+    # before billing received attendance (migration billing_0007).
+    attendance_days_recorded: Mapped[int | None] = mapped_column(Integer)
+    attendance_present: Mapped[int | None] = mapped_column(Integer)
+    attendance_late: Mapped[int | None] = mapped_column(Integer)
+    attendance_early_leave: Mapped[int | None] = mapped_column(Integer)
+    attendance_no_show: Mapped[int | None] = mapped_column(Integer)
+    attendance_late_minutes: Mapped[int | None] = mapped_column(Integer)
+    attendance_early_minutes: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         # also the order of a run's payslip list

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ from services.billing.models import (
     ALL_SCOPE,
     Adjustment,
     Agent,
+    AttendanceDay,
     Deduction,
     KpiScore,
     PayPlan,
@@ -264,6 +265,46 @@ def load_period(
     return LoadedPeriod(dict(inputs), names, plans)
 
 
+#: the payslip's attendance summary, in the order ``attendance_summaries`` counts it
+ATTENDANCE_COLUMNS = (
+    "attendance_days_recorded",
+    "attendance_present",
+    "attendance_late",
+    "attendance_early_leave",
+    "attendance_no_show",
+    "attendance_late_minutes",
+    "attendance_early_minutes",
+)
+NO_ATTENDANCE = (0,) * len(ATTENDANCE_COLUMNS)
+
+
+def attendance_summaries(
+    session: Session, period: Period, projects: Sequence[str] | None
+) -> dict[Key, tuple[int, ...]]:
+    """Each agent's attendance of the period (考勤): days recorded, present, late, left early, no-show, and
+    the minutes late and early. A day late *and* left early counts as late and as left early."""
+    a = AttendanceDay
+
+    def days(condition: ColumnElement[bool]) -> ColumnElement[Any]:
+        return func.sum(case((condition, 1), else_=0))
+
+    stmt = select(
+        a.agent_id,
+        a.project_id,
+        func.count(),
+        days(a.status == "present"),
+        days(a.status.in_(("late", "late_early_leave"))),
+        days(a.status.in_(("early_leave", "late_early_leave"))),
+        days(a.status == "no_show"),
+        func.sum(a.late_minutes),
+        func.sum(a.early_minutes),
+    ).where(a.date.between(period.start, period.end))
+    rows = session.connection().execute(_scope(stmt, a, projects, None).group_by(a.agent_id, a.project_id))
+    return {
+        (agent_id, project_id): tuple(int(n or 0) for n in counts) for agent_id, project_id, *counts in rows
+    }
+
+
 @dataclass(frozen=True)
 class Computed:
     plan: StoredPlan | None
@@ -368,6 +409,7 @@ _PAYSLIP_COLUMNS = (
     "plan_id",
     "plan_type",
     "total",
+    *ATTENDANCE_COLUMNS,
 )
 _LINE_COLUMNS = ("payslip_id", "position", "kind", "amount", "explanation", "origin_period", "ref")
 
@@ -408,6 +450,7 @@ def _calculate(uow: UnitOfWork, run: PayrollRun) -> None:
     computed, without_plan = compute_period(period, loaded, idle)
     late = late_lines(session, run)
     carried = outstanding_carry(session, projects)
+    attendance = attendance_summaries(session, period, projects)
     idle_plans = dict(idle)
     summaries: list[domain.SlipSummary] = []
     payslips: list[tuple[Any, ...]] = []
@@ -448,6 +491,7 @@ def _calculate(uow: UnitOfWork, run: PayrollRun) -> None:
                 plan.id if plan else None,
                 plan.type if plan else None,
                 total,
+                *attendance.get(key, NO_ATTENDANCE),
             )
         )
         lines.extend(

@@ -1,7 +1,8 @@
 """Billing's copies of other services' data, kept from events (read models; 投影).
 
 Projects (onboarding), agents' membership of a project (training's admissions, scheduling's departures
-and replacements), hours worked (scheduling's shift.worked) and penalties of upheld complaints. Events
+and replacements), hours worked (scheduling's shift.worked), attendance (scheduling's attendance.recorded
+and agent.no_show) and penalties of upheld complaints. Events
 arrive late, twice or out of order (a departure before the admission, a corrected timesheet), so every
 copy is found or created by its key (``shared.projections``) or upserted, and each write of pay data is
 marked in the late-data journal (``changes``).
@@ -18,10 +19,10 @@ from sqlalchemy import select, tuple_
 
 from services.billing.changes import CENT, Key, mark_changed
 from services.billing.domain import Period
-from services.billing.models import Agent, Deduction, KpiScore, Project, WorkedHours
+from services.billing.models import Agent, AttendanceDay, Deduction, KpiScore, Project, WorkedHours
 from shared.bulk import chunks, upsert
 from shared.errors import BusinessRuleViolation
-from shared.projections import company_name, copy_of, take
+from shared.projections import company_name, copy_of, is_newer, take
 from shared.uow import UnitOfWork
 from shared.workdays import SHANGHAI
 
@@ -127,6 +128,66 @@ def shift_worked(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         ("agent_id", "project_id", "date"),
     )
     mark_changed(uow.session, [(data["project_id"], data["agent_id"], str(Period.of(data["date"])))], now)
+
+
+#: ``AttendanceDay.source``: a supervisor's confirmation, or only the no-show notice so far
+FROM_ATTENDANCE = "attendance"
+FROM_NO_SHOW = "no_show"
+
+
+def _attendance_day(
+    uow: UnitOfWork, agent_id: str, project_id: str, day: dt.date
+) -> tuple[AttendanceDay, bool]:
+    # locked: the two event types of one day may be handled by two deliveries at once
+    return copy_of(
+        uow.session,
+        AttendanceDay,
+        (agent_id, project_id, day),
+        lock=True,
+        defaults={"late_minutes": 0, "early_minutes": 0, "corrected": False},
+    )
+
+
+def attendance_recorded(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """A supervisor's confirmation of a day (考勤确认): the final word on it, replacing a no-show notice
+    and any earlier confirmation; an older confirmation arriving late changes nothing.
+
+    Not marked for payroll: the day's hours reach billing as shift.worked, which is what pays.
+    """
+    row, new = _attendance_day(uow, data["agent_id"], data["project_id"], data["date"])
+    if not new and row.source == FROM_ATTENDANCE and not is_newer(row.recorded_at, occurred_at):
+        return
+    hours = data.get("hours")
+    row.status = data["status"]
+    row.shift = data.get("shift") or row.shift
+    row.late_minutes = data.get("late_minutes") or 0
+    row.early_minutes = data.get("early_minutes") or 0
+    row.hours = Decimal(hours).quantize(CENT) if hours is not None else None
+    row.clock_in = data.get("clock_in")
+    row.clock_out = data.get("clock_out")
+    row.corrected = bool(data.get("corrected"))
+    row.source = FROM_ATTENDANCE
+    row.recorded_at = occurred_at
+    row.updated_at = uow.now()
+
+
+def agent_no_show(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """An agent not clocked in within the tolerance (缺勤): the day is a no-show until a supervisor confirms
+    it. After a confirmation only the reserve called in is kept: the supervisor's status stands."""
+    day = data.get("date") or shanghai_date(occurred_at)
+    row, new = _attendance_day(uow, data["agent_id"], data["project_id"], day)
+    replacement = data.get("replacement_id")
+    if not new and (row.source == FROM_ATTENDANCE or not is_newer(row.recorded_at, occurred_at)):
+        # the supervisor's status (or a newer notice) stands; the reserve called in is a fact all the same
+        if replacement and not row.no_show_replacement_id:
+            row.no_show_replacement_id, row.updated_at = replacement, uow.now()
+        return
+    row.status = "no_show"
+    row.shift = data.get("shift") or row.shift
+    row.no_show_replacement_id = replacement or row.no_show_replacement_id
+    row.source = FROM_NO_SHOW
+    row.recorded_at = occurred_at
+    row.updated_at = uow.now()
 
 
 def complaint_upheld(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from services.billing.models import (
     Adjustment,
     Agent,
+    AttendanceDay,
     Deduction,
     PayPlan,
     PayrollRun,
@@ -117,6 +118,15 @@ def _worked_hours_query(args: Mapping[str, Any]) -> Select[Any]:
     return _range_query(WorkedHours, args)
 
 
+def _attendance_query(args: Mapping[str, Any], merchant_id: str | None = None) -> Select[Any]:
+    """Attendance days with the list's filters; a merchant's narrowed to its own projects."""
+    stmt = _range_query(AttendanceDay, args)
+    if merchant_id is not None:
+        own = select(Project.project_id).where(Project.merchant_id == merchant_id)
+        stmt = stmt.where(AttendanceDay.project_id.in_(own))
+    return stmt
+
+
 DEDUCTIONS_ORDER = (Deduction.resolved_on, Deduction.complaint_id)
 ADJUSTMENTS_ORDER = (Adjustment.created_at, Adjustment.id)
 
@@ -174,6 +184,21 @@ def _payslips_query(
     return stmt
 
 
+def attendance_view(p: Payslip) -> dict[str, int] | None:
+    """The payslip's attendance summary as calculated with it (None: calculated before billing had any)."""
+    if p.attendance_days_recorded is None:
+        return None
+    return {
+        "days_recorded": p.attendance_days_recorded,
+        "present": p.attendance_present,
+        "late": p.attendance_late,
+        "early_leave": p.attendance_early_leave,
+        "no_show": p.attendance_no_show,
+        "late_minutes": p.attendance_late_minutes,
+        "early_minutes": p.attendance_early_minutes,
+    }
+
+
 def payslip_views(uow: UnitOfWork, payslips: Sequence[Payslip]) -> list[dict[str, Any]]:
     """Payslips with their lines and their run's status, as the views (and the export) show them."""
     session = uow.session
@@ -214,6 +239,7 @@ def payslip_views(uow: UnitOfWork, payslips: Sequence[Payslip]) -> list[dict[str
             "plan_type": p.plan_type,
             "total": p.total,
             "lines": lines.get(p.id, []),
+            "attendance": attendance_view(p),
         }
         for p in payslips
     ]
@@ -281,6 +307,16 @@ def list_performance(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
 
 def list_worked_hours(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
     return paginate_args(uow.session, _worked_hours_query(args), args, order_by=range_order(WorkedHours))
+
+
+def list_attendance(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:
+    """Attendance days; an agent sees only its own, a merchant only its projects' (whatever the filters)."""
+    actor = uow.actor
+    if actor.role == "agent":
+        args = {**args, "agent_id": actor.sub}
+    merchant_id = actor.merchant_id if actor.is_merchant else None
+    stmt = _attendance_query(args, merchant_id)
+    return paginate_args(uow.session, stmt, args, order_by=range_order(AttendanceDay))
 
 
 def list_deductions(uow: UnitOfWork, args: Mapping[str, Any]) -> Page:

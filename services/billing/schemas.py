@@ -17,6 +17,7 @@ from services.billing.domain import (
     period_problem,
     plan_problems,
 )
+from shared.events.catalogue import ATTENDANCE_STATUSES
 from shared.money import DecimalString, Money, Rate
 from shared.pagination import PageArgsSchema, page_response_schema
 from shared.web import current_clock
@@ -246,6 +247,39 @@ WorkedHoursListArgs = PerformanceListArgs
 WorkedHoursPage = page_response_schema(WorkedHoursOut, "WorkedHoursPage")
 
 
+class AttendanceDayOut(Schema):
+    """An agent's attendance of a day on a project (考勤), as scheduling last reported it."""
+
+    project_id = fields.String()
+    agent_id = fields.String()
+    date = fields.Date()
+    status = fields.String(metadata={"enum": list(ATTENDANCE_STATUSES)})
+    shift = fields.String(allow_none=True, metadata={"example": "morning"})
+    late_minutes = fields.Integer()
+    early_minutes = fields.Integer()
+    hours = DecimalString(
+        allow_none=True,
+        metadata={"description": "the confirmed hours (paid through worked-hours, not from here)"},
+    )
+    clock_in = fields.AwareDateTime(allow_none=True)
+    clock_out = fields.AwareDateTime(allow_none=True)
+    corrected = fields.Boolean(metadata={"description": "the supervisor changed the clocked hours"})
+    no_show_replacement_id = fields.String(
+        allow_none=True, metadata={"description": "the reserve agent called in for a no-show"}
+    )
+    source = fields.String(
+        metadata={
+            "enum": ["attendance", "no_show"],
+            "description": "attendance: confirmed by a supervisor; no_show: only the no-show notice so far",
+        }
+    )
+    updated_at = fields.AwareDateTime()
+
+
+AttendanceListArgs = PerformanceListArgs
+AttendancePage = page_response_schema(AttendanceDayOut, "AttendancePage")
+
+
 # --- deductions and adjustments ---------------------------------------------------------------------------
 
 
@@ -386,6 +420,19 @@ class LineOut(Schema):
     )
 
 
+class AttendanceSummaryOut(Schema):
+    """The month's attendance (scheduling's attendance.recorded and agent.no_show) as it was when the
+    payslip was calculated: shown beside the pay, which comes from the confirmed hours (worked-hours)."""
+
+    days_recorded = fields.Integer(metadata={"description": "days with attendance in the payslip's month"})
+    present = fields.Integer(metadata={"description": "days on time for the whole shift"})
+    late = fields.Integer(metadata={"description": "days late (迟到), early leavers included"})
+    early_leave = fields.Integer(metadata={"description": "days left early (早退), late ones included"})
+    no_show = fields.Integer(metadata={"description": "days not come (缺勤)"})
+    late_minutes = fields.Integer(metadata={"description": "minutes late in the month"})
+    early_minutes = fields.Integer(metadata={"description": "minutes left early in the month"})
+
+
 class PayslipOut(Schema):
     id = fields.String()
     run_id = fields.String()
@@ -398,6 +445,11 @@ class PayslipOut(Schema):
     plan_type = fields.String(allow_none=True)
     total = Money()
     lines = fields.List(fields.Nested(LineOut))
+    attendance = fields.Nested(
+        AttendanceSummaryOut,
+        allow_none=True,
+        metadata={"description": "null on payslips calculated before billing received attendance"},
+    )
 
 
 class PayslipListArgs(PageArgsSchema):

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Select
 
 from services.billing import queries
-from services.billing.models import Performance, WorkedHours
+from services.billing.models import AttendanceDay, Performance, WorkedHours
 from shared.db import Database
 from tests.plans import assert_index_plan, fill, list_statement, migrated
 
@@ -112,6 +112,23 @@ def database(make_database: Callable[[str], str]) -> Iterator[Database]:
                 **extra(i),
             },
         )
+    fill(
+        db,
+        "attendance_days",
+        ROWS,
+        lambda i: {
+            "agent_id": agent(i),
+            "project_id": project(i),
+            "date": day(i // AGENTS),
+            "status": ("present", "late", "no_show")[i % 3],
+            "late_minutes": 0,
+            "early_minutes": 0,
+            "corrected": False,
+            "source": "attendance",
+            "recorded_at": NOW,
+            "updated_at": NOW,
+        },
+    )
     fill(
         db,
         "deductions",
@@ -225,6 +242,20 @@ def test_performance_and_worked_hours(database: Database, model: Any) -> None:
             (day(20), project(3), agent(3)),
             {model.__tablename__},
         )
+
+
+def test_attendance(database: Database) -> None:
+    """As finance, an agent (its own id forced into the filters) and a merchant (its projects only) list."""
+    filters = {"project_id": project(3), "agent_id": agent(3), "from_": day(10), "to": day(40)}
+    for args in combinations(filters):
+        for merchant_id in (None, "m"):
+            check(
+                database,
+                queries._attendance_query(args, merchant_id),
+                queries.range_order(AttendanceDay),
+                (day(20), project(3), agent(3)),
+                {"attendance_days"},
+            )
 
 
 def test_deductions_and_adjustments(database: Database) -> None:
