@@ -112,6 +112,9 @@ class RequisitionReason(StrEnum):
 #: Statuses that hold a candidate for one project (the project's close releases them).
 RESERVED_STATUSES: frozenset[str] = frozenset({CandidateStatus.MATCHED, CandidateStatus.IN_TRAINING})
 PENDING_OUTCOMES: frozenset[str] = frozenset({MatchOutcome.MATCHED, MatchOutcome.IN_TRAINING})
+#: A whole-gap shortfall (all-hands) counts reserve-shortfall requisitions this recent as still on their way:
+#: matching (1–3 working days) and a training cohort (about a week) fit in two weeks.
+WHOLE_GAP_LOOKBACK_DAYS = 14
 OPEN_REQUISITION_STATUSES: frozenset[str] = frozenset({RequisitionStatus.SHORT, RequisitionStatus.OVERDUE})
 
 #: Candidate status changes operations may make by hand; the rest follow the funnel's events.

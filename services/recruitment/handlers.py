@@ -38,6 +38,9 @@ def on_training_shortfall(uow: UnitOfWork, event: Event) -> None:
 
 
 def on_reserve_shortfall(uow: UnitOfWork, event: Event) -> None:
+    if event.data.get("whole_gap"):
+        requisitions.whole_gap_requisition(uow, event.data, str(event.id), load_settings())
+        return
     reason = domain.RequisitionReason.RESERVE_SHORTFALL
     _replacements(uow, event, event.data["missing"], reason, f"reserve.shortfall:{event.id}")
 

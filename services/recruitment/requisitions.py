@@ -473,6 +473,35 @@ def replacement_requisition(
     )
 
 
+def whole_gap_requisition(
+    uow: UnitOfWork, data: Mapping[str, Any], event_id: str, config: RecruitmentSettings
+) -> Requisition | None:
+    """Scheduling states a project's whole gap (``whole_gap``: all-hands after mass attrition): ask for what
+    the project's reserve-shortfall requisitions of the last ``WHOLE_GAP_LOOKBACK_DAYS`` days have not
+    already asked for — those candidates are still being matched, trained and admitted, and the gap counts
+    only agents present — so the departures' own shortfalls and the all-hands' gap are not recruited twice."""
+    since = uow.now() - dt.timedelta(days=domain.WHOLE_GAP_LOOKBACK_DAYS)
+    pending = (
+        uow.session.scalar(
+            select(func.coalesce(func.sum(Requisition.seats), 0)).where(
+                Requisition.project_id == data["project_id"],
+                Requisition.reason == domain.RequisitionReason.RESERVE_SHORTFALL,
+                Requisition.status != domain.RequisitionStatus.CLOSED,
+                Requisition.created_at >= since,
+            )
+        )
+        or 0
+    )
+    return replacement_requisition(
+        uow,
+        data["project_id"],
+        int(data["missing"]) - int(pending),
+        reason=domain.RequisitionReason.RESERVE_SHORTFALL,
+        source_ref=f"reserve.shortfall:{event_id}",
+        config=config,
+    )
+
+
 def plan_requisition(
     uow: UnitOfWork, data: Mapping[str, Any], config: RecruitmentSettings
 ) -> Requisition | None:

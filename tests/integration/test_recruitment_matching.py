@@ -603,3 +603,20 @@ def test_a_published_plan_asks_for_its_gap_once_and_a_new_plan_only_for_more(
     deliver(h, "plan.published", plan("plan-4", 0, campaign="c-3"))
     planned = [r for r in requisitions(h, project_id) if r["reason"] == "plan"]
     assert sorted(r["seats"] for r in planned) == [1, 2, 5]
+
+
+def test_an_all_hands_gap_asks_only_for_what_recent_shortfalls_have_not(
+    service_env: Callable[..., ServiceHarness],
+) -> None:
+    h = service_env("recruitment")
+    project_id = str(uuid.uuid4())
+    deliver(h, "project.confirmed", confirmed(project_id, seats=2))
+    deliver(h, "reserve.shortfall", {"project_id": project_id, "missing": 3, "reason": "3 departed"})
+    # all-hands: the project's whole gap is 5, of which the departures' 3 are already being recruited
+    whole = {"project_id": project_id, "missing": 5, "reason": "all-hands x", "whole_gap": True}
+    deliver(h, "reserve.shortfall", whole)
+    shortfalls = [r for r in requisitions(h, project_id) if r["reason"] == "reserve_shortfall"]
+    assert sorted(r["seats"] for r in shortfalls) == [2, 3]
+    # a whole gap already asked for in full asks for nothing more
+    deliver(h, "reserve.shortfall", {**whole, "missing": 4})
+    assert len([r for r in requisitions(h, project_id) if r["reason"] == "reserve_shortfall"]) == 2
