@@ -300,6 +300,26 @@ def roles_documented(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorator
 
 
+def public_endpoint(authenticated_by: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Document an /api/v1 operation that takes no bearer token: ``security: []`` and ``x-public`` saying
+    what authenticates the caller instead (a calendar app cannot send an Authorization header, so an
+    agent's feed is reached by a signed, revocable token in its URL). The view checks that itself; every
+    other /api/v1 operation declares its roles (tests/unit/test_openapi_spec.py)."""
+    if not authenticated_by.strip():
+        raise ValueError("say what authenticates the caller of a public endpoint")
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        apidoc: dict[str, Any] = dict(getattr(view, "_apidoc", {}))
+        manual = dict(apidoc.get("manual_doc", {}))
+        manual["security"] = []
+        manual["x-public"] = authenticated_by
+        apidoc["manual_doc"] = manual
+        view._apidoc = apidoc  # type: ignore[attr-defined]
+        return view
+
+    return decorator
+
+
 def _document_roles(view: Callable[..., Any], roles: Sequence[str]) -> None:
     # flask-smorest reads ``_apidoc["manual_doc"]`` into the operation whichever decorator order is used.
     apidoc: dict[str, Any] = dict(getattr(view, "_apidoc", {}))

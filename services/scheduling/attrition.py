@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from services.scheduling import alerts
 from services.scheduling.config import SchedulingSettings
 from services.scheduling.models import PoolAgent, Roster, RosterAssignment
 from services.scheduling.queries import agent_names
@@ -184,6 +185,16 @@ def register_departures(
                 "reason": f"{shortfall} departed agent(s) on {day.isoformat()} without a reserve agent "
                 "to take over",
             },
+        )
+        alerts.raise_alert(
+            uow,
+            project_id=project.id,
+            kind="reserve_shortfall",
+            title=f"备岗不足：{shortfall} 人离职无人接替",
+            body=f"{project.company_name or project.id} 于 {day.isoformat()} 有 {shortfall} 名客服离职，"
+            "备岗池已无人可接替，已通知招聘补人；如离职超过备岗，可启动全员上岗。",
+            data={"date": day.isoformat(), "missing": shortfall, "departed": list(agent_ids)},
+            dedup_key=f"reserve_shortfall:departure:{project.id}:{day.isoformat()}:{','.join(sorted(agent_ids))}",
         )
     names = agent_names(session, project.id)
     version = roster.version if roster else 0

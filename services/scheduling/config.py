@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from services.scheduling.rostering import DEFAULT_PEAKS, Rules, parse_peaks
-from shared.env import ConfigError, env_decimal, env_float, env_int, env_str, load_section
+from shared.env import ConfigError, env_decimal, env_flag, env_float, env_int, env_str, load_section
 
 _N = TypeVar("_N", int, float, Decimal)
 
@@ -18,6 +18,12 @@ def _positive(key: str, value: _N) -> _N:
     # every scheduling quantity is a count, a duration or a ratio: zero would divide or plan nothing
     if value <= 0:
         raise ConfigError(f"{key} must be positive, got {value}")
+    return value
+
+
+def _non_negative(key: str, value: int) -> int:
+    if value < 0:
+        raise ConfigError(f"{key} must be zero or more, got {value}")
     return value
 
 
@@ -74,6 +80,13 @@ class SchedulingSettings:
     #: share of after-sales agents doing triage (前端分流), which part-timers may do
     triage_share: float = 0.3
 
+    #: the day of operation: minutes of grace after a shift's start before an agent is late or a no-show
+    clock_tolerance_minutes: int = 15
+    #: how early before a shift an agent may clock in, minutes
+    early_clock_in_minutes: int = 60
+    #: how often the worker looks for no-shows and uncovered shifts, seconds (the board refreshes as often)
+    attendance_check_seconds: float = 60.0
+
     @property
     def rules(self) -> Rules:
         return Rules(
@@ -120,6 +133,17 @@ class SchedulingSettings:
                 "SCHEDULING_SHRINKAGE", env_float(env, "SCHEDULING_SHRINKAGE", d.shrinkage), lower=True
             ),
             chat_concurrency=positive(env_int, "CHAT_CONCURRENCY", d.chat_concurrency),
+            clock_tolerance_minutes=_non_negative(
+                "SCHEDULING_CLOCK_TOLERANCE_MINUTES",
+                env_int(env, "SCHEDULING_CLOCK_TOLERANCE_MINUTES", d.clock_tolerance_minutes),
+            ),
+            early_clock_in_minutes=_non_negative(
+                "SCHEDULING_EARLY_CLOCK_IN_MINUTES",
+                env_int(env, "SCHEDULING_EARLY_CLOCK_IN_MINUTES", d.early_clock_in_minutes),
+            ),
+            attendance_check_seconds=positive(
+                env_float, "ATTENDANCE_CHECK_SECONDS", d.attendance_check_seconds
+            ),
             triage_share=_fraction(
                 "SCHEDULING_TRIAGE_SHARE",
                 env_float(env, "SCHEDULING_TRIAGE_SHARE", d.triage_share),
@@ -132,3 +156,118 @@ class SchedulingSettings:
 def load_settings(extra: Mapping[str, str] | None = None) -> SchedulingSettings:
     """The settings of this process (``extra``: an app's ``Settings.extra``; else the environment)."""
     return load_section("scheduling", SchedulingSettings.from_env, extra)
+
+
+# --- alerts (通知): delivery retries and the SMTP server (services/scheduling/alerts.py, senders.py) -------
+
+#: How often the worker sends the alerts that are due (seconds).
+DEFAULT_ALERT_INTERVAL_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """``SCHEDULING_ALERT_*`` (delivery) and ``SCHEDULING_SMTP_*`` (e-mail) settings."""
+
+    interval_seconds: float = DEFAULT_ALERT_INTERVAL_SECONDS
+    #: tries per delivery before it is ``failed``
+    max_attempts: int = 8
+    #: the wait after the first failed try; each later one doubles, up to ``backoff_max_seconds``
+    backoff_seconds: float = 30.0
+    backoff_max_seconds: float = 1800.0
+    #: deliveries one run tries (the rest wait for the next run)
+    batch: int = 20
+    #: seconds a webhook or the SMTP server may take before the try counts as failed
+    timeout_seconds: float = 5.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "yunkefu@localhost"
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
+        d = cls()
+
+        def positive(parse: Callable[[Mapping[str, str], str, _N], _N], name: str, default: _N) -> _N:
+            key = f"SCHEDULING_{name}"
+            return _positive(key, parse(env, key, default))
+
+        backoff = positive(env_float, "ALERT_BACKOFF_SECONDS", d.backoff_seconds)
+        backoff_max = positive(env_float, "ALERT_BACKOFF_MAX_SECONDS", d.backoff_max_seconds)
+        if backoff_max < backoff:
+            raise ConfigError(
+                f"SCHEDULING_ALERT_BACKOFF_MAX_SECONDS ({backoff_max:g}) must not be below "
+                f"SCHEDULING_ALERT_BACKOFF_SECONDS ({backoff:g})"
+            )
+        return cls(
+            interval_seconds=_alert_interval(env),
+            max_attempts=positive(env_int, "ALERT_MAX_ATTEMPTS", d.max_attempts),
+            backoff_seconds=backoff,
+            backoff_max_seconds=backoff_max,
+            batch=positive(env_int, "ALERT_BATCH", d.batch),
+            timeout_seconds=positive(env_float, "ALERT_TIMEOUT_SECONDS", d.timeout_seconds),
+            smtp_host=env_str(env, "SCHEDULING_SMTP_HOST", d.smtp_host),
+            smtp_port=env_int(env, "SCHEDULING_SMTP_PORT", d.smtp_port, minimum=1, maximum=65535),
+            smtp_from=env_str(env, "SCHEDULING_SMTP_FROM", d.smtp_from),
+            smtp_user=env_str(env, "SCHEDULING_SMTP_USER", d.smtp_user),
+            # not stripped of surrounding blanks like the rest: a password may well contain them
+            smtp_password=env.get("SCHEDULING_SMTP_PASSWORD", d.smtp_password),
+            smtp_starttls=env_flag(env, "SCHEDULING_SMTP_STARTTLS", d.smtp_starttls),
+        )
+
+
+def _alert_interval(env: Mapping[str, str]) -> float:
+    key = "SCHEDULING_ALERT_INTERVAL_SECONDS"
+    return _positive(key, env_float(env, key, DEFAULT_ALERT_INTERVAL_SECONDS))
+
+
+def load_alert_settings(extra: Mapping[str, str] | None = None) -> AlertSettings:
+    """The alert settings of this process (``extra``: an app's ``Settings.extra``; else the environment)."""
+    return load_section("scheduling", AlertSettings.from_env, extra)
+
+
+def load_alert_interval(extra: Mapping[str, str] | None = None) -> float:
+    """Only the delivery job's interval: what ``spec`` reads at import, so that a bad SMTP setting stops
+    the app and fails the job's runs without stopping processes that merely import every spec."""
+    return load_section("scheduling", _alert_interval, extra)
+
+
+# --- calendar feeds (日历订阅): the signing key of the feed URLs (services/scheduling/calendar_feed.py) --
+
+#: Accepted only in development (``YUNKEFU_ENV=development``): anyone who knows it could sign a feed URL.
+DEV_CALENDAR_SECRET = "dev-only-scheduling-calendar-secret-change-me"
+MIN_CALENDAR_SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class CalendarSettings:
+    """``SCHEDULING_CALENDAR_SECRET``: the HMAC key of the agents' calendar-feed URLs.
+
+    A secret of this service alone: services hold only the public keys of the bearer tokens, so nothing
+    is derived from those. Rotating it retires every feed URL issued so far (agents issue new ones).
+    """
+
+    secret: str = DEV_CALENDAR_SECRET
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, development: bool) -> CalendarSettings:
+        """``development``: ``shared.config.is_development()``, passed in (this module stays importable by
+        the pure domain, and shared.config is not)."""
+        # not stripped: a generated secret may well contain blanks at either end
+        secret = env.get("SCHEDULING_CALENDAR_SECRET") or DEV_CALENDAR_SECRET
+        weak = secret == DEV_CALENDAR_SECRET or len(secret.encode()) < MIN_CALENDAR_SECRET_BYTES
+        if weak and not development:
+            raise ConfigError(
+                "refusing to start scheduling: SCHEDULING_CALENDAR_SECRET must be a random value of at least "
+                f"{MIN_CALENDAR_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`), or YUNKEFU_ENV=development on a development machine."
+            )
+        return cls(secret=secret)
+
+
+def load_calendar_settings(extra: Mapping[str, str] | None = None, *, development: bool) -> CalendarSettings:
+    """The feed settings of this process (``extra``: an app's ``Settings.extra``; else the environment)."""
+    return load_section(
+        "scheduling", lambda env: CalendarSettings.from_env(env, development=development), extra
+    )

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import icalendar
+
 from services.scheduling.models import Project, TimesheetEntry
 from shared.tabular import Column
 from shared.workdays import SHANGHAI
@@ -42,24 +44,6 @@ def roster_rows(view: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def ics_text(value: str) -> str:
-    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def ics_fold(line: str) -> list[str]:
-    """RFC 5545 §3.1: lines longer than 75 octets continue on the next line after a space."""
-    out: list[str] = []
-    data = line.encode()
-    while len(data) > 75:
-        cut = 75 if not out else 74
-        while cut > 0 and (data[cut] & 0xC0) == 0x80:  # never split a UTF-8 sequence
-            cut -= 1
-        out.append(data[:cut].decode())
-        data = data[cut:]
-    out.append(data.decode())
-    return [out[0], *(" " + part for part in out[1:])]
-
-
 @dataclass(frozen=True)
 class IcsEvent:
     uid: str
@@ -70,31 +54,30 @@ class IcsEvent:
 
 
 def ics_calendar(name: str, prodid: str, now: dt.datetime, events: Iterable[IcsEvent]) -> str:
-    """An iCalendar feed: times in UTC (``Z``), so every calendar app shows them in its own zone."""
-    fmt = "%Y%m%dT%H%M%SZ"
-    stamp = now.astimezone(dt.UTC).strftime(fmt)
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        f"PRODID:{prodid}",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        f"X-WR-CALNAME:{ics_text(name)}",
-        "X-WR-TIMEZONE:Asia/Shanghai",
-    ]
+    """An iCalendar feed (RFC 5545, written by the ``icalendar`` package: escaping, folding, CRLF).
+
+    Times in UTC (``Z``), so that every calendar app shows them in its own zone; a UID stable across
+    roster versions, so that a re-published roster moves an event instead of adding a second one.
+    """
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", prodid)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    # X- properties default to raw text: vText escapes the commas and semicolons of a shop's name
+    calendar.add("x-wr-calname", icalendar.vText(name))
+    calendar.add("x-wr-timezone", "Asia/Shanghai")
+    stamp = now.astimezone(dt.UTC)
     for e in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{e.uid}",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART:{e.starts_at.astimezone(dt.UTC).strftime(fmt)}",
-            f"DTEND:{e.ends_at.astimezone(dt.UTC).strftime(fmt)}",
-            "SUMMARY:" + ics_text(e.summary),
-            "DESCRIPTION:" + ics_text(e.description),
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(part for line in lines for part in ics_fold(line)) + "\r\n"
+        event = icalendar.Event()
+        event.add("uid", e.uid)
+        event.add("dtstamp", stamp)
+        event.add("dtstart", e.starts_at.astimezone(dt.UTC))
+        event.add("dtend", e.ends_at.astimezone(dt.UTC))
+        event.add("summary", e.summary)
+        event.add("description", e.description)
+        calendar.add_component(event)
+    return calendar.to_ical().decode()
 
 
 def roster_ics(view: dict[str, Any], project: Project, now: dt.datetime) -> str:

@@ -1,7 +1,7 @@
 """Event handlers of the scheduling service: {event type: handler(uow, event)}, each a line onto
 ``projections``. They run inside the consumer's inbox transaction and never commit."""
 
-from services.scheduling import projections
+from services.scheduling import alerts, projections
 from shared.events.consumer import Handler
 from shared.events.envelope import Event
 from shared.uow import UnitOfWork
@@ -31,6 +31,11 @@ def on_kpi_scored(uow: UnitOfWork, event: Event) -> None:
     projections.kpi_scored(uow, event.data)
 
 
+def on_complaint_escalated(uow: UnitOfWork, event: Event) -> None:
+    """An alert to the supervisors (and the vendor at the manager level): escalated, or overdue."""
+    alerts.complaint_escalated(uow, event.data)
+
+
 HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
@@ -38,4 +43,5 @@ HANDLERS: dict[str, Handler] = {
     "agent.admitted": on_agent_admitted,
     "cohort.completed": on_cohort_completed,
     "kpi.scored": on_kpi_scored,
+    "complaint.escalated": on_complaint_escalated,
 }

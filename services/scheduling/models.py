@@ -47,6 +47,12 @@ class Project(Base):
     company_name: Mapped[str | None] = mapped_column(String(200))
     #: the order's first-response target (首响, seconds): the service level's answer threshold
     first_response_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: minutes after a shift's start before an agent not clocked in is a no-show (null: the setting)
+    clock_tolerance_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: an agent's settlement authority (客服处理权限) on a customer dispute: at most this amount (CNY) …
+    settlement_limit_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: … and at most this percentage of the order; above either the on-duty supervisor decides
+    settlement_limit_pct: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     #: confirmed | closed
     status: Mapped[str] = mapped_column(String(20), default="confirmed")
     #: occurred_at of the newest event applied: an older event arriving late does not overwrite it
@@ -346,3 +352,369 @@ class PlanCoverage(Base):
     short: Mapped[int] = mapped_column(Integer)
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+# --- the day of operation (当班): availability, leave, swaps, open shifts, attendance, calendars ----------
+
+
+class AvailabilityWindow(Base):
+    """When an agent can work in a normal week (可上班时间): one window on a weekday, across projects."""
+
+    __tablename__ = "availability_windows"
+    __table_args__ = (Index("ix_availability_windows_agent", "agent_id", "weekday", "start_minute"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    #: 0 = Monday … 6 = Sunday
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    #: up to 1440 (midnight); a window never crosses midnight: two windows do
+    end_minute: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AvailabilityException(Base):
+    """A date that departs from the weekly pattern: not available at all, or only in the given windows."""
+
+    __tablename__ = "availability_exceptions"
+    __table_args__ = (UniqueConstraint("agent_id", "date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    #: [[start_minute, end_minute], …]; empty: not available that day
+    windows: Mapped[list[list[int]]] = mapped_column(JSON, default=list)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LeaveRequest(Base):
+    """A leave request (请假) for whole days, approved or refused by a supervisor."""
+
+    __tablename__ = "leave_requests"
+    __table_args__ = (
+        Index("ix_leave_requests_agent", "agent_id", "date_from", "date_to"),
+        Index("ix_leave_requests_status", "status", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    date_from: Mapped[dt.date] = mapped_column(Date)
+    date_to: Mapped[dt.date] = mapped_column(Date)
+    #: sick | personal | annual | other
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    #: pending | approved | refused | cancelled
+    status: Mapped[str] = mapped_column(String(20))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    #: what approval did to the rosters: per project, shifts handed over and left open
+    effects: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SwapRequest(Base):
+    """A shift an agent offers (换班): another agent takes it, a supervisor approves."""
+
+    __tablename__ = "swap_requests"
+    __table_args__ = (Index("ix_swap_requests_project", "project_id", "status", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(40))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    skill: Mapped[str | None] = mapped_column(String(20))
+    from_agent_id: Mapped[str] = mapped_column(String(64))
+    #: who the shift is offered to (null: anyone eligible), then who accepted it
+    to_agent_id: Mapped[str | None] = mapped_column(String(64))
+    #: offered | accepted | approved | refused | cancelled
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: the labour rule a refusal named, and its detail
+    rule: Mapped[str | None] = mapped_column(String(50))
+    detail: Mapped[str | None] = mapped_column(Text)
+    roster_version: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class OpenShift(Base):
+    """An uncovered or surge shift published for eligible agents to claim (开放班次), first come."""
+
+    __tablename__ = "open_shifts"
+    __table_args__ = (
+        UniqueConstraint("project_id", "date", "shift"),
+        Index("ix_open_shifts_status", "project_id", "status", "date", "start_minute"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(40))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    skill: Mapped[str | None] = mapped_column(String(20))
+    #: places offered, and places taken so far
+    places: Mapped[int] = mapped_column(Integer)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)
+    #: open | filled | closed
+    status: Mapped[str] = mapped_column(String(20))
+    #: gap | surge | leave | no-show
+    source: Mapped[str] = mapped_column(String(20))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OpenShiftClaim(Base):
+    """An agent's claim on an open shift; the unique keys make a double claim impossible."""
+
+    __tablename__ = "open_shift_claims"
+    __table_args__ = (
+        UniqueConstraint("open_shift_id", "agent_id"),
+        UniqueConstraint("project_id", "date", "agent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    open_shift_id: Mapped[str] = mapped_column(ForeignKey("open_shifts.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    roster_version: Mapped[int] = mapped_column(Integer)
+    claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AttendanceRecord(Base):
+    """An agent's attendance on a rostered shift (考勤): clock-in/out, lateness, no-show, confirmation."""
+
+    __tablename__ = "attendance_records"
+    __table_args__ = (
+        UniqueConstraint("project_id", "agent_id", "date"),
+        Index("ix_attendance_records_day", "project_id", "date", "agent_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(64))
+    date: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(40))
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    clock_in: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    clock_out: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: on_duty | present | late | early_leave | late_early_leave | no_show
+    status: Mapped[str] = mapped_column(String(20))
+    late_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    early_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    #: the reserve agent called in for a no-show
+    replacement_id: Mapped[str | None] = mapped_column(String(64))
+    #: confirmed by a supervisor into the timesheet: the hours, and the reason when they differ
+    confirmed_hours: Mapped[Decimal | None] = mapped_column(Numeric(4, 2))
+    correction_reason: Mapped[str | None] = mapped_column(Text)
+    confirmed_by: Mapped[str | None] = mapped_column(String(100))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    timesheet_id: Mapped[str | None] = mapped_column(String(36))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CalendarToken(Base):
+    """A revocable token in an agent's calendar-feed URL (calendar apps cannot send a bearer header)."""
+
+    __tablename__ = "calendar_tokens"
+    __table_args__ = (Index("ix_calendar_tokens_agent", "agent_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    agent_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- the on-duty supervisor desk (值班主管) and mass attrition (全员上岗) -----------------------------------
+
+
+class DutyShift(Base):
+    """A person on duty for a project (值班): a supervisor at the help desk (``duty="desk"``), or, during an
+    all-hands (全员上岗), a member of staff below manager taking customers (``duty="agent"``). ``date`` is
+    the Shanghai day the shift starts; it may run past midnight."""
+
+    __tablename__ = "duty_shifts"
+    __table_args__ = (
+        Index("ix_duty_shifts_project_date", "project_id", "date", "start_minute", "id"),
+        Index("ix_duty_shifts_person_date", "supervisor_id", "date", "start_minute", "id"),
+        Index("ix_duty_shifts_all_hands", "all_hands_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    #: the person on duty: their id, the ``sub`` of their token
+    supervisor_id: Mapped[str] = mapped_column(String(64))
+    supervisor_name: Mapped[str] = mapped_column(String(100))
+    #: on agent duty: supervisor | team_lead | trainer | qa; null at the desk
+    role: Mapped[str | None] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    #: up to a whole day; start_minute + minutes beyond 1440 runs into the next day
+    minutes: Mapped[int] = mapped_column(Integer)
+    #: desk | agent
+    duty: Mapped[str] = mapped_column(String(10))
+    all_hands_id: Mapped[str | None] = mapped_column(String(36))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class HelpRequest(Base):
+    """An agent's call for help (求助) to the supervisor on duty: a question, a customer dispute above the
+    agent's settlement authority, or a complaint to hand over to the party concerned (转交)."""
+
+    __tablename__ = "help_requests"
+    __table_args__ = (
+        Index("ix_help_requests_project", "project_id", "requested_at", "id"),
+        Index("ix_help_requests_project_status", "project_id", "status", "requested_at", "id"),
+        Index("ix_help_requests_project_agent", "project_id", "agent_id", "requested_at", "id"),
+        Index("ix_help_requests_supervisor", "supervisor_id", "status", "requested_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    agent_id: Mapped[str] = mapped_column(String(64))
+    agent_name: Mapped[str | None] = mapped_column(String(100))
+    #: question | dispute | handover
+    kind: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(Text)
+    order_ref: Mapped[str | None] = mapped_column(String(100))
+    #: a dispute: what the customer asks for, and the order's amount (CNY)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    order_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    #: why a dispute went to the supervisor (the authority it exceeds)
+    authority_note: Mapped[str | None] = mapped_column(Text)
+    #: the supervisor on duty when it was asked (null: nobody was)
+    supervisor_id: Mapped[str | None] = mapped_column(String(64))
+    supervisor_name: Mapped[str | None] = mapped_column(String(100))
+    duty_shift_id: Mapped[str | None] = mapped_column(String(36))
+    #: open | answered | handed_over
+    status: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(100))
+    #: the first response (an answer or a hand-over): the response-time clock stops here
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    waited_seconds: Mapped[int | None] = mapped_column(Integer)
+    #: the party a complaint is handed to: warehouse | product | merchant | logistics
+    party: Mapped[str | None] = mapped_column(String(20))
+    handover_note: Mapped[str | None] = mapped_column(Text)
+    handed_over_by: Mapped[str | None] = mapped_column(String(100))
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AllHands(Base):
+    """Mass attrition (大规模流失, seed 004): everyone below manager on agent duty for a project while the
+    reserve is exhausted; recruitment is asked once for the real gap."""
+
+    __tablename__ = "all_hands"
+    __table_args__ = (Index("ix_all_hands_project", "project_id", "declared_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    date_from: Mapped[dt.date] = mapped_column(Date)
+    date_to: Mapped[dt.date] = mapped_column(Date)
+    #: the daily window on agent duty (the project's service hours unless the declaration said otherwise)
+    start_minute: Mapped[int] = mapped_column(Integer)
+    minutes: Mapped[int] = mapped_column(Integer)
+    #: [{person_id, name, role}, …]
+    staff: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: active | ended
+    status: Mapped[str] = mapped_column(String(20))
+    #: the pool when it was declared: the active target, agents still present, and the gap asked for
+    active_target: Mapped[int] = mapped_column(Integer)
+    present_agents: Mapped[int] = mapped_column(Integer)
+    missing: Mapped[int] = mapped_column(Integer)
+    merchant_alert_id: Mapped[str | None] = mapped_column(String(64))
+    declared_by: Mapped[str | None] = mapped_column(String(100))
+    declared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ended_by: Mapped[str | None] = mapped_column(String(100))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+# --- alerts (通知): channels, alerts and their deliveries (services/scheduling/alerts.py) ------------------
+
+
+class AlertChannel(Base):
+    """Where alerts go (通知渠道): a WeCom or DingTalk group robot, or e-mail recipients, for one project
+    or vendor-wide (``project_id`` null), one audience and some kinds (empty: every kind)."""
+
+    __tablename__ = "alert_channels"
+    __table_args__ = (Index("ix_alert_channels_match", "audience", "enabled", "project_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    #: wecom | dingtalk | email
+    type: Mapped[str] = mapped_column(String(20))
+    #: supervisor | vendor | merchant
+    audience: Mapped[str] = mapped_column(String(20))
+    kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: the robot's webhook (its key or access token is in the URL: a secret)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    #: DingTalk's signing secret (加签, ``SEC…``)
+    secret: Mapped[str | None] = mapped_column(String(200))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: markdown | text (robots only)
+    message_format: Mapped[str] = mapped_column(String(10), default="markdown")
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Alert(Base):
+    """Something a supervisor, the vendor or the merchant must know now (告警): a no-show, a gap, an
+    escalated complaint…; raised once per ``dedup_key``."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        Index("ix_alerts_created", "created_at", "id"),
+        Index("ix_alerts_project_created", "project_id", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    project_id: Mapped[str | None] = mapped_column(String(64))
+    audience: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AlertDelivery(Base):
+    """One alert to one channel: pending until sent, retried with backoff, failed after the last try."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_alert_deliveries_alert", "alert_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    #: null once the channel is deleted (the delivery stays as history)
+    channel_id: Mapped[str | None] = mapped_column(ForeignKey("alert_channels.id", ondelete="SET NULL"))
+    #: the channel's type and name when the alert was raised
+    channel_type: Mapped[str] = mapped_column(String(20))
+    channel_name: Mapped[str] = mapped_column(String(100))
+    #: pending | sent | failed
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -45,7 +45,7 @@ from shared.workdays import today_shanghai
 SURGE_NOT_FOUND = "There is no surge with this id in this project."
 
 
-def _page(
+def page_of(
     uow: UnitOfWork,
     stmt: Select[Any],
     args: dict[str, Any],
@@ -107,7 +107,7 @@ def surge_list_query(project_id: str, args: dict[str, Any]) -> Select[Any]:
 
 def surges(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
     """The project's surges, newest first."""
-    return _page(uow, surge_list_query(project_id, args), args, SURGE_ORDER, surge_dict)
+    return page_of(uow, surge_list_query(project_id, args), args, SURGE_ORDER, surge_dict)
 
 
 def surge(uow: UnitOfWork, project_id: str, surge_id: str) -> dict[str, Any]:
@@ -323,7 +323,7 @@ def roster_version_query(project_id: str) -> Select[Any]:
 
 def roster_versions(uow: UnitOfWork, project_id: str, args: dict[str, Any]) -> dict[str, Any]:
     """Every roster version of the project, newest first (history is kept)."""
-    return _page(uow, roster_version_query(project_id), args, ROSTER_VERSION_ORDER, roster_dict)
+    return page_of(uow, roster_version_query(project_id), args, ROSTER_VERSION_ORDER, roster_dict)
 
 
 def surge_dict(surge: Surge, roster: Roster | None = None) -> dict[str, Any]:
@@ -368,7 +368,7 @@ def timesheet_dict(t: TimesheetEntry) -> dict[str, Any]:
 def timesheets(uow: UnitOfWork, args: dict[str, Any]) -> dict[str, Any]:
     """Timesheet entries by project, agent and period: an agent sees its own, a merchant its projects'."""
     stmt, order = _scoped_timesheets(uow, args)
-    return _page(uow, stmt, args, order, timesheet_dict)
+    return page_of(uow, stmt, args, order, timesheet_dict)
 
 
 #: by date, project, agent and recording time; the id makes the key unique

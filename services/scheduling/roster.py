@@ -18,7 +18,9 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.scheduling import domain
+from services.scheduling.availability import load_availability
 from services.scheduling.config import SchedulingSettings
+from services.scheduling.dayrules import Availability
 from services.scheduling.domain import PoolCandidate
 from services.scheduling.models import PoolAgent, Project, Roster, RosterAssignment, RosterSlot, Surge
 from services.scheduling.rostering import (
@@ -93,6 +95,8 @@ class PoolMember:
     agent: PoolAgent
     role: str
     position: int
+    #: the declared availability and approved leave (None: nothing declared)
+    availability: Availability | None = None
 
     @property
     def score(self) -> float:
@@ -108,8 +112,14 @@ def pool_members(
     by_id = {r.agent_id: r for r in present}
     candidates = [PoolCandidate(r.agent_id, r.quiz_score, r.simulation_score, r.rank) for r in present]
     active, reserve = domain.split_pool(candidates, project.seats or 0, cfg.active_ratio)
-    members = [PoolMember(by_id[c.agent_id], "active", i + 1) for i, c in enumerate(active)]
-    members += [PoolMember(by_id[c.agent_id], "reserve", len(active) + i + 1) for i, c in enumerate(reserve)]
+    declared = load_availability(session, by_id)
+    members = [
+        PoolMember(by_id[c.agent_id], "active", i + 1, declared.get(c.agent_id)) for i, c in enumerate(active)
+    ]
+    members += [
+        PoolMember(by_id[c.agent_id], "reserve", len(active) + i + 1, declared.get(c.agent_id))
+        for i, c in enumerate(reserve)
+    ]
     if include_departed:
         gone = sorted(
             (r for r in rows if r.departed_on is not None), key=lambda r: (r.departed_on, r.agent_id)
@@ -128,6 +138,7 @@ def roster_agents(members: Sequence[PoolMember]) -> list[RosterAgent]:
             order=m.position,
             skills=frozenset(m.agent.skills or ()),
             part_time=bool(m.agent.part_time),
+            availability=m.availability,
         )
         for m in members
     ]

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from services.scheduling.dayrules import Availability
+
 #: The seed's peak hours (seed 000 §4.3): 0–2, 8–10, 12–16 and 20–22 o'clock.
 DEFAULT_PEAKS: tuple[tuple[int, int], ...] = ((0, 2), (8, 10), (12, 16), (20, 22))
 SHIFT_NAMES: tuple[str, ...] = ("morning", "afternoon", "night")
@@ -180,11 +182,17 @@ class RosterAgent:
     skills: frozenset[str] | None = None
     #: a part-timer (兼职): only part-time shifts, and only pre-sales reception or after-sales triage
     part_time: bool = False
+    #: the declared weekly pattern, exceptions and approved leave (None: always available)
+    availability: Availability | None = None
 
     def can_work(self, day: dt.date, shift: ShiftTemplate) -> bool:
         if shift.part not in self.shifts_available:
             return False
         if self.departs_on is not None and day >= self.departs_on:
+            return False
+        if self.availability is not None and not self.availability.allows(
+            day, shift.start_minute, shift.minutes
+        ):
             return False
         if shift.part_time is not None and shift.part_time != self.part_time:
             return False
@@ -351,6 +359,14 @@ def agent_violations(agent: RosterAgent, items: Iterable[Assignment], rules: Rul
             out.append(Violation("availability", aid, item.day, f"not available for {item.part} shifts"))
         if agent.departs_on is not None and item.day >= agent.departs_on:
             out.append(Violation("departed", aid, item.day, f"left on {agent.departs_on.isoformat()}"))
+        refusal = (
+            agent.availability.refusal(item.day, item.start_minute, item.minutes)
+            if agent.availability
+            else None
+        )
+        if refusal is not None:
+            rule = "on-leave" if refusal.startswith("on approved leave") else "declared-availability"
+            out.append(Violation(rule, aid, item.day, refusal))
     days = [item.day for item in items]
     for prev, nxt in itertools.pairwise(items):
         if prev.day == nxt.day:

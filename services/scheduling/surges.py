@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from services.scheduling import swaps
 from services.scheduling.config import SchedulingSettings
 from services.scheduling.domain import decide_surge, extra_seats
 from services.scheduling.models import Project, Roster, RosterAssignment, RosterSlot, Surge
@@ -123,6 +124,9 @@ def request_surge(
         )
         return SurgeOutcome(surge, None, refusal)
     roster = _staff_surge(uow, project, surge, cfg, today)
+    if roster is not None and surge.uncovered:
+        # what neither reserve nor active agents could take is offered to every eligible agent, first come
+        swaps.open_version_gaps(uow, roster, "surge")
     # ``uncovered`` is the surge's whole shortage: recruitment asks for people from this one event. Also
     # sending reserve.shortfall for the same seats made it open a second requisition for the same agents.
     uow.emit("surge.accepted", _surge_event(surge))

@@ -180,6 +180,9 @@ class ReserveShortfallData(Schema):
     project_id = _id()
     missing = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
     reason = fields.String()
+    #: ``missing`` is the project's whole gap (all-hands), not new departures: recruitment asks only for
+    #: what its recent reserve-shortfall requisitions have not already asked for
+    whole_gap = fields.Boolean()
 
 
 class AgentMovementData(Schema):
@@ -195,6 +198,37 @@ class ShiftWorkedData(Schema):
     agent_id = _id()
     date = fields.Date(required=True)
     hours = fields.Decimal(required=True, validate=validate.Range(min=0, max=24, min_inclusive=False))
+
+
+ATTENDANCE_STATUSES = ("present", "late", "early_leave", "late_early_leave", "no_show")
+
+
+class AttendanceRecordedData(Schema):
+    """A supervisor confirmed (or corrected) an agent's attendance of a day: the timesheet's source."""
+
+    project_id = _id()
+    agent_id = _id()
+    date = fields.Date(required=True)
+    clock_in = fields.AwareDateTime(required=True, allow_none=True)
+    clock_out = fields.AwareDateTime(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(ATTENDANCE_STATUSES))
+    shift = fields.String(validate=validate.Length(min=1, max=40))
+    late_minutes = fields.Integer(strict=True, validate=validate.Range(min=0))
+    early_minutes = fields.Integer(strict=True, validate=validate.Range(min=0))
+    #: the hours confirmed into the timesheet (0 for a no-show)
+    hours = fields.Decimal(validate=validate.Range(min=0, max=24))
+    corrected = fields.Boolean()
+
+
+class NoShowData(Schema):
+    """An agent missed a rostered shift past the tolerance; a reserve agent was called in (or none left)."""
+
+    project_id = _id()
+    agent_id = _id()
+    shift = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    replacement_id = fields.String(required=True, allow_none=True)
+    date = fields.Date()
+    start = fields.String(validate=_hhmm)
 
 
 class ComplaintData(Schema):
@@ -260,6 +294,29 @@ class QaFindingData(Schema):
     date = fields.Date()
     method = fields.String()
     percent = fields.String(validate=_score)
+
+
+HELP_KINDS = ("question", "dispute", "handover")
+
+
+class HelpData(Schema):
+    """An agent's call for help reached the supervisor on duty (求助), or the supervisor responded: the
+    desk's response-time clock (``waited_seconds``: 0 when asked, answered_at - requested_at when
+    answered)."""
+
+    project_id = _id()
+    help_id = _id()
+    agent_id = _id()
+    #: the supervisor on duty when it was asked; null when nobody was
+    supervisor_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=64))
+    kind = fields.String(required=True, validate=validate.OneOf(HELP_KINDS))
+    waited_seconds = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    requested_at = fields.AwareDateTime()
+    answered_at = fields.AwareDateTime(allow_none=True)
+    answered_by = fields.String(allow_none=True)
+    #: answered | handed_over (help.answered only)
+    status = fields.String(validate=validate.OneOf(("open", "answered", "handed_over")))
+    party = fields.String(allow_none=True)
 
 
 # --- the catalogue ---------------------------------------------------------------------------------------
@@ -414,9 +471,30 @@ for _spec in (
         "a reserve agent took over a departed agent's shifts",
     ),
     EventType("shift.worked", 1, "scheduling", ("billing",), ShiftWorkedData, "hours worked on a day"),
+    EventType(
+        "attendance.recorded",
+        1,
+        "scheduling",
+        ("billing",),
+        AttendanceRecordedData,
+        "a day's attendance confirmed by a supervisor (its hours go to billing as a timesheet)",
+    ),
+    EventType(
+        "agent.no_show",
+        1,
+        "scheduling",
+        ("billing",),
+        NoShowData,
+        "an agent did not clock in within the tolerance; the reserve was called",
+    ),
     EventType("complaint.opened", 1, "complaints", ("quality",), ComplaintData, "a complaint was numbered"),
     EventType(
-        "complaint.escalated", 1, "complaints", ("quality",), ComplaintData, "a complaint moved up a level"
+        "complaint.escalated",
+        1,
+        "complaints",
+        ("quality", "scheduling"),
+        ComplaintData,
+        "a complaint moved up a level (scheduling alerts the supervisors)",
     ),
     EventType("complaint.resolved", 1, "complaints", ("quality",), ComplaintData, "a complaint was resolved"),
     EventType(
@@ -443,6 +521,22 @@ for _spec in (
         ("training",),
         QaFindingData,
         "a QA review found problems or good cases for improvement training",
+    ),
+    EventType(
+        "help.requested",
+        1,
+        "scheduling",
+        (),
+        HelpData,
+        "an agent asked the supervisor on duty for help (a question, a dispute above its authority)",
+    ),
+    EventType(
+        "help.answered",
+        1,
+        "scheduling",
+        (),
+        HelpData,
+        "the supervisor answered or handed over a help request; waited_seconds is the response time",
     ),
 ):
     register(_spec)

@@ -70,7 +70,8 @@ def create_app(
             "security": [{BEARER_SCHEME_NAME: []}],
             "info": {
                 "description": f"The {service} service of yunkefu. Errors are application/problem+json "
-                "(RFC 9457). Every /api/v1 operation needs a bearer JWT."
+                "(RFC 9457). Every /api/v1 operation needs a bearer JWT but those marked x-public "
+                "(a signed link, such as a calendar feed)."
             },
         },
         **docs.config(),

@@ -87,6 +87,8 @@ def test_the_readme_tour_runs_as_written(stack: Stack) -> None:
     month = line(r"^payroll (\d{4}-\d\d): approved, total 110.00 CNY$").group(1)
     assert len(re.findall(r"^[0-9a-f-]{36}," + month + r",approved,", printed, re.M)) == 1, printed
     assert int(line(r"^calendar: (\d+) shifts$").group(1)) > 0
+    line(r"^leave: approved, [01] shift\(s\) taken by a reserve$")
+    line(r"^on duty now: \d+ expected, 0 clocked in, \d+ missing$")
     line(
         rf"^payslip {month}: 110.00 CNY — 8 h × 20.00 CNY/h; penalty for upheld complaint TS\d{{8}}-\d{{4}}$"
     )

@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from flask import Flask
 
-from shared.auth import BEARER_SCHEME_NAME, ROLES, roles_documented, roles_required
+from shared.auth import BEARER_SCHEME_NAME, ROLES, public_endpoint, roles_documented, roles_required
 from shared.config import SERVICES, Settings
 from shared.errors import BusinessRuleViolation, Conflict, Forbidden, ValidationFailed, problem_body
 from shared.money import DECIMAL_PATTERN, DecimalString, Money, Rate
@@ -70,6 +70,10 @@ def test_every_api_operation_declares_its_roles(service: str) -> None:
     for path, method, operation in api_operations:
         label = f"{method.upper()} {path}"
         roles = operation.get("x-roles")
+        if operation.get("x-public"):  # shared.auth.public_endpoint: no bearer, and says what instead
+            if roles or operation.get("security") != []:
+                wrong.append(f"{label}: public, yet roles {roles} / security {operation.get('security')}")
+            continue
         if not roles:
             missing.append(label)
             continue
@@ -81,6 +85,20 @@ def test_every_api_operation_declares_its_roles(service: str) -> None:
         f"{service}: operations without x-roles (use roles_required or roles_documented): {missing}"
     )
     assert not wrong, f"{service}: {wrong}"
+
+
+def test_a_public_endpoint_documents_no_security_and_what_authenticates_instead() -> None:
+    def view() -> str:
+        return "ok"
+
+    public = public_endpoint("a signed token in the URL")(view)
+    assert public is view
+    assert public._apidoc["manual_doc"] == {  # type: ignore[attr-defined]
+        "security": [],
+        "x-public": "a signed token in the URL",
+    }
+    with pytest.raises(ValueError, match="authenticates"):
+        public_endpoint(" ")
 
 
 def test_roles_documented_writes_the_same_doc_as_roles_required_without_enforcing() -> None:
