@@ -8,6 +8,7 @@ events, publishes envelopes as another service would, and mints tokens.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import os
 import time
@@ -157,6 +158,16 @@ class ServiceHarness:
         for tap in self.taps:
             tap.close()
         self.database.dispose()
+
+
+class Clock:
+    """An app's or a job's clock that the test moves (``app_state(h.app).clock = clock``)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 def make_harness(

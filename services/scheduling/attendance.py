@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from services.scheduling import alerts, timesheets
 from services.scheduling.config import SchedulingSettings
-from services.scheduling.dayrules import ShiftTimes, Verdict, adherence, hhmm, hours_of, judge
+from services.scheduling.dayrules import ShiftTimes, Verdict, adherence, hhmm, hours_of, instant, judge
 from services.scheduling.models import AttendanceRecord, PoolAgent, Project, RosterAssignment
 from services.scheduling.queries import agent_names, project_for
 from services.scheduling.revisions import DayRoster, load_days, publish_days, rule_violations
@@ -43,7 +43,7 @@ def tolerance(project: Project, cfg: SchedulingSettings) -> int:
 
 
 def times(day: dt.date, start_minute: int, minutes: int) -> ShiftTimes:
-    begin = dt.datetime.combine(day, dt.time(0), SHANGHAI) + dt.timedelta(minutes=start_minute)
+    begin = instant(day, start_minute)
     return ShiftTimes(begin, begin + dt.timedelta(minutes=minutes))
 
 

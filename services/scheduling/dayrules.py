@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from shared.workdays import SHANGHAI
+
 DAY_MINUTES = 24 * 60
 Window = tuple[int, int]
 
@@ -42,6 +44,13 @@ def window_problems(windows: Sequence[Window]) -> list[str]:
                 "(22:00-24:00 and 00:00-06:00 the next day)"
             )
     return problems
+
+
+def instant(day: dt.date, minute: int) -> dt.datetime:
+    """``minute`` minutes after ``day``'s midnight in Beijing, as a UTC instant (Shanghai keeps no DST)."""
+    return (dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI) + dt.timedelta(minutes=minute)).astimezone(
+        dt.UTC
+    )
 
 
 def hhmm(minute: int) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from services.scheduling import domain, dutyrota
 from services.scheduling.config import SchedulingSettings
+from services.scheduling.dayrules import instant
 from services.scheduling.dutyrota import DAY_MINUTES, Span
 from services.scheduling.models import AllHands, DutyShift, HelpRequest, PoolAgent, Project
 from services.scheduling.roster import PROJECT_NOT_FOUND, get_project, pool_members, require_schedulable
@@ -50,13 +51,6 @@ ALL_HANDS_NOT_FOUND = "There is no all-hands with this id in this project."
 
 
 # --- time ---------------------------------------------------------------------------------------------------
-
-
-def instant(day: dt.date, minute: int) -> dt.datetime:
-    """``minute`` minutes after ``day``'s midnight in Beijing, as a UTC instant (Shanghai keeps no DST)."""
-    return (dt.datetime.combine(day, dt.time(), tzinfo=SHANGHAI) + dt.timedelta(minutes=minute)).astimezone(
-        dt.UTC
-    )
 
 
 def minute_of(at: dt.datetime, day: dt.date) -> int:

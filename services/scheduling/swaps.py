@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from services.scheduling.config import SchedulingSettings
-from services.scheduling.dayrules import hhmm
+from services.scheduling.dayrules import hhmm, instant
 from services.scheduling.models import OpenShift, OpenShiftClaim, PoolAgent, Roster, RosterSlot, SwapRequest
 from services.scheduling.queries import agent_names, page_of, project_for
 from services.scheduling.revisions import DayRoster, load_days, publish_days, refuse, rule_violations
@@ -26,18 +26,14 @@ from services.scheduling.roster import accepted_surges, end_hhmm, get_project, r
 from services.scheduling.rostering import Assignment
 from shared.errors import BusinessRuleViolation, Forbidden, NotFound
 from shared.uow import UnitOfWork
-from shared.workdays import SHANGHAI, today_shanghai
+from shared.workdays import today_shanghai
 
 SWAP_STATUSES = ("offered", "accepted", "approved", "refused", "cancelled")
 OPEN_SHIFT_STATUSES = ("open", "filled", "closed")
 
 
-def _starts_at(day: dt.date, start_minute: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0), SHANGHAI) + dt.timedelta(minutes=start_minute)
-
-
 def _not_started(uow: UnitOfWork, day: dt.date, start_minute: int, what: str) -> None:
-    if uow.now() >= _starts_at(day, start_minute):
+    if uow.now() >= instant(day, start_minute):
         raise BusinessRuleViolation(
             f"The shift on {day.isoformat()} at {hhmm(start_minute)} has already started; {what} is only "
             "possible for a shift that has not started (ask the on-duty supervisor).",
@@ -349,7 +345,7 @@ def publish_open_shifts(
     }
     out = []
     for slot in days.slots:
-        if slot.missing <= 0 or uow.now() >= _starts_at(slot.date, slot.start_minute):
+        if slot.missing <= 0 or uow.now() >= instant(slot.date, slot.start_minute):
             continue
         shift = Assignment("", slot.date, slot.shift, slot.start_minute, slot.minutes, None)
         row = offer_open(
@@ -366,7 +362,7 @@ def open_version_gaps(uow: UnitOfWork, roster: Roster, source: str) -> int:
     ).all()
     opened = 0
     for slot in slots:
-        if uow.now() >= _starts_at(slot.date, slot.start_minute):
+        if uow.now() >= instant(slot.date, slot.start_minute):
             continue
         shift = Assignment("", slot.date, slot.shift, slot.start_minute, slot.minutes, None)
         offer_open(uow, roster.project_id, slot.date, shift, slot.missing, source)

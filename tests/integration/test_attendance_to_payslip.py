@@ -13,8 +13,8 @@ from shared.web import app_state
 from shared.workdays import today_shanghai
 from tests.integration.test_billing_payroll import admitted, confirmed, get, lines_of, post
 from tests.integration.test_scheduling_api import ENV, agent_id, seed
-from tests.integration.test_scheduling_operations import Clock, agent, at, publish
-from tests.support import ServiceHarness, wait_until
+from tests.integration.test_scheduling_operations import agent, at, publish
+from tests.support import Clock, ServiceHarness, wait_until
 
 
 def test_a_confirmed_day_of_attendance_becomes_a_timesheet_and_a_payslip_line(

@@ -26,7 +26,7 @@ from tests.integration.test_scheduling_api import (
     project_data,
     seed,
 )
-from tests.support import ServiceHarness
+from tests.support import Clock, ServiceHarness
 
 #: a fixed business day ahead of the real one: agents are admitted "now", so departures on DAY are valid
 DAY = today_shanghai() + dt.timedelta(days=1)
@@ -38,14 +38,6 @@ def at(day: dt.date, hhmm: str, seconds: int = 0) -> dt.datetime:
     return instant(day, int(hours) * 60 + int(minutes)) + dt.timedelta(seconds=seconds)
 
 
-class Clock:
-    """The app's clock, moved by the test."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture()

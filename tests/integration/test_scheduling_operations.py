@@ -22,19 +22,13 @@ from shared.uow import Actor, unit_of_work
 from shared.web import app_state
 from shared.workdays import SHANGHAI, today_shanghai
 from tests.integration.test_scheduling_api import ENV, agent_id, assert_problem, seed
-from tests.support import ServiceHarness
+from tests.support import Clock, ServiceHarness
 
 MORNING = ShiftTemplate("morning", 8 * 60, 8 * 60)
 AFTERNOON = ShiftTemplate("afternoon", 16 * 60, 8 * 60)
 SHIFTS = {"morning": MORNING, "afternoon": AFTERNOON}
 
 
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture()
