@@ -13,10 +13,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from sqlalchemy import select
 
+from services.scheduling.config import SchedulingSettings
 from services.scheduling.exports import IcsEvent, ics_calendar
 from services.scheduling.models import PoolAgent, Project
 from services.scheduling.queries import shift_dict
-from services.scheduling.roster import effective_assignments
+from services.scheduling.roster import effective_assignments, pool_members
 from shared.errors import ValidationFailed
 from shared.uow import UnitOfWork
 from shared.workdays import SHANGHAI, today_shanghai
@@ -51,6 +52,23 @@ class AgentShiftSchema(Schema):
     version = fields.Integer(metadata={"description": "the roster version in force for that day"})
     starts_at = fields.AwareDateTime(metadata={"description": "the shift's start as an instant"})
     ends_at = fields.AwareDateTime(metadata={"description": "the shift's end as an instant"})
+
+
+class AgentProjectSchema(Schema):
+    project_id = fields.String()
+    project_name = fields.String(allow_none=True)
+    project_status = fields.String(metadata={"description": "confirmed | closed"})
+    service_start = fields.String(allow_none=True)
+    service_end = fields.String(allow_none=True)
+    role = fields.String(metadata={"description": "active | reserve | departed"})
+    part_time = fields.Boolean()
+    departed_on = fields.Date(allow_none=True)
+
+
+class AgentProjectsSchema(Schema):
+    agent_id = fields.String()
+    items = fields.List(fields.Nested(AgentProjectSchema))
+    total = fields.Integer()
 
 
 class AgentShiftsSchema(Schema):
@@ -112,6 +130,39 @@ def agent_shifts(uow: UnitOfWork, agent_id: str, args: dict[str, Any]) -> dict[s
             )
     items.sort(key=lambda s: (s["starts_at"], s["project_id"]))
     return {"agent_id": agent_id, "from_": start, "to": end, "items": items, "total": len(items)}
+
+
+def agent_projects(uow: UnitOfWork, agent_id: str, cfg: SchedulingSettings) -> dict[str, Any]:
+    """The projects whose pool the agent is in, with their role there (active / reserve / departed): a
+    reserve agent never rostered yet still takes swaps and claims open shifts in them."""
+    session = uow.session
+    rows = session.scalars(
+        select(PoolAgent).where(PoolAgent.agent_id == agent_id).order_by(PoolAgent.admitted_at, PoolAgent.id)
+    ).all()
+    items = []
+    for row in rows:
+        project = session.get(Project, row.project_id)
+        if project is None:
+            continue
+        role = "departed"
+        if row.departed_on is None:
+            role = next(
+                (m.role for m in pool_members(session, project, cfg) if m.agent.agent_id == agent_id),
+                "reserve",
+            )
+        items.append(
+            {
+                "project_id": project.id,
+                "project_name": project.company_name,
+                "project_status": project.status,
+                "service_start": project.service_start,
+                "service_end": project.service_end,
+                "role": role,
+                "part_time": bool(row.part_time),
+                "departed_on": row.departed_on,
+            }
+        )
+    return {"agent_id": agent_id, "items": items, "total": len(items)}
 
 
 def agent_ics(view: dict[str, Any], now: dt.datetime, *, calendar_name: str | None = None) -> str:

@@ -440,6 +440,15 @@ def agent_shifts(args: dict[str, Any], agent_id: str) -> dict[str, Any]:
     return _agent_view(agent_id, args)
 
 
+@blp.route("/agents/<agent_id>/projects")
+@roles_required("vendor", "supervisor", "agent")
+@blp.response(200, agenda.AgentProjectsSchema)
+def agent_projects(agent_id: str) -> dict[str, Any]:
+    """The projects whose pool an agent is in, with the agent's role there (an agent: only their own)"""
+    ensure_self_or_roles(agent_id, "vendor", "supervisor")
+    return agenda.agent_projects(current_uow(), agent_id, cfg())
+
+
 @blp.route("/agents/<agent_id>/shifts.ics")
 @roles_required("vendor", "supervisor", "agent")
 @blp.arguments(agenda.AgentShiftsArgs, location="query")

@@ -29,8 +29,6 @@ AFTERNOON = ShiftTemplate("afternoon", 16 * 60, 8 * 60)
 SHIFTS = {"morning": MORNING, "afternoon": AFTERNOON}
 
 
-
-
 @pytest.fixture()
 def h(service_env: Callable[..., ServiceHarness]) -> ServiceHarness:
     return service_env("scheduling", env=ENV)
@@ -550,3 +548,20 @@ def test_a_surge_the_pool_cannot_staff_is_published_as_open_shifts(h: ServiceHar
     assert listed["total"] >= 1
     assert {o["source"] for o in listed["items"]} == {"surge"}
     assert all(o["date"] == d.isoformat() and o["left"] >= 1 for o in listed["items"])
+
+
+def test_an_agent_reads_the_projects_whose_pool_it_is_in_with_its_role(h: ServiceHarness) -> None:
+    project_id, _ = seed(h, agents=5, seats=2, start="08:00", end="24:00")  # agents 3, 4: reserve
+    mine = h.client.get(f"/api/v1/agents/{agent_id(project_id, 4)}/projects", headers=agent(h, project_id, 4))
+    assert mine.status_code == 200, mine.get_data(as_text=True)
+    [item] = mine.get_json()["items"]
+    assert (item["project_id"], item["role"], item["project_name"]) == (
+        project_id,
+        "reserve",
+        "杭州某服饰旗舰店",
+    )
+    other = h.client.get(
+        f"/api/v1/agents/{agent_id(project_id, 0)}/projects", headers=agent(h, project_id, 4)
+    )
+    assert_problem(other, 403)
+    assert h.client.get("/api/v1/agents/nobody/projects", headers=h.auth("vendor")).get_json()["total"] == 0
