@@ -43,6 +43,8 @@ AREAS = (
     "agent",
     "quality",
     "planning",
+    "desk",
+    "onshift",
 )
 
 

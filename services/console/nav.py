@@ -16,6 +16,7 @@ _MERCHANT = [
     ("merchant.new_project", _l("New order")),
     ("trainer.cohorts", _l("Training")),
     ("merchant.complaints", _l("Complaints")),
+    ("desk.index", _l("Live status")),
 ]
 _VENDOR = [
     ("vendor.board", _l("Projects")),
@@ -24,6 +25,9 @@ _VENDOR = [
     ("trainer.cohorts", _l("Training")),
     ("ops.timesheets", _l("Timesheets")),
     ("planning.index", _l("Workforce planning")),
+    ("desk.index", _l("Live status")),
+    ("desk.leave", _l("Leave requests")),
+    ("desk.alerts", _l("Alerts")),
     ("vendor.complaints", _l("Complaints")),
     ("quality.index", _l("Quality")),
 ]
@@ -33,6 +37,9 @@ _SUPERVISOR = [
     ("supervisor.projects", _l("My projects")),
     ("ops.timesheets", _l("Timesheets")),
     ("planning.index", _l("Workforce planning")),
+    ("desk.index", _l("Live status")),
+    ("desk.leave", _l("Leave requests")),
+    ("desk.alerts", _l("Alerts")),
     ("quality.index", _l("Quality")),
 ]
 _FINANCE = [
@@ -40,7 +47,17 @@ _FINANCE = [
     ("finance.pay_plans", _l("Pay plans")),
     ("finance.performance", _l("Performance")),
 ]
-_AGENT = [("agent.shifts", _l("My shifts")), ("agent.payslips", _l("My payslips"))]
+_AGENT = [
+    # the day of operation (当班, onshift.py) first: an agent opens the console to clock in
+    ("onshift.index", _l("On shift")),
+    ("onshift.swaps", _l("Shift swaps")),
+    ("onshift.open_shifts", _l("Open shifts")),
+    ("onshift.leave", _l("My leave")),
+    ("onshift.availability", _l("When I can work")),
+    ("agent.shifts", _l("My shifts")),
+    ("agent.payslips", _l("My payslips")),
+    ("onshift.calendar", _l("Calendar feed")),
+]
 _ADMIN = [
     ("admin.users", _l("Users")),
     ("vendor.health", _l("System health")),

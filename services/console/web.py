@@ -36,7 +36,7 @@ HOME_ENDPOINTS: dict[str, str] = {
     "trainer": "trainer.cohorts",
     "supervisor": "supervisor.queue",
     "finance": "finance.runs",
-    "agent": "agent.shifts",
+    "agent": "onshift.index",  # the day of operation: clock in from the phone
     "qa": "quality.index",
 }
 

@@ -18,7 +18,7 @@ from devtools.demo import MERCHANT_ID, Outcome, Story
 from shared.auth import SigningKey
 from shared.config import SERVICES
 from tests.browser.conftest import ConsoleStack
-from tests.browser.support import screenshot, sign_in, visit
+from tests.browser.support import assert_accessible, screenshot, sign_in, visit
 
 PHONE = {"width": 375, "height": 740}
 
@@ -74,6 +74,7 @@ def test_merchant_pages(console_stack: ConsoleStack, story: Outcome, new_page: C
             "a11y-merchant-materials": f"{project}/materials",
             "a11y-merchant-surges": f"{project}/surges",
             "a11y-merchant-complaints": "/merchant/complaints",
+            "a11y-merchant-live-status": f"/desk/projects/{story.project_id}",
         },
     )
 
@@ -136,6 +137,32 @@ def test_supervisor_pages_on_a_phone(
     )
 
 
+def test_desk_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    """The day of operation (值班运营) as a supervisor runs it, and the live status board on a phone."""
+    page = signed_in(console_stack, new_page, "supervisor")
+    project = f"/desk/projects/{story.project_id}"
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-desk-live-status": "/desk/",
+            "a11y-desk-board": project,
+            "a11y-desk-attendance": f"{project}/attendance",
+            "a11y-desk-leave": "/desk/leave",
+            "a11y-desk-swaps": f"{project}/swaps",
+            "a11y-desk-open-shifts": f"{project}/open-shifts",
+            "a11y-desk-duty": f"{project}/duty",
+            "a11y-desk-settings": f"{project}/settings",
+            "a11y-desk-alerts": "/desk/alerts",
+            "a11y-desk-channel-new": "/desk/alerts/channels/new",
+        },
+    )
+    phone = signed_in(console_stack, new_page, "supervisor", viewport=PHONE)
+    check_pages(phone, console_stack, {"a11y-desk-board-phone": project})
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the status board is {width}px wide on a {PHONE['width']}px screen"
+
+
 def test_finance_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
     page = signed_in(console_stack, new_page, "finance")
     check_pages(
@@ -169,6 +196,39 @@ def test_agent_pages_on_a_phone(
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"], f"the shifts page is {width}px wide on a {PHONE['width']}px screen"
     expect(page.get_by_test_id("shift-item").first).to_be_visible()
+
+
+def test_agent_on_shift_pages_on_a_phone(
+    console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]
+) -> None:
+    # an active agent of the story's roster: the day-of-operation pages (onshift.*) with a project in them
+    agent_id = next(a for a, role in story.agents.items() if role == "active")
+    page = signed_in(console_stack, new_page, "agent", candidate_id=agent_id, viewport=PHONE)
+    check_pages(
+        page,
+        console_stack,
+        {
+            "a11y-agent-on-shift-phone": "/onshift/",
+            "a11y-agent-availability-phone": "/onshift/availability",
+            "a11y-agent-leave-phone": "/onshift/leave",
+            "a11y-agent-swaps-phone": "/onshift/swaps",
+            "a11y-agent-open-shifts-phone": "/onshift/open-shifts",
+            "a11y-agent-help-phone": "/onshift/help",
+            "a11y-agent-calendar-phone": "/onshift/calendar",
+        },
+    )
+    # a link just issued: the copy field, the buttons and the phone hints
+    page.get_by_test_id("feed-issue").click()
+    expect(page.get_by_test_id("feed-url")).to_be_visible()
+    screenshot(page, "a11y-agent-calendar-issued-phone")
+    assert_accessible(page, "a11y-agent-calendar-issued-phone")
+    for path in ("/onshift/", "/onshift/availability", "/onshift/swaps"):
+        page.goto(f"{console_stack.console_url}{path}")
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px screen"
+    page.goto(f"{console_stack.console_url}/onshift/")
+    expect(page.get_by_test_id("shift-card").first).to_be_visible()
+    expect(page.get_by_test_id("help-form")).to_be_visible()
 
 
 def test_admin_pages(console_stack: ConsoleStack, new_page: Callable[..., Page]) -> None:
