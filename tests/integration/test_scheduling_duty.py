@@ -38,8 +38,6 @@ def at(day: dt.date, hhmm: str, seconds: int = 0) -> dt.datetime:
     return instant(day, int(hours) * 60 + int(minutes)) + dt.timedelta(seconds=seconds)
 
 
-
-
 @pytest.fixture()
 def h(service_env: Callable[..., ServiceHarness]) -> ServiceHarness:
     return service_env("scheduling", env=ENV)
