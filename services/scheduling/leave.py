@@ -19,7 +19,7 @@ from services.scheduling.revisions import load_days, publish_days
 from services.scheduling.roster import get_project
 from services.scheduling.rostering import reassign
 from services.scheduling.swaps import offer_open
-from shared.errors import BusinessRuleViolation, Forbidden, NotFound
+from shared.errors import BusinessRuleViolation, Forbidden, NotFound, ValidationFailed
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
@@ -59,7 +59,7 @@ def request_leave(uow: UnitOfWork, data: dict[str, Any]) -> dict[str, Any]:
     actor = uow.actor
     agent_id = actor.sub if actor.role == "agent" else data.get("agent_id")
     if not agent_id:
-        raise BusinessRuleViolation("Say whose leave it is: agent_id.", rule="leave-agent-missing")
+        raise ValidationFailed({"agent_id": ["required when a supervisor asks leave for an agent"]})
     if not _projects_of(uow, agent_id):
         raise NotFound(f"Agent {agent_id} is not a present agent of any project.")
     start, end = data["date_from"], data["date_to"]

@@ -24,7 +24,7 @@ from services.scheduling.queries import agent_names, page_of, project_for
 from services.scheduling.revisions import DayRoster, load_days, publish_days, refuse, rule_violations
 from services.scheduling.roster import accepted_surges, end_hhmm, get_project, require_schedulable
 from services.scheduling.rostering import Assignment
-from shared.errors import BusinessRuleViolation, Forbidden, NotFound
+from shared.errors import BusinessRuleViolation, Forbidden, NotFound, ValidationFailed
 from shared.uow import UnitOfWork
 from shared.workdays import today_shanghai
 
@@ -104,10 +104,7 @@ def offer_swap(
     actor = uow.actor
     from_id = actor.sub if actor.role == "agent" else data.get("from_agent_id")
     if not from_id:
-        raise BusinessRuleViolation(
-            "Say whose shift is offered: from_agent_id (an agent offers their own shift).",
-            rule="swap-from-missing",
-        )
+        raise ValidationFailed({"from_agent_id": ["required when a supervisor offers an agent's shift"]})
     _present(uow, project.id, from_id)
     day: dt.date = data["date"]
     days = load_days(uow, project, day, day, cfg)
