@@ -22,7 +22,16 @@ from flask_login import current_user
 from services.console.bff import ApiError, Call, Reply
 from services.console.i18n import SHANGHAI, _, current_locale, format_instant, parse_instant
 from services.console.i18n import lazy_gettext as _l
-from services.console.views.ops import SHIFT_LABELS, must, people, result, staff_candidates
+from services.console.views.ops import (
+    SHIFT_LABELS,
+    label,
+    must,
+    parse_day,
+    people,
+    result,
+    staff_candidates,
+    today,
+)
 from services.console.web import (
     api,
     field_messages,
@@ -188,10 +197,6 @@ CHANNEL_FIELDS = (
 )
 
 
-def label(mapping: Mapping[str, Any], key: Any) -> str:
-    return str(mapping.get(key, key)) if key else ""
-
-
 @bp.app_template_global("desk_label")
 def desk_label(kind: str, key: Any) -> str:
     tables: dict[str, Mapping[str, Any]] = {
@@ -235,17 +240,6 @@ def _desk_context() -> dict[str, Any]:
 
 
 # --- small helpers ------------------------------------------------------------------------------------------
-
-
-def today() -> dt.date:
-    return dt.datetime.now(SHANGHAI).date()
-
-
-def parse_day(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def page_number() -> int:

@@ -23,10 +23,11 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from services.console.bff import ApiError, Call, Reply
+from services.console.bff import ApiError, Call
 from services.console.i18n import SHANGHAI, _, current_locale, format_instant, format_money, parse_instant
 from services.console.i18n import lazy_gettext as _l
 from services.console.views.agent import SHIFT_LABELS
+from services.console.views.ops import must, result
 from services.console.views.planning import SKILL_LABELS
 from services.console.web import api, clock, field_messages, problem_message, role_required
 
@@ -305,16 +306,6 @@ def chosen_project(projects: Sequence[Mapping[str, str]]) -> str | None:
 
 def page_arg(name: str = "page") -> int:
     return max(1, request.args.get(name, 1, type=int) or 1)
-
-
-def result(reply: Reply | ApiError, default: Any = None) -> Any:
-    return default if isinstance(reply, ApiError) else reply.data
-
-
-def must(reply: Reply | ApiError) -> Reply:
-    if isinstance(reply, ApiError):
-        raise reply
-    return reply
 
 
 def _back(endpoint: str, **values: Any) -> Any:
