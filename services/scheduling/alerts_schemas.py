@@ -16,9 +16,9 @@ from services.scheduling.alerts import (
     TEST_KIND,
     channel_shape_problems,
 )
+from services.scheduling.schemas import ID_LENGTH as _ID
 from shared.pagination import PageArgsSchema, page_response_schema
 
-_ID = validate.Length(min=1, max=64)
 _URL = validate.And(
     validate.Length(max=2000),
     validate.URL(

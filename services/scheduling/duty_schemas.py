@@ -8,10 +8,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates, validates_schema
 
 from services.scheduling.duty import DUTY_KINDS, HELP_KINDS, HELP_STATUSES, PARTIES, STAFF_ROLES
+from services.scheduling.schemas import ID_LENGTH as _ID
 from shared.money import Money
 from shared.pagination import PageArgsSchema, page_response_schema
 
-_ID = validate.Length(min=1, max=64)
 _START = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="must be a time of day HH:MM (00:00 to 23:59)")
 _END = validate.Regexp(
     r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", error="must be a time of day HH:MM (00:00 to 24:00)"

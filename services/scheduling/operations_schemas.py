@@ -9,18 +9,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.scheduling.availability import WEEKDAYS
 from services.scheduling.dayrules import LEAVE_KINDS
+from services.scheduling.schemas import ID_LENGTH as _ID
+from services.scheduling.schemas import check_range
 from services.scheduling.swaps import OPEN_SHIFT_STATUSES, SWAP_STATUSES
 from shared.money import DecimalString, Money
 from shared.pagination import PageArgsSchema, page_response_schema
 
-_ID = validate.Length(min=1, max=64)
 _HHMM = validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$", error="must be HH:MM (00:00 to 24:00)")
 _NOTE = validate.Length(max=2000)
-
-
-def _check_range(data: dict[str, Any], start: str, end: str) -> None:
-    if data.get(start) and data.get(end) and data[end] < data[start]:
-        raise ValidationError(f"must be on or after {start} ({data[start].isoformat()})", end)
 
 
 # --- availability --------------------------------------------------------------------------------------
@@ -79,7 +75,7 @@ class LeaveRequestSchema(Schema):
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "date_from", "date_to")
+        check_range(data, "date_from", "date_to")
 
 
 class DecisionSchema(Schema):
@@ -187,7 +183,7 @@ class OpenShiftArgsSchema(PageArgsSchema):
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 OpenShiftPage = page_response_schema(OpenShiftSchema, "OpenShiftPage")
@@ -199,7 +195,7 @@ class PublishOpenShiftsSchema(Schema):
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
         if data.get("from_") and data.get("to") and (data["to"] - data["from_"]).days > 62:
             raise ValidationError("at most 63 days at a time", "to")
 

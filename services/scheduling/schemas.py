@@ -11,7 +11,7 @@ from shared.money import DecimalString
 from shared.pagination import PageArgsSchema, page_response_schema
 from shared.tabular import LangArgs
 
-_ID = validate.Length(min=1, max=64)
+ID_LENGTH = validate.Length(min=1, max=64)
 
 
 class InDecimal(fields.Decimal):
@@ -21,7 +21,7 @@ class InDecimal(fields.Decimal):
         return None if value is None else float(value)
 
 
-def _check_range(data: dict[str, Any], start: str, end: str) -> None:
+def check_range(data: dict[str, Any], start: str, end: str) -> None:
     if data.get(start) and data.get(end) and data[end] < data[start]:
         raise ValidationError(f"must be on or after {start} ({data[start].isoformat()})", end)
 
@@ -128,29 +128,29 @@ class RosterRequestSchema(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 class RosterQuerySchema(PageArgsSchema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
-    agent_id = fields.String(validate=_ID)
+    agent_id = fields.String(validate=ID_LENGTH)
     date = fields.Date(metadata={"description": "one day (overrides from/to)"})
     shift = fields.String(validate=validate.OneOf(SHIFTS))
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 class ExportQuerySchema(LangArgs):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
-    agent_id = fields.String(validate=_ID)
+    agent_id = fields.String(validate=ID_LENGTH)
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 class ShiftSchema(Schema):
@@ -296,7 +296,7 @@ class SurgeRequestSchema(Schema):
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "start_date", "end_date")
+        check_range(data, "start_date", "end_date")
 
 
 class SurgeSchema(Schema):
@@ -353,14 +353,14 @@ class SurgeRuleSchema(Schema):
 
 
 class DepartureRequestSchema(Schema):
-    project_id = fields.String(required=True, validate=_ID)
+    project_id = fields.String(required=True, validate=ID_LENGTH)
     date = fields.Date(required=True, metadata={"description": "the first day the agent no longer works"})
     reason = fields.String(validate=validate.Length(max=2000), allow_none=True)
 
 
 class BatchDepartureRequestSchema(DepartureRequestSchema):
     agent_ids = fields.List(
-        fields.String(validate=_ID), required=True, validate=validate.Length(min=1, max=500)
+        fields.String(validate=ID_LENGTH), required=True, validate=validate.Length(min=1, max=500)
     )
 
     @validates_schema
@@ -397,8 +397,8 @@ class DepartureResultSchema(Schema):
 
 
 class TimesheetInSchema(Schema):
-    project_id = fields.String(required=True, validate=_ID)
-    agent_id = fields.String(required=True, validate=_ID)
+    project_id = fields.String(required=True, validate=ID_LENGTH)
+    agent_id = fields.String(required=True, validate=ID_LENGTH)
     date = fields.Date(required=True)
     hours = InDecimal(
         required=True,
@@ -445,27 +445,27 @@ class TimesheetResultSchema(Schema):
 
 
 class TimesheetArgsSchema(PageArgsSchema):
-    project_id = fields.String(validate=_ID)
-    agent_id = fields.String(validate=_ID)
+    project_id = fields.String(validate=ID_LENGTH)
+    agent_id = fields.String(validate=ID_LENGTH)
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     include_history = fields.Boolean(load_default=False)
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 class TimesheetExportArgsSchema(LangArgs):
-    project_id = fields.String(validate=_ID)
-    agent_id = fields.String(validate=_ID)
+    project_id = fields.String(validate=ID_LENGTH)
+    agent_id = fields.String(validate=ID_LENGTH)
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     include_history = fields.Boolean(load_default=False)
 
     @validates_schema(skip_on_field_errors=False)
     def _range(self, data: dict[str, Any], **_: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
 
 
 TimesheetPage = page_response_schema(TimesheetSchema, "TimesheetPage")
@@ -695,7 +695,7 @@ class HistoryArgsSchema(Schema):
 
     @validates_schema
     def _range(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
         if (data["to"] - data["from_"]).days > 366:
             raise ValidationError("at most 367 days at a time", "to")
 
@@ -728,7 +728,7 @@ class PhaseSchema(Schema):
 
     @validates_schema
     def _pairs(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        _check_range(data, "from_", "to")
+        check_range(data, "from_", "to")
         if ("uv" in data) != ("call_in_rate" in data):
             raise ValidationError("uv and call_in_rate go together", "uv")
         if "receptions_per_order" in data and "expected_orders" not in data:
