@@ -55,3 +55,20 @@ def insert_rows(session: Session, model: Any, columns: Sequence[str], rows: Sequ
         return
     for chunk in chunks(rows):
         session.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in chunk])
+
+
+def next_in_sequence(session: Session, model: Any, key: dict[str, Any], column: str = "last") -> int:
+    """Take the next value of a counter row (the key's ``column`` + 1, 1 for a new key) — gap-free numbering.
+
+    The upsert locks the counter row until the transaction ends, so concurrent takers queue on it, and a
+    rolled-back transaction gives its number back: no gaps, no repeats (complaint numbers, invoice numbers).
+    """
+    table = model.__table__
+    builder = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        builder(table)
+        .values(**key, **{column: 1})
+        .on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1})
+        .returning(table.c[column])
+    )
+    return int(session.execute(stmt).scalar_one())

@@ -11,30 +11,19 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
-
 from services.complaints import domain, queries, staff, workflow
 from services.complaints.domain import OPEN, Policy, SlaClock
 from services.complaints.models import Complaint, DailyCounter, Project
-from shared.db import is_postgres
+from shared.bulk import next_in_sequence
 from shared.errors import BusinessRuleViolation, Forbidden, ValidationFailed
 from shared.uow import UnitOfWork
 
 
 def next_number(uow: UnitOfWork) -> str:
-    """Take the day's next number. The upsert locks the day's counter row until the transaction ends, so
-    concurrent intakes queue on it and a rolled-back intake gives its number back: no gaps, no repeats."""
-    session = uow.session
+    """Take the day's next number: concurrent intakes queue on the day's counter row and a rolled-back
+    intake gives its number back (``shared.bulk.next_in_sequence``): no gaps, no repeats."""
     day = domain.business_day(uow.now())
-    table = DailyCounter.__table__
-    insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    stmt = (
-        insert(table)
-        .values(day=day, last=1)
-        .on_conflict_do_update(index_elements=[table.c.day], set_={"last": table.c.last + 1})
-        .returning(table.c.last)
-    )
-    seq = int(session.execute(stmt).scalar_one())
+    seq = next_in_sequence(uow.session, DailyCounter, {"day": day})
     return domain.complaint_number(day, seq)
 
 
