@@ -262,6 +262,7 @@ def _complete(
     cohort.completed_at = uow.now()
     cohort.completed_by = completed_by
     cohort.shortfall = admission.missing or None
+    trained = sum(1 for trainee in trainees if trainee.status != TraineeStatus.WITHDRAWN)
     uow.emit(
         "cohort.completed",
         {
@@ -269,6 +270,9 @@ def _complete(
             "cohort_id": cohort.id,
             "admitted": len(admission.admitted),
             "target": cohort.target,
+            "trainees": trained,
+            "training_hours": str(settings.hours_per_day * cohort.training_days),
+            "completed_at": cohort.completed_at,
         },
     )
     if admission.missing:

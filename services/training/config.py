@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from services.training.domain import (
     DEFAULT_ADMISSION_RATIO,
+    DEFAULT_HOURS_PER_DAY,
     DEFAULT_PASS_MARK_QUIZ,
     DEFAULT_PASS_MARK_SIMULATION,
     DEFAULT_TRAINING_DAYS,
@@ -40,6 +41,8 @@ class TrainingSettings:
     #: a project's training length in working days unless the trainer sets its own
     default_training_days: int = DEFAULT_TRAINING_DAYS
     job_interval_seconds: float = DEFAULT_JOB_INTERVAL_SECONDS
+    #: hours of training in a training day: what billing charges the merchant per person (人·时)
+    hours_per_day: Decimal = DEFAULT_HOURS_PER_DAY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> TrainingSettings:
@@ -64,6 +67,13 @@ class TrainingSettings:
                 env, "TRAINING_JOB_INTERVAL_SECONDS", DEFAULT_JOB_INTERVAL_SECONDS, minimum=0.0
             )
             or DEFAULT_JOB_INTERVAL_SECONDS,
+            hours_per_day=env_decimal(
+                env,
+                "TRAINING_HOURS_PER_DAY",
+                DEFAULT_HOURS_PER_DAY,
+                minimum=Decimal("0.5"),
+                maximum=Decimal(24),
+            ),
         )
 
 

@@ -22,6 +22,8 @@ DEFAULT_ADMISSION_RATIO = Decimal("2")
 DEFAULT_PASS_MARK_QUIZ = Decimal("80")
 DEFAULT_PASS_MARK_SIMULATION = Decimal("80")
 DEFAULT_TRAINING_DAYS = 2
+#: a training day's hours (the merchant pays training by hours × people, seed 000 §10.2)
+DEFAULT_HOURS_PER_DAY = Decimal(8)
 MIN_TRAINING_DAYS = 1
 MAX_TRAINING_DAYS = 3
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
@@ -26,10 +25,9 @@ from services.training.handlers import HANDLERS
 from services.training.models import Cohort, CoursewareItem, Trainee
 from shared.events.consumer import handle_once
 from shared.events.envelope import Envelope, build_envelope
-from shared.events.outbox import outbox
 from shared.uow import Actor, UnitOfWork
 from shared.workdays import SHANGHAI, add_workdays, next_workday_on_or_after
-from tests.support import ServiceHarness, raw_cursor, walk_pages
+from tests.support import ServiceHarness, emitted, raw_cursor, walk_pages
 
 PROBLEM = "application/problem+json"
 MERCHANT = "m-haoyun"
@@ -133,14 +131,6 @@ def job_on(session: Session, day: dt.date) -> UnitOfWork:
     """The periodic job's unit of work on ``session``, at noon in Shanghai on ``day``."""
     noon = dt.datetime.combine(day, dt.time(12), tzinfo=SHANGHAI)
     return UnitOfWork(session, clock=lambda: noon, actor=Actor.system("job:training.advance_cohorts"))
-
-
-def emitted(h: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
-    with h.database.session() as session:
-        rows = session.execute(
-            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
-        ).all()
-    return [json.loads(row.payload)["data"] for row in rows]
 
 
 def snapshot(h: ServiceHarness, cohort_id: str) -> list[tuple[Any, ...]]:
@@ -415,9 +405,14 @@ def test_ten_seats_thirty_trainees_twenty_four_pass(seeded: tuple[ServiceHarness
         MERCHANT,
         ["presale"],
     )
-    assert emitted(h, "cohort.completed") == [
-        {"project_id": cohort["project_id"], "cohort_id": cohort_id, "admitted": 20, "target": 20}
-    ]
+    [completed] = emitted(h, "cohort.completed")
+    assert {k: completed[k] for k in ("project_id", "cohort_id", "admitted", "target", "trainees")} == {
+        "project_id": cohort["project_id"],
+        "cohort_id": cohort_id,
+        "admitted": 20,
+        "target": 20,
+        "trainees": 30,
+    }
     assert emitted(h, "training.shortfall") == []
     waitlisted = h.client.get(
         f"/api/v1/cohorts/{cohort_id}/trainees?status=passed_waitlisted", headers=h.auth("trainer")

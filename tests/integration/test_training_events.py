@@ -81,9 +81,17 @@ def test_matched_candidates_become_a_cohort_and_twenty_are_admitted_on_the_broke
     assert {e.producer for e in admitted} == {"training"}
     for envelope in admitted:  # what scheduling, recruitment, complaints and billing will read
         get_event_type("agent.admitted").validate_outgoing(envelope.data)
-    assert [e.data for e in completed] == [
-        {"project_id": project_id, "cohort_id": cohort_id, "admitted": 20, "target": 20}
-    ]
+    [done] = [e.data for e in completed]
+    get_event_type("cohort.completed").validate_outgoing(done)
+    assert {k: done[k] for k in ("project_id", "cohort_id", "admitted", "target")} == {
+        "project_id": project_id,
+        "cohort_id": cohort_id,
+        "admitted": 20,
+        "target": 20,
+    }
+    # billing's training fee: the 30 trained (none withdrew) × 2 training days of 8 hours
+    assert (done["trainees"], done["training_hours"]) == (30, "16")
+    assert done["completed_at"]
     assert tap.of_type("training.shortfall") == []
 
 
@@ -126,11 +134,14 @@ def test_the_shortfall_round_trip_fills_only_the_remaining_gap(
     assert [statuses[c] for c in more_ids] == ["admitted", "admitted", "admitted", "passed_waitlisted"]
 
     completed = tap.wait_for("cohort.completed", 2)
-    assert completed[1].data == {
+    assert {
+        k: completed[1].data[k] for k in ("project_id", "cohort_id", "admitted", "target", "trainees")
+    } == {
         "project_id": project_id,
         "cohort_id": follow_up["id"],
         "admitted": 3,
         "target": 3,
+        "trainees": 4,
     }
     admitted = tap.wait_for("agent.admitted", 20)
     assert (

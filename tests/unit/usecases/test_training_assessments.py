@@ -103,9 +103,17 @@ def test_thirty_trainees_twenty_four_pass_twenty_are_admitted(uow: FakeUnitOfWor
     admitted = uow.emitted("agent.admitted")
     assert [e["candidate_id"] for e in admitted] == [f"cand-{i:02d}" for i in range(20)]
     assert (admitted[0]["rank"], admitted[0]["merchant_id"], admitted[0]["quiz_score"]) == (1, "m-haoyun", 99)
-    assert uow.emitted("cohort.completed") == [
-        {"project_id": PROJECT, "cohort_id": cohort.id, "admitted": 20, "target": 20}
-    ]
+    [completed] = uow.emitted("cohort.completed")
+    assert completed == {
+        "project_id": PROJECT,
+        "cohort_id": cohort.id,
+        "admitted": 20,
+        "target": 20,
+        # billing's training fee: the 30 trained × the cohort's days × 8 hours
+        "trainees": 30,
+        "training_hours": str(SETTINGS.hours_per_day * cohort.training_days),
+        "completed_at": cohort.completed_at.isoformat() if cohort.completed_at else None,
+    }
     assert uow.emitted("training.shortfall") == []
 
 
