@@ -2,7 +2,7 @@
 # The system packages the product needs beside its Python ones (`make install` runs this first):
 #   caddy           the gateway of `make run` (one origin on :8080)
 #   chromium        the browser tests (Playwright drives /usr/bin/chromium; no browser download)
-#   fonts-noto-cjk  Chinese text in screenshots and generated documents
+#   fonts-noto-cjk  Chinese text in screenshots and generated documents (billing's invoice PDF embeds it)
 #   jq              the README tour (tests/e2e/test_readme_tour.py pipes answers through it)
 # Installs the missing ones with apt-get when it can (root, or passwordless sudo); otherwise it prints the
 # apt-get line to run and exits 0, so that the Python part of `make install` still happens.

@@ -19,12 +19,14 @@ from typing import Any
 import pika
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from shared.auth import SigningKey, load_signing_key, mint_token
 from shared.config import Settings
 from shared.db import Database
 from shared.events import topology
 from shared.events.envelope import Envelope, build_envelope
+from shared.events.outbox import outbox
 from shared.migrate import upgrade
 from shared.service import ServiceSpec, load_spec
 from shared.worker import Worker
@@ -158,6 +160,15 @@ class ServiceHarness:
         for tap in self.taps:
             tap.close()
         self.database.dispose()
+
+
+def emitted(h: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
+    """The data of the events of a type the service wrote to its outbox, oldest first."""
+    with h.database.session() as session:
+        rows = session.execute(
+            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
+        ).all()
+    return [json.loads(r.payload)["data"] for r in rows]
 
 
 class Clock:

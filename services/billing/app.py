@@ -3,6 +3,7 @@
 from flask import Flask
 
 from services.billing.api import blp
+from services.billing.api_invoices import blp as invoices_blp
 from services.billing.schemas import PerformanceIn
 from shared.config import Settings
 from shared.db import Database
@@ -19,5 +20,9 @@ def _register_schemas(app: Flask) -> None:
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Flask:
     return create_service_app(
-        "billing", settings=settings, database=database, blueprints=[blp], configure=_register_schemas
+        "billing",
+        settings=settings,
+        database=database,
+        blueprints=[blp, invoices_blp],
+        configure=_register_schemas,
     )

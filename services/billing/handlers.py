@@ -20,11 +20,19 @@ def on_project_confirmed(uow: UnitOfWork, event: Event) -> None:
 
 
 def on_project_updated(uow: UnitOfWork, event: Event) -> None:
-    projections.project_updated(uow, event.data)
+    projections.project_updated(uow, event.data, event.occurred_at)
 
 
 def on_project_closed(uow: UnitOfWork, event: Event) -> None:
-    projections.project_closed(uow, event.data)
+    projections.project_closed(uow, event.data, event.occurred_at)
+
+
+def on_surge_accepted(uow: UnitOfWork, event: Event) -> None:
+    projections.surge_accepted(uow, event.data)
+
+
+def on_cohort_completed(uow: UnitOfWork, event: Event) -> None:
+    projections.cohort_completed(uow, event.data, event.occurred_at)
 
 
 def on_agent_admitted(uow: UnitOfWork, event: Event) -> None:
@@ -63,6 +71,8 @@ HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
     "project.closed": on_project_closed,
+    "surge.accepted": on_surge_accepted,
+    "cohort.completed": on_cohort_completed,
     "agent.admitted": on_agent_admitted,
     "agent.departed": on_agent_departed,
     "agent.replaced": on_agent_replaced,

@@ -52,6 +52,10 @@ class Project(Base):
     merchant_id: Mapped[str | None] = mapped_column(String(ID))
     company_name: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
+    #: the order's seats and go-live (what a seat-month invoice charges from), the day it closed
+    seats: Mapped[int | None] = mapped_column(Integer)
+    go_live_date: Mapped[dt.date | None] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     # the list's sort (by name, a missing one first) after its filter: see migration billing_0005
@@ -377,3 +381,188 @@ class PayslipLine(Base):
             sqlite_where=text("ref IS NOT NULL"),
         ),
     )
+
+
+# --- merchant invoicing (对商家开票) ------------------------------------------------------------------------
+
+
+class ProjectSeats(Base):
+    """The project's seat count from a day on: the order's (at go-live), then each change onboarding sent."""
+
+    __tablename__ = "project_seats"
+
+    project_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    effective_from: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    seats: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SurgeCopy(Base):
+    """A surge scheduling accepted (surge.accepted): extra seats over a date range, charged to the
+    merchant."""
+
+    __tablename__ = "surges"
+
+    surge_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID))
+    start_date: Mapped[dt.date] = mapped_column(Date)
+    end_date: Mapped[dt.date] = mapped_column(Date)
+    increase_pct: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    extra_seats: Mapped[int] = mapped_column(Integer)
+    covered: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_surges_project", "project_id", "start_date", "surge_id"),)
+
+
+class TrainingCohort(Base):
+    """A cohort training completed (cohort.completed): people trained and hours each (the training fee)."""
+
+    __tablename__ = "training_cohorts"
+
+    cohort_id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID))
+    completed_on: Mapped[dt.date] = mapped_column(Date)
+    trainees: Mapped[int] = mapped_column(Integer)
+    hours_each: Mapped[Decimal] = mapped_column(Numeric(6, 2))
+    admitted: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_training_cohorts_project", "project_id", "completed_on", "cohort_id"),)
+
+
+class PriceList(Base):
+    """A version of a project's price list (报价) agreed with the merchant, in force from a date."""
+
+    __tablename__ = "price_lists"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(ID))
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    #: seat_month | agent_hour | consultation
+    basis: Mapped[str] = mapped_column(String(20))
+    seat_month_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    agent_hour_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    consultation_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    training_person_hour_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    surge_premium_rate: Mapped[Decimal] = mapped_column(RATE)
+    minimum_charge: Mapped[Decimal | None] = mapped_column(MONEY)
+    tax_rate: Mapped[Decimal] = mapped_column(RATE)
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    complaint_credit: Mapped[Decimal | None] = mapped_column(MONEY)
+    targets_missed_credit_rate: Mapped[Decimal | None] = mapped_column(RATE)
+    notes: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (
+        UniqueConstraint("project_id", "effective_from"),
+        Index("ix_price_lists_list", "project_id", "effective_from", "id"),
+    )
+
+
+class Invoice(Base):
+    """A merchant's monthly invoice of a project (结算单), or a credit note (红字) correcting an issued one.
+
+    Amounts are frozen at calculation (drafts are recalculated, never issued ones). ``paid`` and
+    ``credited`` (the credit notes' negative totals) are kept on the row so that lists and aging need no
+    sums; they change only with a payment or a credit note, under the invoice's row lock.
+    """
+
+    __tablename__ = "invoices"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: invoice | credit_note
+    kind: Mapped[str] = mapped_column(String(20))
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    period: Mapped[str] = mapped_column(String(7))
+    project_id: Mapped[str] = mapped_column(String(ID))
+    merchant_id: Mapped[str | None] = mapped_column(String(ID))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    tax_rate: Mapped[Decimal] = mapped_column(RATE)
+    tax: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    paid: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    credited: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    payment_terms_days: Mapped[int] = mapped_column(Integer)
+    issued_on: Mapped[dt.date | None] = mapped_column(Date)
+    due_on: Mapped[dt.date | None] = mapped_column(Date)
+    #: a credit note's invoice, and why it was issued
+    credited_invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoices.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    calculated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    approved_by: Mapped[str | None] = mapped_column(String(100))
+    issued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    issued_by: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        # one invoice per project and month (credit notes are as many as needed)
+        Index(
+            "uq_invoices_project_period",
+            "project_id",
+            "period",
+            unique=True,
+            postgresql_where=text("kind = 'invoice'"),
+            sqlite_where=text("kind = 'invoice'"),
+        ),
+        Index("ix_invoices_list", "period", "created_at", "id"),
+        Index("ix_invoices_merchant_list", "merchant_id", "period", "created_at", "id"),
+        Index("ix_invoices_project_list", "project_id", "period", "created_at", "id"),
+        Index("ix_invoices_status_list", "status", "period", "created_at", "id"),
+        Index("ix_invoices_credited", "credited_invoice_id"),
+    )
+
+
+class InvoiceLine(Base):
+    """A line of an invoice or credit note, with the source rows it was computed from (``sources``)."""
+
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(String(500))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4))
+    unit: Mapped[str] = mapped_column(String(10))
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    price_list_id: Mapped[str | None] = mapped_column(String(36))
+    sources: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("invoice_id", "seq"),)
+
+
+class InvoicePayment(Base):
+    """A payment received against an issued invoice (收款)."""
+
+    __tablename__ = "invoice_payments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoices.id"))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    paid_on: Mapped[dt.date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(String(500))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (Index("ix_invoice_payments_invoice", "invoice_id", "paid_on", "id"),)
+
+
+class DocumentCounter(Base):
+    """The last number taken per series (FP invoices, HC credit notes) and year: gap-free numbering, as
+    complaints number theirs (the upsert's row lock queues concurrent issues)."""
+
+    __tablename__ = "document_counters"
+
+    series: Mapped[str] = mapped_column(String(4), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)

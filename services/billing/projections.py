@@ -1,11 +1,11 @@
 """Billing's copies of other services' data, kept from events (read models; 投影).
 
-Projects (onboarding), agents' membership of a project (training's admissions, scheduling's departures
-and replacements), hours worked (scheduling's shift.worked), attendance (scheduling's attendance.recorded
-and agent.no_show) and penalties of upheld complaints. Events
-arrive late, twice or out of order (a departure before the admission, a corrected timesheet), so every
-copy is found or created by its key (``shared.projections``) or upserted, and each write of pay data is
-marked in the late-data journal (``changes``).
+Projects with their seats (onboarding), surges (scheduling), completed cohorts (training), agents'
+membership of a project (training's admissions, scheduling's departures and replacements), hours worked
+(scheduling's shift.worked), attendance (scheduling's attendance.recorded and agent.no_show) and penalties
+of upheld complaints. Events arrive late, twice or out of order (a departure before the admission, a
+corrected timesheet), so every copy is found or created by its key (``shared.projections``) or upserted,
+and each write of pay data is marked in the late-data journal (``changes``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ from sqlalchemy import select, tuple_
 
 from services.billing.changes import CENT, Key, mark_changed
 from services.billing.domain import Period
-from services.billing.models import Agent, AttendanceDay, Deduction, KpiScore, Project, WorkedHours
+from services.billing.models import (
+    Agent,
+    AttendanceDay,
+    Deduction,
+    KpiScore,
+    Project,
+    ProjectSeats,
+    SurgeCopy,
+    TrainingCohort,
+    WorkedHours,
+)
 from shared.bulk import chunks, upsert
 from shared.errors import BusinessRuleViolation
 from shared.projections import company_name, copy_of, is_newer, take
@@ -37,26 +47,90 @@ def _project(uow: UnitOfWork, data: Mapping[str, Any], status: str) -> tuple[Pro
     return copy_of(uow.session, Project, data["project_id"], defaults={"status": status})
 
 
+def _seats_from(uow: UnitOfWork, project_id: str, day: dt.date, seats: int) -> None:
+    """The seat count from ``day`` on (a repeated event writes the same row again)."""
+    upsert(
+        uow.session,
+        ProjectSeats,
+        [{"project_id": project_id, "effective_from": day, "seats": seats, "updated_at": uow.now()}],
+        ("project_id", "effective_from"),
+    )
+
+
 def project_confirmed(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
-    """project.confirmed: the merchant and its company name (a late one never reopens a closed project)."""
+    """project.confirmed: the merchant, its company name, the order's seats from go-live (a late one never
+    reopens a closed project)."""
     project, _created = _project(uow, data, "confirmed")
-    take(project, data, ("merchant_id",))
+    take(project, data, ("merchant_id", "seats", "go_live_date"))
     project.company_name = company_name(data) or project.company_name
     project.updated_at = uow.now()
+    if data.get("seats") and data.get("go_live_date"):
+        _seats_from(uow, project.project_id, data["go_live_date"], data["seats"])
 
 
-def project_updated(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+def project_updated(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """A change of seats counts from the day it was made (or from go-live, when that is later)."""
     project, _created = _project(uow, data, "confirmed")
-    take(project, data, ("merchant_id",))
+    take(project, data, ("merchant_id", "seats", "go_live_date"))
     project.updated_at = uow.now()
+    if data.get("seats"):
+        day = shanghai_date(occurred_at)
+        if project.go_live_date is not None and project.go_live_date > day:
+            day = project.go_live_date
+        _seats_from(uow, project.project_id, day, data["seats"])
 
 
-def project_closed(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+def project_closed(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """The project's last day in service is the day it closed."""
     project, created = _project(uow, data, "closed")
     if created:
         take(project, data, ("merchant_id",))
     project.status = "closed"
+    project.closed_on = project.closed_on or shanghai_date(occurred_at)
     project.updated_at = uow.now()
+
+
+def surge_accepted(uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+    """An accepted surge's extra seats (what the merchant pays with the surge premium)."""
+    upsert(
+        uow.session,
+        SurgeCopy,
+        [
+            {
+                "surge_id": data["surge_id"],
+                "project_id": data["project_id"],
+                "start_date": data["start_date"],
+                "end_date": data["end_date"],
+                "increase_pct": Decimal(str(data["increase_pct"])).quantize(CENT),
+                "extra_seats": data["extra_seats"],
+                "covered": data["covered"],
+                "updated_at": uow.now(),
+            }
+        ],
+        ("surge_id",),
+    )
+
+
+def cohort_completed(uow: UnitOfWork, data: Mapping[str, Any], occurred_at: dt.datetime) -> None:
+    """A completed cohort: people trained and hours each (the training fee, 培训费). An event from a
+    training service that does not send them yet counts the admitted and no hours (nothing charged)."""
+    hours = data.get("training_hours")
+    upsert(
+        uow.session,
+        TrainingCohort,
+        [
+            {
+                "cohort_id": data["cohort_id"],
+                "project_id": data["project_id"],
+                "completed_on": shanghai_date(data.get("completed_at") or occurred_at),
+                "trainees": data.get("trainees", data["admitted"]),
+                "hours_each": Decimal(str(hours)).quantize(CENT) if hours is not None else Decimal("0.00"),
+                "admitted": data["admitted"],
+                "updated_at": uow.now(),
+            }
+        ],
+        ("cohort_id",),
+    )
 
 
 def _agent(uow: UnitOfWork, agent_id: str, project_id: str) -> tuple[Agent, bool]:

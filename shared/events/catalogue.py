@@ -127,6 +127,10 @@ class CohortCompletedData(Schema):
     cohort_id = _id()
     admitted = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     target = fields.Integer(strict=True, validate=validate.Range(min=0))
+    #: people trained (not withdrawn) and the hours each was trained: billing's training fee (培训费)
+    trainees = fields.Integer(strict=True, validate=validate.Range(min=0))
+    training_hours = fields.Decimal(validate=validate.Range(min=0, max=1000))
+    completed_at = fields.AwareDateTime()
 
 
 class TrainingShortfallData(Schema):
@@ -299,6 +303,24 @@ class QaFindingData(Schema):
 HELP_KINDS = ("question", "dispute", "handover")
 
 
+class InvoiceData(Schema):
+    """An invoice issued to a merchant (numbered) or a payment recorded against it: for the console and
+    notifications. ``balance`` is what is still owed (negative: a credit to the merchant)."""
+
+    invoice_id = _id()
+    number = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    merchant_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=64))
+    project_id = _id()
+    period = fields.String(validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    total = fields.String(required=True, validate=_money)
+    balance = fields.String(required=True, validate=_money)
+    status = fields.String()
+    due_on = fields.Date(allow_none=True)
+    #: invoice.paid: the payment recorded
+    amount = fields.String(validate=_money)
+    paid_on = fields.Date()
+
+
 class HelpData(Schema):
     """An agent's call for help reached the supervisor on duty (求助), or the supervisor responded: the
     desk's response-time clock (``waited_seconds``: 0 when asked, answered_at - requested_at when
@@ -416,7 +438,7 @@ for _spec in (
         "cohort.completed",
         1,
         "training",
-        ("scheduling", "recruitment"),
+        ("scheduling", "recruitment", "billing"),
         CohortCompletedData,
         "a cohort's training and assessment ended",
     ),
@@ -433,7 +455,7 @@ for _spec in (
         "surge.accepted",
         1,
         "scheduling",
-        ("recruitment",),
+        ("recruitment", "billing"),
         SurgeDecisionData,
         "a volume surge accepted under the notice rule",
     ),
@@ -537,6 +559,22 @@ for _spec in (
         (),
         HelpData,
         "the supervisor answered or handed over a help request; waited_seconds is the response time",
+    ),
+    EventType(
+        "invoice.issued",
+        1,
+        "billing",
+        ("scheduling",),
+        InvoiceData,
+        "a merchant's invoice (or credit note) was issued with its number (scheduling tells the merchant)",
+    ),
+    EventType(
+        "invoice.paid",
+        1,
+        "billing",
+        ("scheduling",),
+        InvoiceData,
+        "a payment was recorded against an issued invoice (status paid or partly_paid)",
     ),
 ):
     register(_spec)

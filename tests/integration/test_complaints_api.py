@@ -10,7 +10,6 @@ emits is read from its outbox here; the broker round trips are in test_complaint
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,10 +22,9 @@ from services.complaints.handlers import HANDLERS
 from services.complaints.models import Complaint, DailyCounter, HistoryEntry
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
-from shared.events.outbox import outbox
 from shared.uow import Actor, unit_of_work
 from shared.web import app_state
-from tests.support import ServiceHarness, raw_cursor, walk_pages
+from tests.support import ServiceHarness, emitted, raw_cursor, walk_pages
 
 PROBLEM = "application/problem+json"
 MERCHANT = "m-haoyun"
@@ -111,14 +109,6 @@ def setup(service_env: Callable[..., ServiceHarness], **kwargs: Any) -> tuple[Se
     feed(h, "project.confirmed", project_confirmed(OTHER_PROJECT, OTHER_MERCHANT))
     feed(h, "agent.admitted", agent_admitted(OUTSIDER, OTHER_PROJECT, name="赵客服"))
     return h, clock
-
-
-def emitted(h: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
-    with h.database.session() as session:
-        rows = session.execute(
-            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
-        ).all()
-    return [json.loads(r.payload)["data"] for r in rows]
 
 
 def create(h: ServiceHarness, role: str = "vendor", **overrides: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -21,9 +20,8 @@ from services.quality.handlers import HANDLERS
 from services.quality.models import AgentDay, Conversation
 from shared.events.consumer import handle_once
 from shared.events.envelope import build_envelope
-from shared.events.outbox import outbox
 from shared.web import app_state
-from tests.support import ServiceHarness
+from tests.support import ServiceHarness, emitted
 
 PROBLEM = "application/problem+json"
 MERCHANT = "m-haoyun"
@@ -84,14 +82,6 @@ def setup(service_env: Callable[..., ServiceHarness], **env: str) -> ServiceHarn
     feed(h, "project.confirmed", project_confirmed(OTHER_PROJECT, OTHER_MERCHANT))
     feed(h, "agent.admitted", agent_admitted("agent-zhao", OTHER_PROJECT, "赵客服"))
     return h
-
-
-def emitted(h: ServiceHarness, event_type: str) -> list[dict[str, Any]]:
-    with h.database.session() as session:
-        rows = session.execute(
-            select(outbox.c.payload).where(outbox.c.event_type == event_type).order_by(outbox.c.id)
-        ).all()
-    return [json.loads(r.payload)["data"] for r in rows]
 
 
 def day(agent_id: str, date: str, **overrides: Any) -> dict[str, Any]:
