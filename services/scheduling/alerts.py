@@ -21,6 +21,7 @@ import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client import Counter
@@ -46,6 +47,8 @@ ALERT_KINDS = (
     "reserve_shortfall",
     "help_requested",
     "mass_attrition",
+    "invoice_issued",
+    "invoice_paid",
 )
 AUDIENCES = ("supervisor", "vendor", "merchant")
 CHANNEL_TYPES = ("wecom", "dingtalk", "email")
@@ -65,6 +68,8 @@ KIND_LABELS: dict[str, str] = {
     "reserve_shortfall": "后备不足",
     "help_requested": "客服求助",
     "mass_attrition": "人员大量流失",
+    "invoice_issued": "账单已开具",
+    "invoice_paid": "账单收款",
     TEST_KIND: "测试",
 }
 AUDIENCE_LABELS = {"supervisor": "主管", "vendor": "服务商", "merchant": "商家"}
@@ -254,6 +259,43 @@ def complaint_escalated(uow: UnitOfWork, data: Mapping[str, Any]) -> list[str]:
         if alert_id is not None:
             raised.append(alert_id)
     return raised
+
+
+def _yuan(text: str) -> str:
+    """A money string as the alert prints it: 42400.00 → 42,400.00 元."""
+    amount = Decimal(text)
+    return f"{amount:,.2f} 元"
+
+
+def invoice_notice(uow: UnitOfWork, data: Mapping[str, Any], *, paid: bool) -> str | None:
+    """billing's ``invoice.issued`` / ``invoice.paid``: the merchant is told through its project's channels
+    (账单通知: a new invoice or credit note with its total and due date; a payment and the balance left).
+    Once per invoice and payment state (a redelivered event raises nothing)."""
+    number = str(data["number"])
+    balance = Decimal(str(data["balance"]))
+    period = data.get("period") or ""
+    if paid:
+        title = f"账单 {number} 已收到付款"
+        lines = [f"账单编号：{number}", f"本次收款：{_yuan(str(data.get('amount') or '0'))}"]
+        lines.append("余额：已结清" if balance <= 0 else f"余额：{_yuan(str(balance))}")
+        key = f"invoice_paid:{data['invoice_id']}:{data.get('amount')}:{balance}"
+    else:
+        credit = Decimal(str(data["total"])) < 0
+        title = f"红字账单 {number} 已开具" if credit else f"{period} 账单 {number} 已开具"
+        lines = [f"账单编号：{number}", f"账期：{period}", f"价税合计：{_yuan(str(data['total']))}"]
+        if data.get("due_on") and not credit:
+            lines.append(f"付款期限：{data['due_on']}")
+        key = f"invoice_issued:{data['invoice_id']}"
+    return raise_alert(
+        uow,
+        project_id=data.get("project_id"),
+        kind="invoice_paid" if paid else "invoice_issued",
+        title=title,
+        body="\n".join(lines),
+        data={k: (str(v) if v is not None else None) for k, v in data.items()},
+        dedup_key=key[:200],
+        audience="merchant",
+    )
 
 
 # --- the message ------------------------------------------------------------------------------------------

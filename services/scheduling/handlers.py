@@ -36,6 +36,15 @@ def on_complaint_escalated(uow: UnitOfWork, event: Event) -> None:
     alerts.complaint_escalated(uow, event.data)
 
 
+def on_invoice_issued(uow: UnitOfWork, event: Event) -> None:
+    """The merchant's channels are told of its new invoice (or credit note)."""
+    alerts.invoice_notice(uow, event.data, paid=False)
+
+
+def on_invoice_paid(uow: UnitOfWork, event: Event) -> None:
+    alerts.invoice_notice(uow, event.data, paid=True)
+
+
 HANDLERS: dict[str, Handler] = {
     "project.confirmed": on_project_confirmed,
     "project.updated": on_project_updated,
@@ -44,4 +53,6 @@ HANDLERS: dict[str, Handler] = {
     "cohort.completed": on_cohort_completed,
     "kpi.scored": on_kpi_scored,
     "complaint.escalated": on_complaint_escalated,
+    "invoice.issued": on_invoice_issued,
+    "invoice.paid": on_invoice_paid,
 }

@@ -185,6 +185,13 @@ def wecom(h: ServiceHarness, robot: RobotServer, **body: Any) -> dict[str, Any]:
     )
 
 
+def raised(h: ServiceHarness) -> list[tuple[str, str, str]]:
+    """The alerts raised so far: (kind, audience, title), oldest first."""
+    with h.database.session() as session:
+        rows = session.execute(select(Alert.kind, Alert.audience, Alert.title).order_by(Alert.created_at))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
 def raise_(h: ServiceHarness, **kwargs: Any) -> str | None:
     values = {
         "title": "客服张三未到岗",
@@ -544,13 +551,8 @@ def test_complaint_escalated_events_raise_alerts_once(h: ServiceHarness, robot: 
     overdue = {**complaint, "level": "manager", "reason": OVERDUE_REASON + " without a resolution"}
     h.publish("complaint.escalated", overdue)
 
-    def raised() -> list[tuple[str, str, str]]:
-        with h.database.session() as session:
-            rows = session.execute(select(Alert.kind, Alert.audience, Alert.title).order_by(Alert.created_at))
-            return [tuple(r) for r in rows]  # type: ignore[misc]
-
-    wait_until(lambda: len(raised()) >= 3, what="three complaint alerts")
-    assert sorted(raised()) == [
+    wait_until(lambda: len(raised(h)) >= 3, what="three complaint alerts")
+    assert sorted(raised(h)) == [
         ("complaint_escalated", "supervisor", "投诉 TS20261111-0007 已升级至主管"),
         ("complaint_overdue", "supervisor", "投诉 TS20261111-0007 已超时，升级至经理"),
         ("complaint_overdue", "vendor", "投诉 TS20261111-0007 已超时，升级至经理"),
@@ -568,6 +570,40 @@ def test_complaint_escalated_events_raise_alerts_once(h: ServiceHarness, robot: 
         "### 【投诉升级】投诉 TS20261111-0007 已升级至主管",
         "### 【投诉超时】投诉 TS20261111-0007 已超时，升级至经理",
     ]
+
+
+# --- billing's invoices ---------------------------------------------------------------------------------
+
+
+def test_invoice_events_tell_the_merchant_once(h: ServiceHarness, robot: RobotServer) -> None:
+    p, _ = project(h)
+    wecom(h, robot, project_id=p, audience="merchant", kinds=["invoice_issued", "invoice_paid"])
+    h.start_worker()
+    invoice = {
+        "invoice_id": str(uuid.uuid4()),
+        "number": "FP2026-00001",
+        "merchant_id": "m-yunshang",
+        "project_id": p,
+        "period": "2026-11",
+        "total": "42400.00",
+        "balance": "42400.00",
+        "status": "issued",
+        "due_on": "2027-01-04",
+    }
+    h.publish("invoice.issued", invoice)
+    h.publish("invoice.issued", invoice)  # told twice: one alert
+    paid = {**invoice, "balance": "0.00", "status": "paid", "amount": "42400.00", "paid_on": "2026-12-20"}
+    h.publish("invoice.paid", paid)
+
+    wait_until(lambda: len(raised(h)) >= 2, what="two invoice alerts")
+    assert raised(h) == [
+        ("invoice_issued", "merchant", "2026-11 账单 FP2026-00001 已开具"),
+        ("invoice_paid", "merchant", "账单 FP2026-00001 已收到付款"),
+    ]
+    wait_until(lambda: len(robot.accepted()) == 2, timeout=45, what="the worker's deliveries")
+    bodies = sorted(r["json"]["markdown"]["content"] for r in robot.accepted())
+    assert "价税合计：42,400.00 元" in bodies[0] and "付款期限：2027-01-04" in bodies[0]
+    assert "余额：已结清" in bodies[1]
 
 
 # --- who may see what -------------------------------------------------------------------------------------

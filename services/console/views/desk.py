@@ -161,6 +161,8 @@ ALERT_KINDS: dict[str, Any] = {
     "reserve_shortfall": _l("Reserve short"),
     "help_requested": _l("Help requested"),
     "mass_attrition": _l("Mass attrition"),
+    "invoice_issued": _l("Invoice issued"),
+    "invoice_paid": _l("Invoice paid"),
     "test": _l("Test"),
 }
 ALERT_STATUSES: dict[str, Any] = {
