@@ -86,6 +86,12 @@ def test_the_readme_tour_runs_as_written(stack: Stack) -> None:
     # one payslip: 8 h × 20.00 less the 50.00 penalty
     month = line(r"^payroll (\d{4}-\d\d): approved, total 110.00 CNY$").group(1)
     assert len(re.findall(r"^[0-9a-f-]{36}," + month + r",approved,", printed, re.M)) == 1, printed
+    # the merchant's invoice: the 8 h at 25.00 + 6% VAT
+    line(r'^\{"basis":"agent_hour","agent_hour_price":"25.00","tax_rate":"0.06"\}$')
+    invoice = line(r"^invoice (FP\d{4}-\d{5}): 200.00 \+ VAT 12.00 = 212.00 CNY, due \d{4}-\d\d-\d\d$")
+    number = invoice.group(1)
+    line(rf"^the merchant sees 1 invoice\(s\): {number}$")
+    line(r"^application/pdf$")
     assert int(line(r"^calendar: (\d+) shifts$").group(1)) > 0
     line(r"^leave: approved, [01] shift\(s\) taken by a reserve$")
     line(r"^on duty now: \d+ expected, 0 clocked in, \d+ missing$")
