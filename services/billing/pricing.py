@@ -341,15 +341,19 @@ def _volume_line(
     )
 
 
-def _surge_lines(inputs: MonthInputs, active: set[dt.date]) -> list[InvoiceLine]:
-    """A surge's extra seats priced with the premium (seat-month lists); on volume lists the volume is
-    already charged, so the premium alone is charged on the surge days' volume."""
+def _surge_lines(inputs: MonthInputs, in_service: set[dt.date], billed: set[dt.date]) -> list[InvoiceLine]:
+    """A surge's extra seats priced with the premium (seat-month lists, days in service); on volume lists
+    the volume is already charged, so the premium alone is charged on the surge days' volume."""
     lines: list[InvoiceLine] = []
     period = inputs.period
     for surge in inputs.surges:
-        days = [day for day in sorted(active) if surge.start <= day <= surge.end]
+        days = [day for day in sorted(billed) if surge.start <= day <= surge.end]
         groups, _unpriced = _by_version(inputs.versions, days)
         for terms, span in groups:
+            if terms.basis == SEAT_MONTH:
+                span = [day for day in span if day in in_service]
+                if not span:
+                    continue
             factor = terms.surge_premium_rate
             sources = {
                 "table": "surges",
@@ -481,11 +485,13 @@ def month_invoice(inputs: MonthInputs) -> MonthInvoice:
     minimum charge, the contract's credits, then VAT on the subtotal (rounded half-up to the fen)."""
     period = inputs.period
     warnings: list[Warning_] = []
+    # seats are charged on the days in service; hours and consultations whenever they were worked (a
+    # warm-up before go-live is work delivered too)
     days = active_days(period, inputs.go_live, inputs.closed_on)
-    groups, unpriced = _by_version(inputs.versions, days)
-    if unpriced and (
-        any(day in inputs.hours or day in inputs.consultations for day in unpriced) or inputs.seat_changes
-    ):
+    in_service = set(days)
+    billed = sorted(in_service | {d for d in (*inputs.hours, *inputs.consultations) if period.contains(d)})
+    groups, unpriced = _by_version(inputs.versions, billed)
+    if unpriced:
         warnings.append(
             Warning_(
                 "days-unpriced",
@@ -498,19 +504,20 @@ def month_invoice(inputs: MonthInputs) -> MonthInvoice:
     lines: list[InvoiceLine] = []
     for terms, span in groups:
         if terms.basis == SEAT_MONTH:
-            line = _seat_line(terms, span, inputs.seat_changes, period)
+            serving = [day for day in span if day in in_service]
+            line = _seat_line(terms, serving, inputs.seat_changes, period) if serving else None
         elif terms.basis == AGENT_HOUR:
             line = _volume_line(HOURS, terms, span, inputs.hours)
         else:
             line = _volume_line(CONSULTATIONS, terms, span, inputs.consultations)
         if line is not None:
             lines.append(line)
-    lines.extend(_surge_lines(inputs, set(days)))
+    lines.extend(_surge_lines(inputs, in_service, set(billed)))
     training, training_warnings = _training_lines(inputs)
     warnings.extend(training_warnings)
     service_fee = sum((line.amount for line in lines if line.kind in SERVICE_KINDS), ZERO)
-    closing = version_on(inputs.versions, days[-1]) if days else None
-    if closing is not None and closing.minimum_charge and service_fee < closing.minimum_charge:
+    closing = version_on(inputs.versions, billed[-1]) if billed else None
+    if days and closing is not None and closing.minimum_charge and service_fee < closing.minimum_charge:
         top_up = closing.minimum_charge - service_fee
         lines.append(
             InvoiceLine(

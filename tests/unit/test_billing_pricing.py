@@ -247,3 +247,13 @@ def test_margin() -> None:
     assert margin.margin == D("9600.00") and margin.margin_rate == D("0.2400")
     assert pricing.Margin(D("0"), D("100"), D("0")).margin_rate is None
     assert (margin + margin).revenue == D("80000.00")
+
+
+def test_hours_worked_before_go_live_are_charged_seats_only_in_service() -> None:
+    """A warm-up before go-live (托管 of a few seats) is work delivered: hours are charged whenever worked;
+    seats only count from go-live."""
+    hours = {dt.date(2026, 11, 2): DayTotal(D("8"), 1)}
+    by_hour = pricing.month_invoice(month([hour_list()], go_live=dt.date(2026, 12, 1), hours=hours))
+    assert kinds(by_hour) == [("hours", "200.00")] and by_hour.total == D("212.00")
+    late_seats = month([seat_list()], go_live=dt.date(2026, 11, 21), hours=hours)
+    assert kinds(pricing.month_invoice(late_seats)) == [("seats", "13333.33")]  # 10 seats × 10 days ÷ 30
