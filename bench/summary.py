@@ -23,7 +23,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: in the order they run; the slow HTTP one last
-BENCHES = ["outbox_relay", "consumer", "matching", "roster", "planning", "payroll", "quality", "http_api"]
+BENCHES = [
+    "outbox_relay",
+    "consumer",
+    "matching",
+    "roster",
+    "planning",
+    "payroll",
+    "quality",
+    "invoicing",
+    "http_api",
+]
 
 
 def run(bench: str, results: Path, extra: list[str]) -> int:
