@@ -1,7 +1,8 @@
 """The merchant invoicing API (/api/v1): price lists, the month's invoices and their lifecycle, payments,
 credit notes, the documents (PDF, XLSX/CSV) and the aging and margin reports.
 
-Finance (财务) writes; the vendor reads everything; a merchant reads only its own issued invoices and
+Finance (财务) writes (the vendor also sets price lists, agreed when it confirms a project); the vendor
+reads everything; a merchant reads only its own issued invoices and
 credit notes (404 for anything else, so it cannot learn what exists).
 """
 
@@ -56,6 +57,8 @@ blp = Blueprint(
 )
 
 FINANCE = ("finance",)
+#: the prices are agreed with the merchant at confirmation: the vendor (who confirms) or finance sets them
+PRICE_SETTERS = ("finance", "vendor")
 READERS = ("finance", "vendor")
 DOCUMENT_READERS = ("finance", "vendor", "merchant")
 
@@ -81,7 +84,7 @@ class PriceLists(MethodView):
         return invoice_queries.list_price_lists(current_uow(), args)
 
     @idempotent
-    @roles_required(*FINANCE)
+    @roles_required(*PRICE_SETTERS)
     @blp.arguments(PriceListIn)
     @blp.response(201, PriceListOut)
     @blp.doc(

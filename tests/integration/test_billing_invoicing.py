@@ -410,6 +410,27 @@ def test_bad_requests_are_refused_and_change_nothing(service_env: Callable[..., 
     )
     assert get(h, f"/price-lists?project_id={project_id}").get_json()["total"] == 0
     price_list(h, project_id)
+    # the vendor agrees the prices at confirmation and may set them; a merchant may not
+    vendor = post(
+        h,
+        "/price-lists",
+        {
+            "project_id": project_id,
+            "effective_from": "2026-12-01",
+            "basis": "seat_month",
+            "seat_month_price": "4200.00",
+        },
+        role="vendor",
+    )
+    assert vendor.status_code == 201 and vendor.get_json()["created_by"]
+    merchant = post(
+        h,
+        "/price-lists",
+        {"project_id": project_id, "basis": "seat_month", "seat_month_price": "1"},
+        role="merchant",
+        merchant_id="m",
+    )
+    assert merchant.status_code == 403
     clash = post(
         h,
         "/price-lists",
