@@ -45,6 +45,7 @@ AREAS = (
     "planning",
     "desk",
     "onshift",
+    "invoicing",
 )
 
 

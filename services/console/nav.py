@@ -17,6 +17,7 @@ _MERCHANT = [
     ("trainer.cohorts", _l("Training")),
     ("merchant.complaints", _l("Complaints")),
     ("desk.index", _l("Live status")),
+    ("invoicing.my_invoices", _l("My bills")),
 ]
 _VENDOR = [
     ("vendor.board", _l("Projects")),
@@ -30,6 +31,8 @@ _VENDOR = [
     ("desk.alerts", _l("Alerts")),
     ("vendor.complaints", _l("Complaints")),
     ("quality.index", _l("Quality")),
+    ("invoicing.invoices", _l("Invoicing")),
+    ("invoicing.margins", _l("Project margin")),
 ]
 _TRAINER = [("trainer.cohorts", _l("Cohorts")), ("quality.index", _l("Quality"))]
 _SUPERVISOR = [
@@ -46,6 +49,9 @@ _FINANCE = [
     ("finance.runs", _l("Payroll runs")),
     ("finance.pay_plans", _l("Pay plans")),
     ("finance.performance", _l("Performance")),
+    ("invoicing.invoices", _l("Invoicing")),
+    ("invoicing.price_lists", _l("Price lists")),
+    ("invoicing.margins", _l("Margin")),
 ]
 _AGENT = [
     # the day of operation (当班, onshift.py) first: an agent opens the console to clock in

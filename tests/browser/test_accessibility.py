@@ -9,13 +9,15 @@ Chinese, screenshotted and checked (``visit``); the agent's pages on a 375 px wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from devtools.demo import MERCHANT_ID, Outcome, Story
-from shared.auth import SigningKey
+from devtools.stack import Api
+from shared.auth import SigningKey, mint_token
 from shared.config import SERVICES
 from tests.browser.conftest import ConsoleStack
 from tests.browser.support import assert_accessible, screenshot, sign_in, visit
@@ -177,6 +179,112 @@ def test_finance_pages(console_stack: ConsoleStack, story: Outcome, new_page: Ca
     )
     page.goto(f"{console_stack.console_url}/finance/runs/{story.payroll['id']}")
     expect(page.get_by_test_id("run-status")).to_have_attribute("data-status", "approved")
+
+
+def test_invoicing_pages(console_stack: ConsoleStack, story: Outcome, new_page: Callable[..., Page]) -> None:
+    """Invoicing (开票) as finance and the vendor read it, and the merchant's bills (我的账单), desktop and
+    phone: the story's month invoiced through billing's API (an agent-hour price list, the invoice approved,
+    issued, partly paid and corrected by a credit note), so every table and figure has rows."""
+    key = SigningKey.load(console_stack.stack.config.private_key_file)
+    billing = Api(console_stack.url("billing"), mint_token(key, "finance", sub="a11y-finance"))
+
+    def ok(answer: tuple[int, Any, dict[str, str]], *statuses: int) -> Any:
+        status, body, _headers = answer
+        assert status in (statuses or (200, 201)), f"billing answered {status}: {body}"
+        return body
+
+    period, project = story.payroll["period"], story.project_id
+    ok(
+        billing.post(
+            "/api/v1/price-lists",
+            {
+                "project_id": project,
+                "effective_from": f"{period}-01",
+                "basis": "agent_hour",
+                "agent_hour_price": "25.00",
+                "training_person_hour_price": "15.00",
+                "surge_premium_rate": "0.2",
+            },
+        ),
+        201,
+    )
+    run = ok(billing.post("/api/v1/invoices", {"period": period, "project_id": project}))
+    [invoice_id] = run["created"]
+    ok(billing.post(f"/api/v1/invoices/{invoice_id}/approve"))
+    invoice = ok(billing.post(f"/api/v1/invoices/{invoice_id}/issue"))
+    half = (Decimal(invoice["total"]) / 2).quantize(Decimal("0.01"))
+    payment = {"amount": str(half), "reference": "招行 0001"}
+    ok(billing.post(f"/api/v1/invoices/{invoice_id}/payments", payment), 201)
+    note = ok(
+        billing.post(
+            f"/api/v1/invoices/{invoice_id}/credit-notes",
+            {"reason": "系统故障停线半小时", "lines": [{"description": "停线补偿", "amount": "10.00"}]},
+        ),
+        201,
+    )
+
+    finance = signed_in(console_stack, new_page, "finance")
+    check_pages(
+        finance,
+        console_stack,
+        {
+            "a11y-invoicing-invoices": f"/invoicing/invoices?period={period}",
+            "a11y-invoicing-invoice": f"/invoicing/invoices/{invoice_id}",
+            "a11y-invoicing-credit-note": f"/invoicing/invoices/{note['id']}",
+            "a11y-invoicing-sources": f"/invoicing/invoices/{invoice_id}/lines/1/sources",
+            "a11y-invoicing-price-lists": f"/invoicing/price-lists?project_id={project}",
+            "a11y-invoicing-aging": "/invoicing/aging",
+            "a11y-invoicing-margins": f"/invoicing/margins?from={period}&to={period}",
+        },
+    )
+    finance.goto(f"{console_stack.console_url}/invoicing/invoices/{invoice_id}")
+    expect(finance.get_by_test_id("invoice-status")).to_have_attribute("data-status", "partly_paid")
+    expect(finance.get_by_test_id("payment-row")).to_have_count(1)
+    expect(finance.get_by_test_id("credit-note-row")).to_have_count(1)
+    screenshot(finance, "invoicing-invoice")
+    # a form refused by billing: the message and the field's error must be as accessible as the form
+    finance.goto(f"{console_stack.console_url}/invoicing/price-lists?project_id={project}")
+    finance.get_by_test_id("save-price-list").click()
+    expect(finance.get_by_test_id("price-list-error")).to_be_visible()
+    screenshot(finance, "a11y-invoicing-price-list-refused")
+    assert_accessible(finance, "a11y-invoicing-price-list-refused")
+
+    vendor = signed_in(console_stack, new_page, "vendor", viewport=PHONE)
+    check_pages(
+        vendor,
+        console_stack,
+        {
+            "a11y-invoicing-margins-phone": f"/invoicing/margins?from={period}&to={period}",
+            "a11y-invoicing-invoice-phone": f"/invoicing/invoices/{invoice_id}",
+        },
+    )
+
+    merchant = signed_in(console_stack, new_page, "merchant", merchant_id=MERCHANT_ID)
+    check_pages(
+        merchant,
+        console_stack,
+        {
+            "a11y-invoicing-merchant": "/invoicing/mine",
+            "a11y-invoicing-merchant-invoice": f"/invoicing/mine/{invoice_id}",
+            "a11y-invoicing-merchant-credit-note": f"/invoicing/mine/{note['id']}",
+        },
+    )
+    merchant.goto(f"{console_stack.console_url}/invoicing/mine")
+    expect(merchant.get_by_test_id("my-invoice-row")).to_have_count(2)
+    screenshot(merchant, "invoicing-merchant")
+    phone = signed_in(console_stack, new_page, "merchant", merchant_id=MERCHANT_ID, viewport=PHONE)
+    check_pages(
+        phone,
+        console_stack,
+        {
+            "a11y-invoicing-merchant-phone": "/invoicing/mine",
+            "a11y-invoicing-merchant-invoice-phone": f"/invoicing/mine/{invoice_id}",
+        },
+    )
+    for path in ("/invoicing/mine", f"/invoicing/mine/{invoice_id}"):
+        phone.goto(f"{console_stack.console_url}{path}")
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{path} is {width}px wide on a {PHONE['width']}px screen"
 
 
 def test_agent_pages_on_a_phone(
