@@ -32,6 +32,7 @@ from services.billing.invoice_schemas import (
     MarginOut,
     PaymentIn,
     PaymentOut,
+    PaymentReversalIn,
     PriceListIn,
     PriceListListArgs,
     PriceListOut,
@@ -218,6 +219,21 @@ def issue_invoice(invoice_id: str) -> Any:
 def record_payment(data: dict[str, Any], invoice_id: str) -> Any:
     """Record a payment received against an issued invoice"""
     return invoicing.record_payment(current_uow(), invoice_id, data)
+
+
+@blp.route("/invoices/<invoice_id>/payments/<payment_id>/reverse", methods=["POST"])
+@transactional
+@roles_required(*FINANCE)
+@blp.arguments(PaymentReversalIn)
+@blp.response(200, PaymentOut)
+@blp.doc(
+    description="For a payment recorded by mistake: it stays on the invoice, marked reversed with who and "
+    "why, and no longer counts; the invoice's status follows (paid → partly_paid or issued). 409 when "
+    "already reversed."
+)
+def reverse_payment(data: dict[str, Any], invoice_id: str, payment_id: str) -> Any:
+    """Reverse a payment recorded by mistake"""
+    return invoicing.reverse_payment(current_uow(), invoice_id, payment_id, data["reason"])
 
 
 @blp.route("/invoices/<invoice_id>/credit-notes", methods=["POST"])

@@ -157,6 +157,9 @@ def invoice_view(uow: UnitOfWork, invoice: Invoice) -> dict[str, Any]:
             "note": p.note,
             "recorded_at": p.recorded_at,
             "recorded_by": p.recorded_by,
+            "reversed_at": p.reversed_at,
+            "reversed_by": p.reversed_by,
+            "reversal_reason": p.reversal_reason,
         }
         for p in session.scalars(
             select(InvoicePayment)

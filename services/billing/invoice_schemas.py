@@ -162,6 +162,9 @@ class PaymentOut(Schema):
     note = fields.String(allow_none=True)
     recorded_at = fields.AwareDateTime()
     recorded_by = fields.String()
+    reversed_at = fields.AwareDateTime(allow_none=True, metadata={"description": "set when reversed"})
+    reversed_by = fields.String(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
 
 
 class CreditNoteRef(Schema):
@@ -250,6 +253,10 @@ class PaymentIn(Schema):
         metadata={"description": "bank reference (流水号)"},
     )
     note = fields.String(allow_none=True, validate=validate.Length(max=500))
+
+
+class PaymentReversalIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
 class CreditLineIn(Schema):

@@ -546,7 +546,29 @@ def record_payment(uow: UnitOfWork, invoice_id: str, data: Mapping[str, Any]) ->
     uow.session.add(payment)
     invoice.paid = invoice.paid + amount
     invoice.status = pricing.settled_status(invoice.total, invoice.credited, invoice.paid)
-    uow.emit("invoice.paid", _event_data(invoice) | {"amount": format_money(amount), "paid_on": paid_on})
+    uow.session.flush()
+    uow.emit(
+        "invoice.paid",
+        _event_data(invoice) | {"payment_id": payment.id, "amount": format_money(amount), "paid_on": paid_on},
+    )
+    return payment
+
+
+def reverse_payment(uow: UnitOfWork, invoice_id: str, payment_id: str, reason: str) -> InvoicePayment:
+    """Reverse a payment recorded by mistake (冲销): it stays listed as reversed, with who and why, and
+    no longer counts; the invoice's status follows its money again (paid → partly paid or issued)."""
+    invoice = get_invoice(uow, invoice_id, lock=True)
+    payment = uow.session.get(InvoicePayment, payment_id)
+    if payment is None or payment.invoice_id != invoice.id:
+        raise NotFound(f"Invoice {invoice.number or invoice.id} has no payment {payment_id!r}.")
+    if payment.reversed_at is not None:
+        raise Conflict(
+            f"This payment was already reversed on {payment.reversed_at:%Y-%m-%d} by {payment.reversed_by}.",
+            extra={"rule": "payment-reversed"},
+        )
+    payment.reversed_at, payment.reversed_by, payment.reversal_reason = uow.now(), uow.actor.sub, reason
+    invoice.paid = invoice.paid - payment.amount
+    invoice.status = pricing.settled_status(invoice.total, invoice.credited, invoice.paid)
     return payment
 
 

@@ -541,7 +541,8 @@ class InvoiceLine(Base):
 
 
 class InvoicePayment(Base):
-    """A payment received against an issued invoice (收款)."""
+    """A payment received against an issued invoice (收款), or one reversed (冲销) when it was recorded
+    by mistake."""
 
     __tablename__ = "invoice_payments"
 
@@ -553,6 +554,10 @@ class InvoicePayment(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     recorded_by: Mapped[str] = mapped_column(String(100))
+    #: a payment recorded by mistake is reversed (kept, with who and why), never deleted
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reversed_by: Mapped[str | None] = mapped_column(String(100))
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (Index("ix_invoice_payments_invoice", "invoice_id", "paid_on", "id"),)
 

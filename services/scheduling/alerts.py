@@ -278,7 +278,8 @@ def invoice_notice(uow: UnitOfWork, data: Mapping[str, Any], *, paid: bool) -> s
         title = f"账单 {number} 已收到付款"
         lines = [f"账单编号：{number}", f"本次收款：{_yuan(str(data.get('amount') or '0'))}"]
         lines.append("余额：已结清" if balance <= 0 else f"余额：{_yuan(str(balance))}")
-        key = f"invoice_paid:{data['invoice_id']}:{data.get('amount')}:{balance}"
+        # one per payment (two equal payments are two alerts)
+        key = f"invoice_paid:{data['invoice_id']}:{data.get('payment_id') or data.get('paid_on')}"
     else:
         credit = Decimal(str(data["total"])) < 0
         title = f"红字账单 {number} 已开具" if credit else f"{period} 账单 {number} 已开具"

@@ -317,6 +317,7 @@ class InvoiceData(Schema):
     status = fields.String()
     due_on = fields.Date(allow_none=True)
     #: invoice.paid: the payment recorded
+    payment_id = fields.String(validate=validate.Length(min=1, max=64))
     amount = fields.String(validate=_money)
     paid_on = fields.Date()
 

@@ -210,6 +210,20 @@ def test_finance_prices_invoices_issues_collects_and_credits_a_month(console_env
     text = html(paid)
     assert 'data-status="paid"' in text and "已收款" in text
     assert text.count('data-testid="payment-row"') == 2 and 'data-testid="record-payment"' not in text
+    # the last payment was keyed in by mistake: reversed (a reason needed), it stays listed and stops counting
+    [payment] = [
+        p for p in api_get(billing, f"/invoices/{invoice_id}")["payments"] if p["amount"] == "2400.00"
+    ]
+    reverse = f"{url}/payments/{payment['id']}/reverse"
+    refused = html(client.post(reverse, data={"csrf_token": token, "reason": ""}, follow_redirects=True))
+    assert "请填写冲销原因" in refused and 'data-testid="payment-reversed"' not in refused
+    text = html(client.post(reverse, data={"csrf_token": token, "reason": "重复录入"}, follow_redirects=True))
+    assert "收款已冲销" in text and 'data-testid="payment-reversed"' in text and "重复录入" in text
+    assert 'data-status="partly_paid"' in text and shown(text, "invoice-balance") == "¥2,400.00"
+    again = client.post(
+        f"{url}/payments", data={"csrf_token": token, "amount": "2400.00"}, follow_redirects=True
+    )
+    assert 'data-status="paid"' in html(again)
 
     # a credit note on the paid invoice: its own number, negative amounts, the invoice shows a credit
     credited = client.post(

@@ -152,6 +152,18 @@ def test_ten_seats_for_november_are_invoiced_issued_paid_and_credited(
     first = post(h, f"/invoices/{invoice_id}/payments", {"amount": "40000.00", "reference": "招行 001"})
     assert first.status_code == 201
     assert get(h, f"/invoices/{invoice_id}").get_json()["status"] == "partly_paid"
+    # a payment keyed in twice is reversed, not deleted: it stays listed and no longer counts
+    mistake = post(h, f"/invoices/{invoice_id}/payments", {"amount": "2400.00", "reference": "招行 001"})
+    assert get(h, f"/invoices/{invoice_id}").get_json()["status"] == "paid"
+    path = f"/invoices/{invoice_id}/payments/{mistake.get_json()['id']}/reverse"
+    assert post(h, path, {}).status_code == 422  # a reason is required
+    reversed_ = post(h, path, {"reason": "重复录入"})
+    assert reversed_.status_code == 200 and reversed_.get_json()["reversal_reason"] == "重复录入"
+    assert post(h, path, {"reason": "again"}).get_json()["rule"] == "payment-reversed"
+    assert post(h, f"/invoices/{invoice_id}/payments/nope/reverse", {"reason": "x"}).status_code == 404
+    back = get(h, f"/invoices/{invoice_id}").get_json()
+    assert (back["status"], back["paid"], back["balance"]) == ("partly_paid", "40000.00", "2400.00")
+    assert [p["reversed_at"] is not None for p in back["payments"]] == [False, True]
     too_much = post(h, f"/invoices/{invoice_id}/payments", {"amount": "2400.01"})
     assert too_much.status_code == 422 and "amount" in too_much.get_json()["errors"]
     assert (
@@ -162,8 +174,8 @@ def test_ten_seats_for_november_are_invoiced_issued_paid_and_credited(
     )
     paid = get(h, f"/invoices/{invoice_id}").get_json()
     assert (paid["status"], paid["paid"], paid["balance"]) == ("paid", "42400.00", "0.00")
-    assert [e["balance"] for e in emitted(h, "invoice.paid")] == ["2400.00", "0.00"]
-    assert [e["status"] for e in emitted(h, "invoice.paid")] == ["partly_paid", "paid"]
+    assert [e["balance"] for e in emitted(h, "invoice.paid")] == ["2400.00", "0.00", "0.00"]
+    assert [e["status"] for e in emitted(h, "invoice.paid")] == ["partly_paid", "paid", "paid"]
 
     # an issued invoice is never edited: a credit note corrects it, and the paid one shows a credit
     assert post(h, f"/invoices/{invoice_id}/recalculate", None).status_code == 409

@@ -592,7 +592,14 @@ def test_invoice_events_tell_the_merchant_once(h: ServiceHarness, robot: RobotSe
     }
     h.publish("invoice.issued", invoice)
     h.publish("invoice.issued", invoice)  # told twice: one alert
-    paid = {**invoice, "balance": "0.00", "status": "paid", "amount": "42400.00", "paid_on": "2026-12-20"}
+    paid = {
+        **invoice,
+        "balance": "0.00",
+        "status": "paid",
+        "payment_id": str(uuid.uuid4()),
+        "amount": "42400.00",
+        "paid_on": "2026-12-20",
+    }
     h.publish("invoice.paid", paid)
 
     wait_until(lambda: len(raised(h)) >= 2, what="two invoice alerts")

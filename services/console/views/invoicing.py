@@ -624,6 +624,26 @@ def record_payment(invoice_id: str) -> Any:
     return redirect(url_for("invoicing.invoice", invoice_id=invoice_id))
 
 
+@bp.post("/invoices/<invoice_id>/payments/<payment_id>/reverse")
+@role_required("finance")
+def reverse_payment(invoice_id: str, payment_id: str) -> Any:
+    """A payment keyed in by mistake: billing keeps it, marked reversed with the reason, and it stops
+    counting."""
+    reason = request.form.get("reason", "").strip()
+    try:
+        api().post("billing", f"/invoices/{invoice_id}/payments/{payment_id}/reverse", {"reason": reason})
+    except ApiError as err:
+        if err.status == 404:
+            raise
+        if not reason:
+            flash(_("Say why the payment is reversed."), "error")
+        else:
+            flash(message(err), "error")
+        return redirect(url_for("invoicing.invoice", invoice_id=invoice_id))
+    flash(_("The payment was reversed."), "success")
+    return redirect(url_for("invoicing.invoice", invoice_id=invoice_id))
+
+
 @bp.post("/invoices/<invoice_id>/credit-notes")
 @role_required("finance")
 def create_credit_note(invoice_id: str) -> Any:

@@ -172,6 +172,9 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.Column("recorded_by", sa.String(length=100), nullable=False),
+        sa.Column("reversed_at", UTCDateTime(), nullable=True),
+        sa.Column("reversed_by", sa.String(length=100), nullable=True),
+        sa.Column("reversal_reason", sa.String(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["invoice_id"], ["invoices.id"], name=op.f("fk_invoice_payments_invoice_id_invoices")
         ),
