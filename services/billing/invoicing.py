@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from services.billing import pricing
 from services.billing.config import BillingSettings
@@ -284,17 +284,18 @@ def _check_period(uow: UnitOfWork, text: str) -> Period:
 
 def _priced_projects(uow: UnitOfWork, period: Period, project_id: str | None) -> list[Project]:
     """Projects with a price list in force in the month or in service during it (those without a price
-    list are reported, not invoiced), or the one asked for."""
+    list are reported, not invoiced), or the one asked for. A project closed before the month is left out:
+    it would be reported as having nothing to charge every month from then on."""
     if project_id is not None:
         return [require_project(uow, project_id)]
     priced = select(PriceList.project_id).where(PriceList.effective_from <= period.end).distinct()
-    live = and_(
-        Project.go_live_date <= period.end,
-        or_(Project.closed_on.is_(None), Project.closed_on >= period.start),
-    )
+    not_closed = or_(Project.closed_on.is_(None), Project.closed_on >= period.start)
+    live = Project.go_live_date <= period.end
     return list(
         uow.session.scalars(
-            select(Project).where(or_(Project.project_id.in_(priced), live)).order_by(Project.project_id)
+            select(Project)
+            .where(or_(Project.project_id.in_(priced), live), not_closed)
+            .order_by(Project.project_id)
         )
     )
 
