@@ -8,6 +8,7 @@ credit notes (404 for anything else, so it cannot learn what exists).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response
@@ -160,10 +161,10 @@ class InvoiceItem(MethodView):
         invoicing.delete_draft(current_uow(), invoice_id)
 
 
-def _transition(invoice_id: str, action: Any) -> dict[str, Any]:
+def _transition(invoice_id: str, action: Callable[[UnitOfWork, str], Any]) -> dict[str, Any]:
+    """Run a lifecycle step and answer the invoice it left (the row it locked, not read again)."""
     uow = current_uow()
-    action(uow, invoice_id)
-    return _view(uow, invoice_id)
+    return invoice_queries.invoice_view(uow, action(uow, invoice_id))
 
 
 @blp.route("/invoices/<invoice_id>/recalculate", methods=["POST"])

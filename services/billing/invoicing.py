@@ -322,7 +322,7 @@ def generate_invoices(uow: UnitOfWork, period_text: str, project_id: str | None 
         ):
             existing[invoice.project_id] = invoice
     month = _load_month(uow, period, ids)
-    lines: list[dict[str, Any]] = []
+    drafts: list[tuple[Invoice, Project, pricing.MonthInvoice]] = []
     for project in projects:
         current = existing.get(project.project_id)
         if current is not None and current.status != pricing.DRAFT:
@@ -350,14 +350,25 @@ def generate_invoices(uow: UnitOfWork, period_text: str, project_id: str | None 
         else:
             invoice = current
             result.recalculated.append(invoice.id)
+        drafts.append((invoice, project, computed))
+    _store(uow, drafts, replaced=result.recalculated)
+    return result
+
+
+def _store(
+    uow: UnitOfWork, drafts: Sequence[tuple[Invoice, Project, pricing.MonthInvoice]], replaced: Sequence[str]
+) -> None:
+    """Write computed drafts: their figures, and their lines in place of the old ones of ``replaced``."""
+    lines: list[dict[str, Any]] = []
+    # figures first: the DELETE below autoflushes the new drafts, which must be complete by then
+    for invoice, project, computed in drafts:
         _apply(uow, invoice, project, computed)
         lines.extend(_line_rows(invoice.id, computed.lines))
-    for chunk in chunks(result.recalculated):
+    for chunk in chunks(list(replaced)):
         uow.session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id.in_(list(chunk))))
     uow.session.flush()
     for chunk in chunks(lines):
         uow.session.execute(insert(InvoiceLine), list(chunk))
-    return result
 
 
 def _new_invoice(uow: UnitOfWork, project: Project, period: Period) -> Invoice:
@@ -433,17 +444,12 @@ def _must_be(invoice: Invoice, statuses: Sequence[str], action: str) -> None:
 def recalculate_invoice(uow: UnitOfWork, invoice_id: str) -> Invoice:
     """Recompute a draft from the data as it is now (409 once approved)."""
     invoice = get_invoice(uow, invoice_id, lock=True)
+    # only invoices are ever drafts: a credit note is issued when it is made
     _must_be(invoice, (pricing.DRAFT,), "recalculate the invoice")
-    if invoice.kind != pricing.INVOICE:
-        raise Conflict("A credit note is never recalculated.", extra={"rule": "invoice-status"})
     project = require_project(uow, invoice.project_id)
     period = Period.parse(invoice.period)
     computed = pricing.month_invoice(_inputs(project, period, _load_month(uow, period, [project.project_id])))
-    uow.session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id))
-    _apply(uow, invoice, project, computed)
-    rows = _line_rows(invoice.id, computed.lines)
-    if rows:
-        uow.session.execute(insert(InvoiceLine), rows)
+    _store(uow, [(invoice, project, computed)], replaced=[invoice.id])
     return invoice
 
 
@@ -652,4 +658,4 @@ def create_credit_note(uow: UnitOfWork, invoice_id: str, data: Mapping[str, Any]
 
 def open_balance_filter() -> Any:
     """Invoices still owing something (issued, partly paid), for overdue lists and aging."""
-    return or_(Invoice.status == pricing.ISSUED, Invoice.status == pricing.PARTLY_PAID)
+    return Invoice.status.in_((pricing.ISSUED, pricing.PARTLY_PAID))
