@@ -29,8 +29,11 @@ run: export YUNKEFU_ENV = development
 run: install migrate
 	$(BIN)/yunkefu run
 
+# The databases' schemas, then the broker's exchange and queues (declared once here: the processes only
+# check that they are there; --wait gives a RabbitMQ that is still starting a minute).
 migrate: install
 	$(BIN)/yunkefu migrate all
+	$(BIN)/yunkefu broker setup --wait 60
 
 # The whole suite on real PostgreSQL and RabbitMQ (see README for DATABASE_URL / AMQP_URL).
 # tests/conftest.py sets YUNKEFU_ENV=development, and uses pytest-docker (docker-compose.yml's postgres and
@@ -70,6 +73,8 @@ bench: install
 # (new ones first, then the removed ones go: a running service never sees the directory without its key).
 up:
 	@test -f .env || { echo "make up: create .env first (cp .env.example .env, then set CONSOLE_SECRET_KEY)" >&2; exit 2; }
+	@grep -Eq '^MINIO_ROOT_PASSWORD=[A-Za-z0-9]{8,}' .env || { echo "make up: set MINIO_ROOT_PASSWORD in .env" \
+	  "(8 or more letters and digits: the uploads' object storage)" >&2; exit 2; }
 	@ls deploy/keys/*.key.pem >/dev/null 2>&1 || { echo "make up: no token key pair in deploy/keys: run" \
 	  "'$(BIN)/yunkefu keys generate --dir deploy/keys --name console'" >&2; exit 2; }
 	mkdir -p deploy/keys/public

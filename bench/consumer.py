@@ -56,7 +56,7 @@ from shared.db import Database, platform_metadata, utcnow
 from shared.events import catalogue, topology
 from shared.events.consumer import Consumer, inbox
 from shared.events.envelope import Envelope, Event, build_envelope
-from shared.events.outbox import outbox
+from shared.events.outbox import outbox, outbox_row
 from shared.events.publisher import CONNECTION_ERRORS, connect
 from shared.events.relay import Relay
 from shared.uow import UnitOfWork
@@ -425,17 +425,6 @@ def produce(settings: Settings, offered: float, seconds: float, seq0: int, resul
         database.dispose()
 
 
-def outbox_row(envelope: Envelope, now: dt.datetime) -> dict[str, Any]:
-    return {
-        "event_id": envelope.id,
-        "event_type": envelope.type,
-        "payload": envelope.to_json(),
-        "correlation_id": envelope.correlation_id,
-        "created_at": now,
-        "attempts": 0,
-    }
-
-
 def latency_phase(
     offered: float,
     seconds: float,
@@ -558,7 +547,12 @@ def main() -> int:
     with Scratch("bench") as scratch:
         url = scratch.database("consumer")
         base = Settings(service=SERVICE, database_url=url, amqp_url=scratch.amqp_url, log_json=False)
-        settings = replace(base, broker_prefix=f"yk-bench-{scratch.run}", consumer_prefetch=PREFETCH)
+        settings = replace(
+            base,
+            broker_prefix=f"yk-bench-{scratch.run}",
+            consumer_prefetch=PREFETCH,
+            broker_topology="declare",  # the benchmark's service is no catalogued one: it declares its queue
+        )
         # the relay declares every consumer's queues under this prefix, not only the benchmark's
         scratch.broker(settings, [SERVICE])
         database = Database(url)

@@ -392,6 +392,7 @@ def main() -> int:
             database_url=url,
             amqp_url=scratch.amqp_url,
             broker_prefix=f"yk-bench-{scratch.run}",
+            broker_topology="declare",  # the relay declares what it publishes to, as before `broker setup`
             log_json=False,
         )
         # the relay declares every consumer's queues under this prefix, not only the benchmark's

@@ -1,8 +1,9 @@
-"""The ``yunkefu`` command: web, worker, migrate, token, dlq, outbox."""
+"""The ``yunkefu`` command: web, worker, migrate, broker, token, dlq, outbox."""
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import importlib
 import json
 import os
@@ -352,6 +353,83 @@ def dlq_replay(service: str, event_id: str | None) -> None:
 
 
 @main.group()
+def broker() -> None:
+    """The broker's exchange and queues (declared once per deployment, before the processes start)."""
+
+
+def _broker_settings() -> Settings:
+    # the exchange, queue and retry settings are the same for every service: any one's will do
+    try:
+        return _settings(next(iter(SERVICES)))
+    except ValueError as exc:  # a setting that is not one (QUEUE_TYPE=x, MAX_DELIVERY_ATTEMPTS=many)
+        click.echo(f"yunkefu: {exc}", err=True)
+        sys.exit(2)
+
+
+@broker.command("setup")
+@click.option(
+    "--wait", "wait_seconds", type=float, default=0.0, show_default=True, help="wait this long for the broker"
+)
+def broker_setup(wait_seconds: float) -> None:
+    """Declare the exchange, every service's queue (QUEUE_TYPE), retry and dead-letter queues: idempotent.
+
+    Run once per deployment before the processes start (`make migrate`, the compose `migrate` service and
+    the Kubernetes migration Job do): the processes only check that it is there. A queue of another type is
+    replaced when it is empty and unused, and refused otherwise."""
+    import time
+
+    from shared.events import topology
+    from shared.events.publisher import CONNECTION_ERRORS
+
+    settings = _broker_settings()
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            replaced = topology.setup(settings)
+            break
+        except topology.TopologyConflict as exc:
+            click.echo(f"yunkefu broker setup: {exc}", err=True)
+            sys.exit(1)
+        except CONNECTION_ERRORS as exc:
+            if time.monotonic() >= deadline:
+                where = _safe_url(settings.amqp_url)
+                click.echo(f"yunkefu broker setup: the broker at {where} does not answer ({exc!r})", err=True)
+                sys.exit(1)
+            time.sleep(1.0)
+    for queue in replaced:
+        click.echo(f"replaced {queue} (it was empty and of another type)")
+    queues = topology.declared_queues(settings)
+    click.echo(
+        f"broker ready: {topology.exchange_name(settings.broker_prefix)} and {len(queues)} queues "
+        f"({settings.queue_type}) at {_safe_url(settings.amqp_url)}"
+    )
+
+
+@broker.command("check")
+def broker_check() -> None:
+    """Exit 0 when every queue the processes need is there, 1 (naming what is missing) otherwise."""
+    from shared.events import topology
+    from shared.events.publisher import CONNECTION_ERRORS, connect
+
+    settings = _broker_settings()
+    try:
+        connection = connect(settings.amqp_url, name="yunkefu-broker-check", timeout=5.0)
+    except CONNECTION_ERRORS as exc:
+        click.echo(f"yunkefu broker check: the broker does not answer ({exc!r})", err=True)
+        sys.exit(1)
+    try:
+        queues = topology.declared_queues(settings)
+        absent = topology.missing(connection, settings, queues)
+    finally:
+        if connection.is_open:
+            connection.close()
+    if absent:
+        click.echo(f"missing: {', '.join(absent)}; run `yunkefu broker setup`", err=True)
+        sys.exit(1)
+    click.echo(f"broker ready: {len(queues)} queues under {settings.broker_prefix}")
+
+
+@main.group()
 def outbox() -> None:
     """The transactional outbox of each service."""
 
@@ -382,6 +460,55 @@ def outbox_status(service: str) -> None:
             click.echo(f"{name:12} unavailable: {str(exc).splitlines()[0]} (run `yunkefu migrate {name}`?)")
         finally:
             database.dispose()
+
+
+def _aware(_ctx: click.Context, _param: click.Parameter, value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time, e.g. 2026-11-11T08:00:00+08:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise click.BadParameter("give the UTC offset too, e.g. 2026-11-11T08:00:00+08:00")
+    return moment
+
+
+@outbox.command("republish")
+@click.argument("service", default="all", callback=_service_or_all)
+@click.option("--since", required=True, callback=_aware, help="published at or after this time (with offset)")
+@click.option("--type", "event_types", multiple=True, help="only events of this type (repeatable)")
+@click.option("--yes", is_flag=True, help="do it (without it: only count)")
+def outbox_republish(service: str, since: dt.datetime, event_types: tuple[str, ...], yes: bool) -> None:
+    """Send again the events published since a time: after a consumer's database was restored to it.
+
+    Every consumer skips what it already handled (by event id); the restored one handles what it lost.
+    Without --yes it only counts them."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from shared.db import Database
+    from shared.events import catalogue
+    from shared.events.outbox import republish_since
+
+    unknown = [t for t in event_types if t not in {e.name for e in catalogue.all_event_types()}]
+    if unknown:
+        click.echo(f"yunkefu outbox republish: unknown event type(s) {', '.join(unknown)}", err=True)
+        sys.exit(2)
+    total = 0
+    for name in list(SERVICES) if service == "all" else [service]:
+        database = Database(_settings(name).database_url)
+        try:
+            with database.session() as session:
+                count = republish_since(session, since, event_types, dry_run=not yes)
+        except SQLAlchemyError as exc:
+            click.echo(f"{name:12} unavailable: {str(exc).splitlines()[0]} (run `yunkefu migrate {name}`?)")
+            continue
+        finally:
+            database.dispose()
+        total += count
+        click.echo(f"{name:12} {'republishing' if yes else 'would republish'} {count}")
+    if not yes:
+        click.echo(f"{total} event(s) in all; run again with --yes to send them")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -103,6 +103,9 @@ def validate_for_start(settings: Settings, environ: Mapping[str, str] | None = N
     :class:`ConfigError` instead of starting half-configured. In development the keys default to a pair
     generated under ``<VAR_DIR>/keys/``.
     """
+    media = media_storage_problems(settings)
+    if media:  # no development excuse: files would go nowhere, or into the wrong place
+        raise ConfigError(f"refusing to start {settings.service}: {'; '.join(media)}.")
     problems = jwt_key_problems(settings)
     if not problems:
         return []
@@ -143,6 +146,49 @@ def media_root_for(service: str, environ: Mapping[str, str] | None = None) -> st
     return str(Path(env.get("MEDIA_ROOT") or var_dir(env) / "media") / service)
 
 
+#: ``MEDIA_STORAGE``: ``local`` keeps uploads in the service's folder (see :func:`media_root_for`), ``s3`` in
+#: an S3-compatible bucket (shared/storage.py)
+MEDIA_STORAGES = ("local", "s3")
+S3_ADDRESSING_STYLES = ("path", "virtual", "auto")
+#: the services that keep uploaded files: only they need a bucket when ``MEDIA_STORAGE=s3``, so that a console
+#: or a billing process starts where only ``ONBOARDING_S3_BUCKET`` and ``TRAINING_S3_BUCKET`` are set
+MEDIA_SERVICES = frozenset({"onboarding", "training"})
+
+
+def s3_bucket_for(service: str, environ: Mapping[str, str] | None = None) -> str:
+    """The bucket of one service's uploads: ``<SERVICE>_S3_BUCKET``, else ``S3_BUCKET``.
+
+    Whatever the bucket, the service's objects live under ``<S3_PREFIX><service>/``: like a media folder, a
+    prefix belongs to one service, which deletes a blob when *its own* rows stop referencing it.
+    """
+    env = os.environ if environ is None else environ
+    return (env.get(f"{service.upper()}_S3_BUCKET") or env.get("S3_BUCKET") or "").strip()
+
+
+def media_storage_problems(settings: Settings) -> list[str]:
+    """What is wrong with the media storage settings (refused at start, in development too)."""
+    if settings.media_storage not in MEDIA_STORAGES:
+        return [f"MEDIA_STORAGE must be one of {', '.join(MEDIA_STORAGES)}, not {settings.media_storage!r}"]
+    if settings.media_storage != "s3":
+        return []
+    problems = []
+    if not settings.s3_bucket and settings.service in MEDIA_SERVICES:
+        problems.append(
+            f"MEDIA_STORAGE=s3 needs S3_BUCKET (or {settings.service.upper()}_S3_BUCKET), the bucket the "
+            f"{settings.service} files are kept in"
+        )
+    if settings.s3_addressing_style not in S3_ADDRESSING_STYLES:
+        problems.append(
+            f"S3_ADDRESSING_STYLE must be one of {', '.join(S3_ADDRESSING_STYLES)}, "
+            f"not {settings.s3_addressing_style!r}"
+        )
+    if settings.s3_endpoint_url and not settings.s3_endpoint_url.startswith(("http://", "https://")):
+        problems.append(
+            f"S3_ENDPOINT_URL must be an http:// or https:// URL, not {settings.s3_endpoint_url!r}"
+        )
+    return problems
+
+
 def normalize_db_url(url: str) -> str:
     """Accept the common ``postgres://`` / ``postgresql://`` spellings and use psycopg 3."""
     if url.startswith("postgres://"):
@@ -152,6 +198,10 @@ def normalize_db_url(url: str) -> str:
     return url
 
 
+QUEUE_TYPES = ("quorum", "classic")
+BROKER_TOPOLOGIES = ("check", "declare")
+
+
 @dataclass(frozen=True)
 class Settings:
     service: str
@@ -159,8 +209,12 @@ class Settings:
     amqp_url: str = DEFAULT_AMQP_URL
     #: names every exchange and queue: ``<prefix>.events``, ``<prefix>.<service>`` …
     broker_prefix: str = "yunkefu"
-    #: ``classic`` (default) or ``quorum``; many quorum queues declared at once wedged a 3.10 node here
-    queue_type: str = "classic"
+    #: ``quorum`` (default: replicated, with a delivery limit) or ``classic``; ``yunkefu broker setup``
+    #: declares the queues once (many processes declaring quorum queues at once wedged a 3.10 node)
+    queue_type: str = "quorum"
+    #: ``check`` (default): processes only check that the topology ``yunkefu broker setup`` declared is
+    #: there; ``declare``: each process declares what it uses itself (tests of ad-hoc services)
+    broker_topology: str = "check"
     #: PEM (PKCS#8) Ed25519 private key tokens are minted with: the console and ``yunkefu token`` only
     jwt_private_key_file: str = ""
     #: ``,``-separated directories of ``*.pem`` public keys, PEM files or JWKS files: tokens verify by kid
@@ -201,11 +255,30 @@ class Settings:
     #: proxies in front of the service whose X-Forwarded-For is trusted (0: use the socket's address)
     trusted_proxy_hops: int = 0
     media_root: str = ""
+    #: ``local`` (default: the folder ``media_root``) or ``s3``; checked by :func:`validate_for_start`
+    media_storage: str = "local"
+    #: this service's bucket (``<SERVICE>_S3_BUCKET`` else ``S3_BUCKET``); objects under
+    #: ``<s3_prefix><service>/ab/cd/<sha256>``
+    s3_bucket: str = ""
+    s3_prefix: str = ""
+    #: MinIO or another S3-compatible server; empty: AWS
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_addressing_style: str = "path"
     workdays_file: str = ""
     log_level: str = "INFO"
     log_json: bool = True
     port: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # refused when read, so that neither `broker setup` nor a process starts on a typo
+        if self.queue_type not in QUEUE_TYPES:
+            raise ValueError(f"QUEUE_TYPE must be one of {', '.join(QUEUE_TYPES)}, not {self.queue_type!r}")
+        if self.broker_topology not in BROKER_TOPOLOGIES:
+            raise ValueError(
+                f"BROKER_TOPOLOGY must be one of {', '.join(BROKER_TOPOLOGIES)}, not {self.broker_topology!r}"
+            )
 
     @property
     def exchange(self) -> str:
@@ -224,7 +297,8 @@ class Settings:
             database_url=database_url_for(service, env),
             amqp_url=env.get("AMQP_URL", DEFAULT_AMQP_URL),
             broker_prefix=env.get("BROKER_PREFIX", "yunkefu"),
-            queue_type=env.get("QUEUE_TYPE", "classic"),
+            queue_type=env.get("QUEUE_TYPE", "quorum"),
+            broker_topology=env.get("BROKER_TOPOLOGY", "check"),
             jwt_private_key_file=private_key,
             jwt_public_keys=public_keys,
             jwt_dev_keys_dir=dev_keys,
@@ -252,6 +326,12 @@ class Settings:
             rate_limit_auth_failures=env.get("RATE_LIMIT_AUTH_FAILURES") or "30/minute;300/hour",
             trusted_proxy_hops=env_int(env, "TRUSTED_PROXY_HOPS", 0),
             media_root=media_root_for(service, env),
+            media_storage=(env.get("MEDIA_STORAGE") or "local").strip().lower(),
+            s3_bucket=s3_bucket_for(service, env),
+            s3_prefix=env.get("S3_PREFIX", "").strip(),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL", "").strip(),
+            s3_region=(env.get("S3_REGION") or "us-east-1").strip(),
+            s3_addressing_style=(env.get("S3_ADDRESSING_STYLE") or "path").strip().lower(),
             workdays_file=env.get("WORKDAYS_FILE", ""),
             log_level=env.get("LOG_LEVEL", "INFO"),
             log_json=env.get("LOG_JSON", "1") not in ("0", "false", "no"),

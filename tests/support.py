@@ -24,7 +24,7 @@ from sqlalchemy import select
 from shared.auth import SigningKey, load_signing_key, mint_token
 from shared.config import Settings
 from shared.db import Database
-from shared.events import topology
+from shared.events import catalogue, topology
 from shared.events.envelope import Envelope, build_envelope
 from shared.events.outbox import outbox
 from shared.migrate import upgrade
@@ -125,6 +125,9 @@ class ServiceHarness:
 
     def start_worker(self) -> Worker:
         if self.worker is None:
+            # what `yunkefu broker setup` does before a deployment's workers start (they only check)
+            extra = [] if self.spec.name in catalogue.consumer_services() else [self.spec.name]
+            topology.setup(self.settings, extra)
             self.worker = Worker(self.spec, self.settings, database=Database(self.settings.database_url))
             self.worker.start()
             assert self.worker.consumer.ready.wait(30), "the consumer did not connect"

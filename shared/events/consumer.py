@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from shared.config import Settings
 from shared.context import correlation
 from shared.db import Database, UTCDateTime, platform_metadata, utcnow
-from shared.events import topology
+from shared.events import catalogue, topology
 from shared.events.envelope import Envelope, Event, EventError, InvalidEventData, parse_envelope, receive
 from shared.events.publisher import CONNECTION_ERRORS, Backoff, connect
 from shared.uow import Actor, Clock, UnitOfWork, system_clock
@@ -318,6 +318,12 @@ class Consumer:
         self.connects = 0
 
     def run(self) -> None:
+        if self.routing_keys is None and not catalogue.consumed_by(self.settings.service):
+            # a service that consumes no event type (onboarding) has no queue: `broker setup` declares none
+            log.info("the service consumes no event type: no queue to consume from")
+            self.ready.set()
+            self.stop_event.wait()
+            return
         log.info("consumer started", extra={"queue": self.names.main})
         while not self.stop_event.is_set():
             try:
@@ -330,6 +336,11 @@ class Consumer:
                 self.ready.clear()
                 delay = self._backoff.next()
                 log.warning("consumer lost the broker (%r); reconnecting in %.1fs", exc, delay)
+                self._close()
+                self.stop_event.wait(delay)
+            except topology.TopologyMissing as exc:
+                delay = self._backoff.next()
+                log.error("consumer waits for the broker topology: %s; trying again in %.1fs", exc, delay)
                 self._close()
                 self.stop_event.wait(delay)
         self._close()
@@ -357,8 +368,9 @@ class Consumer:
     def _connect(self) -> None:
         self._close()
         self._connection = connect(self.settings.amqp_url, name=self.name)
+        # checked, not declared (`yunkefu broker setup` did): raises TopologyMissing, and run() retries
+        topology.require(self._connection, self.settings, self.settings.service, self.routing_keys)
         channel = self._connection.channel()
-        topology.declare_service(channel, self.settings, self.settings.service, self.routing_keys)
         channel.basic_qos(prefetch_count=self.settings.consumer_prefetch)
         self._confirm_channel = self._connection.channel()
         self._confirm_channel.confirm_delivery()

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.orm import Session
 
@@ -85,21 +86,20 @@ def add_events(
     envelopes = [build_envelope(t, data, correlation_id=correlation_id) for t, data in events]
     if envelopes:
         now = utcnow()
-        session.execute(
-            insert(outbox),
-            [
-                {
-                    "event_id": e.id,
-                    "event_type": e.type,
-                    "payload": e.to_json(),
-                    "correlation_id": e.correlation_id,
-                    "created_at": now,
-                    "attempts": 0,
-                }
-                for e in envelopes
-            ],
-        )
+        session.execute(insert(outbox), [outbox_row(e, now) for e in envelopes])
     return envelopes
+
+
+def outbox_row(envelope: Envelope, now: dt.datetime) -> dict[str, Any]:
+    """The pending outbox row of an envelope (what ``add_events`` inserts)."""
+    return {
+        "event_id": envelope.id,
+        "event_type": envelope.type,
+        "payload": envelope.to_json(),
+        "correlation_id": envelope.correlation_id,
+        "created_at": now,
+        "attempts": 0,
+    }
 
 
 @dataclass(frozen=True)
@@ -123,3 +123,26 @@ def outbox_stats(session: Session, now: dt.datetime | None = None) -> OutboxStat
         oldest = dt.datetime.fromisoformat(oldest).replace(tzinfo=dt.UTC)
     age = (now - oldest).total_seconds() if oldest is not None else None
     return OutboxStats(pending=int(pending), oldest_pending_age_seconds=age, failing=int(failing))
+
+
+def republish_since(
+    session: Session, since: dt.datetime, event_types: Sequence[str] = (), *, dry_run: bool = False
+) -> int:
+    """Make the events published at or after ``since`` pending again (of ``event_types`` only, when given):
+    the relay sends them once more, in their original order. Returns how many (``dry_run``: only counts).
+
+    For a consumer's database restored to an earlier point: it lost what it had handled since, while the
+    broker had already delivered it. Every other consumer skips the copies by their event ids (its inbox
+    remembers them for INBOX_RETENTION_HOURS, which is longer than the outbox keeps published rows).
+    """
+    conditions = [outbox.c.published_at.isnot(None), outbox.c.published_at >= since]
+    if event_types:
+        conditions.append(outbox.c.event_type.in_(list(event_types)))
+    if dry_run:
+        return int(session.execute(select(func.count()).where(*conditions)).scalar_one())
+    statement = (
+        update(outbox)
+        .where(*conditions)
+        .values(published_at=None, attempts=0, next_attempt_at=None, last_error=None)
+    )
+    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]

@@ -115,6 +115,12 @@ class Relay:
                 delay = self._backoff.next()
                 log.warning("relay lost the broker (%r); reconnecting in %.1fs", exc, delay)
                 self.stop_event.wait(delay)
+            except topology.TopologyMissing as exc:
+                # nothing is published (the rows stay pending) until the queues are there
+                self._drop_connection()
+                delay = self._backoff.next()
+                log.error("relay waits for the broker topology: %s; trying again in %.1fs", exc, delay)
+                self.stop_event.wait(delay)
             except Exception:
                 # a database outage must not kill the thread: log, back off, try again
                 self._drop_connection()
@@ -129,7 +135,7 @@ class Relay:
         self.stop_event.set()
 
     def connect(self) -> None:
-        """Declare the topology and open the publisher (``run`` does it by itself)."""
+        """Check the topology and open the publisher (``run`` does it by itself)."""
         self._ensure_connected()
 
     def close(self) -> None:
@@ -139,10 +145,11 @@ class Relay:
         if self._publisher is not None and self._publisher.is_open:
             return
         self._drop_connection()
-        # the topology first, so that nothing published is unroutable for want of a consumer's queue
-        connection = connect(self.settings.amqp_url, name=f"{self.name}-declare")
+        # the topology first, so that nothing published is unroutable for want of a consumer's queue:
+        # `yunkefu broker setup` declared it; a missing queue raises, and run() retries after a backoff
+        connection = connect(self.settings.amqp_url, name=f"{self.name}-check")
         try:
-            topology.declare_all(connection.channel(), self.settings)
+            topology.require(connection, self.settings)
         finally:
             if connection.is_open:
                 connection.close()

@@ -15,15 +15,22 @@ Names, for a prefix ``p`` (``BROKER_PREFIX``, default ``yunkefu``):
 - ``p.audit`` — bound to the types no service consumes (vendor dashboards, finance), bounded in length,
   so that every catalogued type is routable and an unroutable publish really means missing topology.
 
-The relay declares the whole topology before it publishes, so nothing is lost when a consumer has not
-started yet.
+The topology is declared **once**, by ``yunkefu broker setup`` (:func:`setup`; ``make migrate``, the compose
+``migrate`` service and the Kubernetes migration Job run it), not by every process at start: many processes
+declaring quorum queues at the same moment wedged a single RabbitMQ 3.10 node. The processes only check
+(:func:`require`): a relay publishes nothing and a consumer consumes nothing until the topology is there, so
+no event is published unroutable for want of a consumer's queue; they log what is missing and retry.
+``BROKER_TOPOLOGY=declare`` makes a process declare what it uses itself (tests of ad-hoc services).
+
+Quorum queues (``QUEUE_TYPE=quorum``, the default) are replicated over the cluster's nodes and carry a
+delivery limit; ``classic`` stays a setting for a broker without them (RabbitMQ before 3.8).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pika.adapters.blocking_connection import BlockingChannel
@@ -172,6 +179,162 @@ def declare_all(channel: BlockingChannel, settings: Settings) -> None:
     )
     for key in catalogue.unconsumed_types():
         channel.queue_bind(audit, exchange, routing_key=key)
+
+
+class TopologyMissing(RuntimeError):
+    """The exchange or a queue a process needs is not on the broker: ``yunkefu broker setup`` was not run
+    (with this ``BROKER_PREFIX`` and ``AMQP_URL``)."""
+
+
+class TopologyConflict(RuntimeError):
+    """A queue exists with other arguments (another ``QUEUE_TYPE``) and holds messages or consumers, so it
+    cannot be replaced without losing them."""
+
+
+def required_queues(settings: Settings, service: str | None) -> list[str]:
+    """What a process must find: a consumer its own queues; a relay (``service`` None) every consuming
+    service's main queue and the audit queue, where whatever it publishes is routed."""
+    if service is not None:
+        names = QueueNames(settings.broker_prefix, service)
+        return [names.main, names.dlq, *retry_queues(names, settings)]
+    mains = [QueueNames(settings.broker_prefix, s).main for s in catalogue.consumer_services()]
+    return [*mains, audit_queue(settings.broker_prefix)]
+
+
+def missing(connection: Any, settings: Settings, queues: Iterable[str]) -> list[str]:
+    """The exchange and those of ``queues`` that are not on the broker (passive declares, which create
+    nothing; a failed one closes its channel, so a new channel follows each miss)."""
+    from shared.events.publisher import CONNECTION_ERRORS
+
+    absent: list[str] = []
+    channel = connection.channel()
+    checks: list[tuple[str, Any]] = [
+        (exchange_name(settings.broker_prefix), lambda ch, n: ch.exchange_declare(n, passive=True)),
+        *((q, lambda ch, n: ch.queue_declare(n, passive=True)) for q in queues),
+    ]
+    for name, check in checks:
+        try:
+            check(channel, name)
+        except CONNECTION_ERRORS:
+            if not connection.is_open:
+                raise
+            absent.append(name)
+            channel = connection.channel()
+    if channel.is_open:
+        channel.close()
+    return absent
+
+
+def require(
+    connection: Any,
+    settings: Settings,
+    service: str | None = None,
+    routing_keys: Iterable[str] | None = None,
+) -> None:
+    """Check (or, with ``BROKER_TOPOLOGY=declare``, declare) what a process needs: a consumer (``service``)
+    its queues, a relay (None) every queue it publishes to; raises :class:`TopologyMissing` naming what is
+    absent."""
+    if settings.broker_topology == "declare":
+        channel = connection.channel()
+        if service is None:
+            declare_all(channel, settings)
+        else:
+            declare_service(channel, settings, service, routing_keys)
+        channel.close()
+        return
+    absent = missing(connection, settings, required_queues(settings, service))
+    if absent:
+        shown = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more" if len(absent) > 5 else "")
+        raise TopologyMissing(
+            f"the broker has no {shown}: run `yunkefu broker setup` (BROKER_PREFIX={settings.broker_prefix})"
+        )
+
+
+def setup(settings: Settings, services: Iterable[str] = ()) -> list[str]:
+    """Declare the whole topology (every consuming service's queues, the audit queue, and those of
+    ``services``), replacing a queue of the wrong type when it is empty and unused. Returns what was
+    replaced. Raises :class:`TopologyConflict` when a queue of another type still holds messages."""
+    from shared.events.publisher import connect
+
+    connection = connect(settings.amqp_url, name="yunkefu-broker-setup")
+    try:
+        if settings.queue_type == "quorum" and not supports_quorum(connection):
+            log.warning("the broker has no quorum queues (RabbitMQ before 3.8): declaring classic queues")
+            settings = replace(settings, queue_type="classic")
+        replaced = _declare_replacing(connection, settings, lambda ch: declare_all(ch, settings))
+        for service in services:
+            replaced += _declare_replacing(
+                connection, settings, lambda ch, s=service: declare_service(ch, settings, s)
+            )
+        return replaced
+    finally:
+        if connection.is_open:
+            connection.close()
+
+
+def supports_quorum(connection: Any) -> bool:
+    """Quorum queues came with RabbitMQ 3.8; a server that does not say its version is assumed recent."""
+    properties = getattr(getattr(connection, "_impl", None), "server_properties", None) or {}
+    version = properties.get("version", b"")
+    text = version.decode() if isinstance(version, bytes) else str(version)
+    parts = text.split(".")
+    try:
+        return (int(parts[0]), int(parts[1])) >= (3, 8)
+    except (ValueError, IndexError):
+        return True
+
+
+def _declare_replacing(connection: Any, settings: Settings, declare: Any) -> list[str]:
+    """Run ``declare`` on a fresh channel; on PRECONDITION_FAILED (a queue with other arguments) replace
+    that queue if nothing is in it and nobody consumes it, then try again."""
+    import pika.exceptions
+
+    replaced: list[str] = []
+    while True:
+        channel = connection.channel()
+        try:
+            declare(channel)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code != 406:
+                raise
+            queue = _queue_in(exc.reply_text)
+            if queue is None or queue in replaced:
+                raise TopologyConflict(f"the broker refused the topology: {exc.reply_text}") from exc
+            _replace_if_idle(connection, queue, exc.reply_text)
+            replaced.append(queue)
+            log.warning(
+                "queue %s had other arguments and was empty: replaced (%s)", queue, settings.queue_type
+            )
+            continue
+        if channel.is_open:
+            channel.close()
+        return replaced
+
+
+def _queue_in(reply_text: str) -> str | None:
+    # "PRECONDITION_FAILED - inequivalent arg 'x-queue-type' for queue 'p.svc' in vhost '/': ..."
+    marker = "for queue '"
+    start = reply_text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = reply_text.find("'", start)
+    return reply_text[start:end] if end > start else None
+
+
+def _replace_if_idle(connection: Any, queue: str, reason: str) -> None:
+    channel = connection.channel()
+    frame = channel.queue_declare(queue, passive=True)
+    messages, consumers = int(frame.method.message_count), int(frame.method.consumer_count)
+    if messages or consumers:
+        channel.close()
+        raise TopologyConflict(
+            f"queue {queue} exists with other arguments ({reason}) and holds {messages} message(s) with "
+            f"{consumers} consumer(s): stop its workers and let it drain (or set QUEUE_TYPE to its type), "
+            "then run `yunkefu broker setup` again"
+        )
+    channel.queue_delete(queue, if_unused=True, if_empty=True)
+    channel.close()
 
 
 def queue_depths(settings: Settings) -> dict[str, int] | None:

@@ -116,3 +116,54 @@ def test_outbox_status_says_when_a_database_is_not_migrated(tmp_path: Path) -> N
     result = CliRunner().invoke(cli, ["outbox", "status", "billing"], env={"VAR_DIR": str(tmp_path)})
     assert result.exit_code == 0
     assert "unavailable" in result.output and "yunkefu migrate billing" in result.output
+
+
+def test_outbox_republish_counts_then_sends_again_what_was_published_since_a_time(tmp_path: Path) -> None:
+    """After a consumer's database is restored to 11:00, the events published since go out once more."""
+    import datetime as dt
+
+    from sqlalchemy import select, update
+
+    from shared.events.outbox import outbox
+
+    runner = CliRunner()
+    env = {"VAR_DIR": str(tmp_path), "DATABASE_URL": ""}
+    assert runner.invoke(cli, ["migrate", "onboarding"], env=env).exit_code == 0
+    database = Database(f"sqlite:///{tmp_path / 'onboarding.db'}")
+    published = {
+        "p-1": dt.datetime(2026, 11, 11, 10, 0, tzinfo=dt.UTC),
+        "p-2": dt.datetime(2026, 11, 11, 12, 0, tzinfo=dt.UTC),
+    }
+    with database.session() as session:
+        for project in published:
+            add_event(session, "project.closed", {"project_id": project})
+        add_event(session, "project.closed", {"project_id": "p-3"})
+        ids = session.execute(select(outbox.c.id).order_by(outbox.c.id)).scalars().all()
+        for row_id, moment in zip(ids, [*published.values(), published["p-2"]], strict=True):
+            session.execute(update(outbox).where(outbox.c.id == row_id).values(published_at=moment))
+        # p-3 stands for an event of another type (only the type column matters here)
+        session.execute(update(outbox).where(outbox.c.id == ids[-1]).values(event_type="project.updated"))
+
+    def pending() -> list[str]:
+        with database.session() as session:
+            rows = session.execute(select(outbox.c.payload).where(outbox.c.published_at.is_(None)))
+            return sorted(json.loads(r.payload)["data"]["project_id"] for r in rows)
+
+    since = ["--since", "2026-11-11T19:00:00+08:00"]  # 11:00 UTC
+    counted = runner.invoke(cli, ["outbox", "republish", "onboarding", *since], env=env)
+    assert counted.exit_code == 0, counted.output
+    assert "would republish 2" in counted.output and pending() == []  # only counted
+    typed = runner.invoke(
+        cli, ["outbox", "republish", "onboarding", *since, "--type", "project.closed", "--yes"], env=env
+    )
+    assert typed.exit_code == 0, typed.output
+    assert "republishing 1" in typed.output
+    assert pending() == ["p-2"]  # 10:00 is before the restore point; p-3 is another type
+    assert runner.invoke(cli, ["outbox", "republish", "onboarding", *since, "--yes"], env=env).exit_code == 0
+    assert pending() == ["p-2", "p-3"]
+    database.dispose()
+
+    naive = runner.invoke(cli, ["outbox", "republish", "onboarding", "--since", "2026-11-11T11:00"], env=env)
+    assert naive.exit_code == 2 and "UTC offset" in naive.output
+    ghost = runner.invoke(cli, ["outbox", "republish", "--since", since[1], "--type", "no.such"], env=env)
+    assert ghost.exit_code == 2 and "unknown event type" in ghost.output

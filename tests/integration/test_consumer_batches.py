@@ -45,6 +45,7 @@ def settings(make_database: Callable[[str], str], amqp_url: str, unique_prefix: 
         database_url=make_database(f"batch{uuid.uuid4().hex[:6]}"),
         amqp_url=amqp_url,
         broker_prefix=unique_prefix,
+        broker_topology="declare",  # busapp is no catalogued service: its processes declare
         max_delivery_attempts=3,
         retry_delay_ms=200,
         retry_total_seconds=1.0,

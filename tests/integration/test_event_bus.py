@@ -94,6 +94,7 @@ def bus(make_database: Callable[[str], str], unique_prefix: str) -> Iterator[Bus
         database_url=url,
         amqp_url=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         broker_prefix=unique_prefix,
+        broker_topology="declare",  # busapp is no catalogued service: its processes declare
         max_delivery_attempts=3,
         retry_delay_ms=200,
         retry_total_seconds=1.0,
@@ -183,7 +184,12 @@ def test_handler_failing_twice_then_succeeding_is_processed_exactly_once(bus: Bu
 
 
 def _cli_env(settings: Settings) -> dict[str, str]:
-    return {"BROKER_PREFIX": settings.broker_prefix, "AMQP_URL": settings.amqp_url, "LOG_JSON": "0"}
+    return {
+        "BROKER_PREFIX": settings.broker_prefix,
+        "BROKER_TOPOLOGY": "declare",
+        "AMQP_URL": settings.amqp_url,
+        "LOG_JSON": "0",
+    }
 
 
 def test_always_failing_handler_ends_in_dlq_then_list_and_replay(bus: Bus) -> None:
@@ -321,6 +327,7 @@ def test_worker_process_stops_cleanly_on_sigterm_and_loses_nothing(bus: Bus) -> 
         "BUSAPP_DATABASE_URL": bus.settings.database_url,
         "AMQP_URL": bus.settings.amqp_url,
         "BROKER_PREFIX": bus.settings.broker_prefix,
+        "BROKER_TOPOLOGY": "declare",
         "RELAY_POLL_INTERVAL": "0.02",
         "LOG_JSON": "0",
     }
