@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, request, send_file
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -23,6 +23,7 @@ from shared.errors import ProblemError
 from shared.pagination import page_response_schema
 from shared.storage import FileStore, content_disposition
 from shared.web import current_uow, get_settings, idempotent, transactional
+from shared.web.blobs import send_blob
 from shared.web.downloads import export_response, export_responses, negotiate_format
 
 blp = Blueprint(
@@ -311,22 +312,17 @@ class MaterialItem(MethodView):
     def get(self, project_id: str, material_id: str) -> Response:
         """Download one material"""
         material = queries.get_material(current_uow(), project_id, material_id)
-        store = _store()
-        path = store.path_for(material.sha256)
-        if not path.is_file():
+        try:
+            blob = _store().open(material.sha256)
+        except FileNotFoundError:
             raise ProblemError(
                 f"The file of material {material.id} ({material.filename}) is missing from storage; upload "
                 "it again.",
                 status=410,
-            )
-        response = send_file(
-            path,
-            mimetype=material.content_type,
-            as_attachment=True,
-            download_name=material.filename,
-            conditional=True,
-            etag=material.sha256,
-            max_age=0,
+            ) from None
+        # streamed from the folder or the bucket alike, with ETag, Last-Modified and Range support
+        response = send_blob(
+            blob, mimetype=material.content_type, download_name=material.filename, etag=material.sha256
         )
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response

@@ -6,6 +6,7 @@ or ``@idempotent``, which commit when the answer is a success.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, after_this_request, request
@@ -43,7 +44,7 @@ from services.training.schemas import (
 from shared.auth import roles_required
 from shared.errors import NotFound, UnsupportedMediaType, ValidationFailed
 from shared.pagination import Page
-from shared.storage import FileStore, content_disposition
+from shared.storage import CHUNK_SIZE, Blob, FileStore, content_disposition
 from shared.web import current_uow, flatten_errors, get_settings, idempotent, transactional
 
 blp = Blueprint(
@@ -351,15 +352,17 @@ class CoursewareFile(MethodView):
                 "The file of this courseware item is missing from storage; upload it again."
             ) from exc
         response = Response(_chunks(handle), content_type=item.content_type or "application/octet-stream")
+        response.call_on_close(handle.close)  # also when the body is never read (HEAD, a client gone)
         response.headers["Content-Disposition"] = content_disposition(item.file_name or "courseware")
         if item.size_bytes is not None:
             response.headers["Content-Length"] = str(item.size_bytes)
         return response
 
 
-def _chunks(handle: Any) -> Any:
+def _chunks(handle: Blob) -> Iterator[bytes]:
+    # piece by piece from the folder or the bucket: a large file is never held in memory
     with handle:
-        while chunk := handle.read(64 * 1024):
+        while chunk := handle.read(CHUNK_SIZE):
             yield chunk
 
 
