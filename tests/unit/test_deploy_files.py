@@ -129,6 +129,10 @@ def test_make_run_uses_the_wrapper_that_exits_0_on_a_normal_stop_in_development_
     assert "demo: export YUNKEFU_ENV = development" in makefile
 
 
+#: compose services that are no Procfile process: the servers and the one-shot set-ups
+SERVERS = ("rabbitmq", "postgres", "minio", "minio-setup", "migrate")
+
+
 def _compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
@@ -136,12 +140,12 @@ def _compose() -> dict[str, Any]:
 def test_compose_mirrors_the_procfile() -> None:
     compose = _compose()
     services = compose["services"]
-    assert {"rabbitmq", "postgres", "migrate"} <= set(services)
+    assert set(SERVERS) <= set(services)
     assert "15672:15672" in services["rabbitmq"]["ports"]  # the management UI
     procs = _procfile()
     # every Procfile process is a compose service, and every compose service but the servers and the
-    # one-shot migration is a Procfile process
-    assert set(services) - {"rabbitmq", "postgres", "migrate"} == set(procs)
+    # one-shots (bucket, migration) is a Procfile process
+    assert set(services) - set(SERVERS) == set(procs)
     for service, port in {**SERVICES, "console": CONSOLE_PORT}.items():
         web = services[service]
         assert web["command"][-1] == shlex.split(procs[service])[-1]
@@ -199,21 +203,42 @@ def test_compose_gives_the_private_key_to_the_console_alone_and_the_public_keys_
     assert "yunkefu keys generate --dir deploy/keys" in up
 
 
-def test_compose_gives_each_service_a_media_volume_of_its_own() -> None:
+def test_compose_stores_uploads_in_minio_and_runs_the_image_read_only() -> None:
     compose = _compose()
     services = compose["services"]
-    mounts = {}
-    for service in SERVICES:
-        (volume,) = [v for v in services[service]["volumes"] if not v.startswith("./")]
-        name, _, target = volume.partition(":")
-        media_root = services[service]["environment"]["MEDIA_ROOT"]
-        assert target == f"{media_root}/{service}"  # where Settings puts this service's files
-        mounts[service] = name
-    assert len(set(mounts.values())) == len(SERVICES)
-    assert set(mounts.values()) <= set(compose["volumes"])
+    apps = [name for name, service in services.items() if service.get("image") == "yunkefu:latest"]
+    setup = services["minio-setup"]
+    # the one-shot makes the bucket the processes use, at the address they use, once MinIO answers
+    ((alias, url),) = setup["environment"].items()
+    assert alias.startswith("MC_HOST_") and url.endswith("@minio:9000")
+    bucket = setup["command"][-1].removeprefix(alias.removeprefix("MC_HOST_") + "/")
+    assert setup["command"][:2] == ["mb", "--ignore-existing"]
+    assert setup["depends_on"]["minio"]["condition"] == "service_healthy"
+    for name in apps:
+        env = services[name]["environment"]
+        assert env["MEDIA_STORAGE"] == "s3", name
+        assert env["S3_BUCKET"] == bucket, name
+        assert env["S3_ENDPOINT_URL"] == "http://minio:9000", name
+        assert env["AWS_ACCESS_KEY_ID"] == services["minio"]["environment"]["MINIO_ROOT_USER"], name
+        assert env["AWS_SECRET_ACCESS_KEY"] == services["minio"]["environment"]["MINIO_ROOT_PASSWORD"], name
+        # started only once the bucket is there (directly, or after `migrate`, which waits for it)
+        waits = services[name]["depends_on"]
+        first = waits.get("minio-setup") or services["migrate"]["depends_on"]["minio-setup"]
+        assert "minio-setup" in waits or waits["migrate"]["condition"] == "service_completed_successfully"
+        assert first["condition"] == "service_completed_successfully", name
+        # as in Kubernetes: nothing but /tmp (and the mounted volumes) is written
+        assert services[name]["read_only"] is True and services[name]["tmpfs"] == ["/tmp"], name
+    # no password is written into the file: it comes from .env, which .env.example leaves empty
+    assert services["minio"]["environment"]["MINIO_ROOT_PASSWORD"] == "${MINIO_ROOT_PASSWORD:-}"
+    assert "MINIO_ROOT_PASSWORD=" in (ROOT / ".env.example").read_text().splitlines()
+    assert "minio-data" in compose["volumes"]
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert "\nUSER 1000:1000\n" in dockerfile  # numeric: Kubernetes can check runAsNonRoot
+    # every place a process writes by default lies in /tmp (read_only root file system)
+    env_line = next(line for line in dockerfile.splitlines() if line.startswith("ENV HOME="))
+    assert "HOME=/tmp" in env_line and "VAR_DIR=/tmp/" in env_line
     for service in SERVICES:
-        assert f"/data/media/{service}" in dockerfile  # a fresh volume inherits the non-root owner
+        assert f"/data/media/{service}" in dockerfile  # a fresh volume (MEDIA_STORAGE=local) gets uid 1000
 
 
 # --- the gateway's Caddyfile ----------------------------------------------------------------------------
