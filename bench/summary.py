@@ -32,6 +32,7 @@ BENCHES = [
     "payroll",
     "quality",
     "invoicing",
+    "workers",
     "http_api",
 ]
 

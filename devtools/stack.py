@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -50,6 +51,9 @@ class StackConfig:
     with_console: bool = False
     #: the console's session-cookie key, random per stack
     console_secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    #: ``yunkefu worker`` processes per service (the scale-out test runs three: they share the queue, the
+    #: outbox and the periodic jobs)
+    workers_per_service: int = 1
 
     @property
     def private_key_file(self) -> Path:
@@ -63,6 +67,15 @@ class StackConfig:
     def services(self) -> list[str]:
         """Every web process the stack runs: the six services, and the console when configured."""
         return [*SERVICES, CONSOLE] if self.with_console else list(SERVICES)
+
+    def worker_names(self, service: str) -> list[str]:
+        """The worker processes of ``service``: ``<service>:worker`` alone, or ``<service>:worker:<n>``
+        (n from 1) with several. The console has none."""
+        if service == CONSOLE:
+            return []
+        if self.workers_per_service <= 1:
+            return [f"{service}:worker"]
+        return [f"{service}:worker:{n}" for n in range(1, self.workers_per_service + 1)]
 
     def port(self, service: str) -> int:
         return (CONSOLE_PORT if service == CONSOLE else SERVICES[service]) + self.port_offset
@@ -171,7 +184,7 @@ class Stack:
 
     def _command(self, name: str) -> list[str]:
         service, _, kind = name.partition(":")
-        if kind == "worker":
+        if kind.partition(":")[0] == "worker":  # also <service>:worker:<n>
             return [sys.executable, "-m", "shared.cli", "worker", service]
         return [
             sys.executable,
@@ -183,7 +196,7 @@ class Stack:
         ]
 
     def spawn(self, name: str) -> None:
-        """Start ``<service>:web`` or ``<service>:worker``."""
+        """Start ``<service>:web``, ``<service>:worker`` or ``<service>:worker:<n>``."""
         service = name.partition(":")[0]
         log = self._logs.get(name)
         if log is None:
@@ -199,6 +212,7 @@ class Stack:
         )
 
     def start(self, services: list[str] | None = None, timeout: float = 90.0) -> Stack:
+        from shared.events.topology import setup
         from shared.migrate import upgrade
         from shared.service import load_spec
 
@@ -211,10 +225,12 @@ class Stack:
             )
         for service in names:
             upgrade(load_spec(service), self.config.database_urls[service])
+        # what `yunkefu broker setup` does before a deployment's processes start: they only check
+        setup(self.config.settings(names[0]))
         for service in names:
             self.spawn(f"{service}:web")
-            if service != CONSOLE:  # the console has no events, so no worker
-                self.spawn(f"{service}:worker")
+            for worker in self.config.worker_names(service):  # the console has no events, so no worker
+                self.spawn(worker)
         self.wait_ready(names, timeout)
         return self
 
@@ -244,6 +260,53 @@ class Stack:
             os.killpg(process.pid, sig)
             process.wait(30)
 
+    def pids(self) -> set[int]:
+        """Every live process of the stack: each spawned one leads a session of its own (gunicorn's
+        workers are in it too)."""
+        groups = {p.pid for p in self.processes.values() if p.poll() is None}
+        found = set()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its end
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) in groups:
+                found.add(int(entry.name))
+        return found
+
+    def broker_connections(self) -> list[str]:
+        """The broker connections of this stack's processes, as the Erlang pids ``rabbitmqctl
+        close_connection`` takes (found by their local ports; Linux only). Other users of the broker are
+        left out."""
+        ports = _broker_ports(self.pids(), _amqp_port(self.config.amqp_url))
+        rows = rabbitmqctl_rows("list_connections", "pid", "peer_port")
+        return [pid for pid, port in rows if port.strip().isdigit() and int(port) in ports]
+
+    def queue_depths(self) -> dict[str, int]:
+        """Messages (ready + unacknowledged) in each queue of this stack's prefix."""
+        prefix = self.config.broker_prefix + "."
+        rows = rabbitmqctl_rows("list_queues", "name", "messages")
+        return {name: int(count) for name, count in rows if name.startswith(prefix)}
+
+    def close_broker_connections(self, reason: str) -> int:
+        """Close (``rabbitmqctl close_connection``) every broker connection of this stack, as a broker
+        restart or a network cut would; returns how many were closed."""
+        closed = 0
+        for pid in self.broker_connections():
+            done = subprocess.run(
+                ["rabbitmqctl", "-q", "close_connection", pid, reason],
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            # a connection that closed by itself meanwhile is not an error
+            closed += done.returncode == 0
+        return closed
+
     def restart(self, name: str) -> None:
         self.kill(name, signal.SIGTERM)
         self.spawn(name)
@@ -268,6 +331,42 @@ class Stack:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def rabbitmqctl_rows(command: str, *columns: str) -> list[list[str]]:
+    """``rabbitmqctl -q <command> <columns>`` (the local broker's) as rows of strings, split at the tabs
+    from the right, so that only the first column may hold a tab."""
+    out = subprocess.run(
+        ["rabbitmqctl", "-q", command, *columns], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
+    return [line.rsplit("\t", len(columns) - 1) for line in out.splitlines() if line.strip()]
+
+
+def _amqp_port(amqp_url: str) -> int:
+    return urllib.parse.urlsplit(amqp_url).port or 5672
+
+
+def _broker_ports(pids: set[int], broker_port: int) -> set[int]:
+    """The local ports of the TCP connections to ``broker_port`` that the processes ``pids`` hold."""
+    inodes = set()
+    for pid in pids:
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        inodes |= {link[8:-1] for link in links if link.startswith("socket:[")}
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            cols = row.split()
+            local, remote, inode = cols[1], cols[2], cols[9]
+            if inode in inodes and int(remote.rpartition(":")[2], 16) == broker_port:
+                ports.add(int(local.rpartition(":")[2], 16))
+    return ports
 
 
 class Api:

@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared.db import is_postgres
@@ -31,11 +32,23 @@ def copy_of(
     """The copy with this primary key (a value, or a tuple for a composite key) and whether it is new.
 
     A new row gets ``defaults`` and the key columns and is added to the session. ``lock`` takes a row
-    lock on PostgreSQL, for copies that two deliveries may update at once.
+    lock on PostgreSQL, for copies that two deliveries may update at once. On PostgreSQL a key not yet
+    copied is also locked (an advisory lock to the end of the transaction), so that several workers
+    receiving its first events at once create it once instead of failing on a duplicate key.
     """
-    row = session.get(model, key, with_for_update=lock and is_postgres(session))
+    postgres = is_postgres(session)
+    row = session.get(model, key, with_for_update=lock and postgres)
     if row is not None:
         return row, False
+    if postgres:
+        # Two workers meeting the same new key at once would both insert it and one would fail on the
+        # primary key (its whole batch retried). Whoever is second waits here for the first to commit,
+        # then reads its row: the lock is held to the end of the transaction that creates the row.
+        table = model.__table__.name  # type: ignore[attr-defined]
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"copy:{table}:{key!r}"})
+        row = session.get(model, key, with_for_update=lock, populate_existing=True)
+        if row is not None:
+            return row, False
     names = [column.key for column in model.__mapper__.primary_key]  # type: ignore[attr-defined]
     values = key if isinstance(key, tuple) else (key,)
     row = model(**dict(zip(names, values, strict=True)), **dict(defaults or {}))

@@ -56,16 +56,8 @@ def vendor(stack: Stack, service: str) -> Api:
 
 
 def queue_depths(stack: Stack) -> dict[str, int]:
-    """Ready + unacknowledged messages of every queue of this stack."""
-    out = subprocess.run(
-        ["rabbitmqctl", "-q", "list_queues", "name", "messages"], capture_output=True, text=True, timeout=120
-    ).stdout
-    depths = {}
-    for line in out.splitlines():
-        name, _, count = line.rpartition("\t")
-        if name.startswith(stack.config.broker_prefix + ".") and not name.endswith((".dlq", ".audit")):
-            depths[name] = int(count)
-    return depths
+    """Ready + unacknowledged messages of every queue of this stack but the parked and the audited."""
+    return {n: c for n, c in stack.queue_depths().items() if not n.endswith((".dlq", ".audit"))}
 
 
 def publish(stack: Stack, body: str, routing_key: str) -> None:
