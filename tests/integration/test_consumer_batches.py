@@ -5,6 +5,7 @@ PostgreSQL and RabbitMQ; the batch transaction also on SQLite (the embedded ``ma
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,6 +47,7 @@ def settings(make_database: Callable[[str], str], amqp_url: str, unique_prefix: 
         amqp_url=amqp_url,
         broker_prefix=unique_prefix,
         broker_topology="declare",  # busapp is no catalogued service: its processes declare
+        queue_type=os.environ["QUEUE_TYPE"],  # the suite's (tests/conftest.py)
         max_delivery_attempts=3,
         retry_delay_ms=200,
         retry_total_seconds=1.0,

@@ -95,6 +95,7 @@ def bus(make_database: Callable[[str], str], unique_prefix: str) -> Iterator[Bus
         amqp_url=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         broker_prefix=unique_prefix,
         broker_topology="declare",  # busapp is no catalogued service: its processes declare
+        queue_type=os.environ["QUEUE_TYPE"],  # the suite's (tests/conftest.py)
         max_delivery_attempts=3,
         retry_delay_ms=200,
         retry_total_seconds=1.0,

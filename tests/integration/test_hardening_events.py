@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +35,7 @@ def settings(make_database: Callable[[str], str], amqp_url: str, unique_prefix: 
         amqp_url=amqp_url,
         broker_prefix=unique_prefix,
         broker_topology="declare",  # busapp is no catalogued service: its processes declare
+        queue_type=os.environ["QUEUE_TYPE"],  # the suite's (tests/conftest.py)
         max_delivery_attempts=3,
         retry_delay_ms=200,
         retry_total_seconds=1.0,

@@ -71,6 +71,7 @@ def settings(make_database: Callable[[str], str], unique_prefix: str) -> Setting
         amqp_url=os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F"),
         broker_prefix=unique_prefix,
         broker_topology="declare",  # busapp is no catalogued service: its processes declare
+        queue_type=os.environ["QUEUE_TYPE"],  # the suite's (tests/conftest.py)
         relay_poll_interval=0.02,
         relay_max_backoff=2.0,
         log_json=False,
