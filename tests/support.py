@@ -195,8 +195,10 @@ def make_harness(
 ) -> ServiceHarness:
     spec = load_spec(service)
     upgrade(spec, database_url)
-    # the session's key pair (tests/conftest.py exports it) unless the test brings its own
-    keys = {k: os.environ[k] for k in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEYS") if k in os.environ}
+    # the session's key pair (tests/conftest.py exports it) and queue type, unless the test brings its own
+    keys = {
+        k: os.environ[k] for k in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEYS", "QUEUE_TYPE") if k in os.environ
+    }
     base = Settings.from_env(spec.name, {**keys, **(env or {})})
     settings = Settings(
         **{
